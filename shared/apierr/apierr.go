@@ -1,0 +1,75 @@
+// Package apierr is the single error vocabulary of Keyturn. Domain code
+// returns these errors; the protocol edge translates them, once, into the
+// documented Web API 3 message. Any other error is an internal fault: it is
+// logged with the request id and shown to the client only as a generic message.
+package apierr
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error is an error whose Message is shown to the API client verbatim.
+type Error struct {
+	// Message is the exact client-facing text (byte-identical to the
+	// reference where the reference documents it).
+	Message string
+	// cause is an optional underlying error kept for logs, never shown.
+	cause error
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Unwrap returns the underlying cause, if any.
+func (e *Error) Unwrap() error { return e.cause }
+
+// Is reports whether target is an *Error with the same message, so that
+// errors.Is(err, apierr.AccessDenied) works for wrapped copies too.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Message == e.Message
+}
+
+// New returns a client-facing error with the given message.
+func New(message string) *Error { return &Error{Message: message} }
+
+// Wrap returns a copy of e that carries cause for logging.
+func (e *Error) Wrap(cause error) *Error { return &Error{Message: e.Message, cause: cause} }
+
+// Newf returns a client-facing error with a formatted message.
+func Newf(format string, args ...any) *Error { return &Error{Message: fmt.Sprintf(format, args...)} }
+
+// The documented messages. Clients (C and C++ SDKs in particular) map these
+// exact strings to error codes: never change a byte.
+var (
+	Unauthenticated    = New("Unable to authenticate.")
+	AccessDenied       = New("Access denied.")
+	BadInput           = New("The input parameters were incorrect.")
+	ProductNotFound    = New("Could not find the product.")
+	KeyNotFound        = New("Could not find the key.")
+	KeyBlocked         = New("The key is blocked and cannot be accessed.")
+	LimitReached       = New("Cannot activate the new device as the limit has been reached.")
+	NeverActivated     = New("Either the machine code was never activated or key activation feature was never set up.")
+	MethodNotFound     = New("The method could not be found.")
+	BodyTooLarge       = New("The request body is too large.")
+	Internal           = New("An internal error occurred. Please try again later.")
+	KeyLockNotNegative = New("The Key Lock has to be set to '-1' for this method to work.")
+)
+
+// NotFound is returned by stores when an item does not exist. Domain code
+// translates it to the method's documented not-found message.
+var NotFound = errors.New("not found")
+
+// Conflict is returned by stores when a conditional write fails because the
+// item already exists or changed concurrently.
+var Conflict = errors.New("conflict")
+
+// Message returns the client-facing message of err and whether err is a
+// client-facing error at all.
+func Message(err error) (string, bool) {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message, true
+	}
+	return "", false
+}

@@ -1,0 +1,168 @@
+// Package app wires Keyturn's dependencies from a Config: AWS clients,
+// the DynamoDB store, the domain services and the HTTP handlers. The Lambda
+// mains, the local development server and end-to-end tests all build the
+// service through it, so there is no second implementation of anything.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/keyturn/keyturn/shared/auth"
+	"github.com/keyturn/keyturn/shared/catalog"
+	"github.com/keyturn/keyturn/shared/config"
+	"github.com/keyturn/keyturn/shared/handlers/admin"
+	"github.com/keyturn/keyturn/shared/handlers/product"
+	"github.com/keyturn/keyturn/shared/signing"
+	"github.com/keyturn/keyturn/shared/store"
+	"github.com/keyturn/keyturn/shared/webapi"
+)
+
+// App holds the long-lived dependencies of one process. Build it once (at
+// cold start) and share it between requests; everything in it is safe for
+// concurrent use.
+type App struct {
+	Config   config.Config
+	Logger   *slog.Logger
+	DynamoDB store.API
+	Store    *store.Store
+	Catalog  *catalog.Service
+	Tokens   *auth.Service
+	Keys     *signing.Manager
+	Now      func() time.Time
+}
+
+// Clients are the AWS clients an App uses. Leave a field nil to have New
+// build it from the Config.
+type Clients struct {
+	DynamoDB store.API
+	KMS      *kms.Client
+}
+
+// New builds an App. It creates AWS clients (with endpoint overrides from
+// cfg) unless clients supplies them.
+func New(ctx context.Context, cfg config.Config, logger *slog.Logger, clients Clients) (*App, error) {
+	if logger == nil {
+		logger = NewLogger(cfg.LogLevel, io.Discard)
+	}
+	needKMS := cfg.SigningMode == config.SigningEnvelope || cfg.SigningMode == config.SigningKMS
+	if clients.DynamoDB == nil || (needKMS && clients.KMS == nil) {
+		awsCfg, err := loadAWS(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		if clients.DynamoDB == nil {
+			clients.DynamoDB = dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+				if cfg.DynamoEndpoint != "" {
+					o.BaseEndpoint = aws.String(cfg.DynamoEndpoint)
+				}
+			})
+		}
+		if needKMS && clients.KMS == nil {
+			clients.KMS = kms.NewFromConfig(awsCfg, func(o *kms.Options) {
+				if cfg.KMSEndpoint != "" {
+					o.BaseEndpoint = aws.String(cfg.KMSEndpoint)
+				}
+			})
+		}
+	}
+	now := func() time.Time { return time.Now().UTC() }
+	st := store.New(clients.DynamoDB, cfg.Table)
+	keys, err := newKeys(cfg, st, clients.KMS, now)
+	if err != nil {
+		return nil, err
+	}
+	return &App{
+		Config:   cfg,
+		Logger:   logger,
+		DynamoDB: clients.DynamoDB,
+		Store:    st,
+		Catalog:  catalog.NewService(st, now),
+		Tokens:   auth.NewService(st, now, rand.Reader, time.Duration(cfg.TokenCacheSeconds)*time.Second),
+		Keys:     keys,
+		Now:      now,
+	}, nil
+}
+
+// loadAWS loads the default AWS configuration. When only local endpoints
+// are used and no credentials are configured, static dummy credentials are
+// used (DynamoDB Local and the KMS test server accept any).
+func loadAWS(ctx context.Context, cfg config.Config) (aws.Config, error) {
+	opts := []func(*awsconfig.LoadOptions) error{}
+	if cfg.DynamoEndpoint != "" && (cfg.SigningMode == config.SigningLocal || cfg.KMSEndpoint != "") {
+		opts = append(opts,
+			awsconfig.WithRegion("us-east-1"),
+			awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
+	}
+	c, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("aws config: %w", err)
+	}
+	return c, nil
+}
+
+// WebAPI returns the Web API 3 server for the given groups.
+func (a *App) WebAPI(groups ...webapi.Group) *webapi.Server {
+	return webapi.NewServer(webapi.Options{Auth: a.Tokens, Logger: a.Logger, MaxBodyBytes: a.Config.MaxBodyBytes}, groups...)
+}
+
+// Admin returns the admin API handler.
+func (a *App) Admin() http.Handler {
+	return admin.New(admin.Deps{
+		Catalog: a.Catalog, CatalogData: a.Store, Tokens: a.Tokens, TokenStore: a.Store, Keys: a.Keys,
+		SecretSHA256: a.Config.AdminSecretSHA256, Logger: a.Logger, MaxBodyBytes: a.Config.MaxBodyBytes,
+	})
+}
+
+// Router sends /admin/... (any case, any slashes) to admin and everything
+// else to api. Either may be nil (then those paths get a JSON 404).
+func Router(api, adminAPI http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := strings.ToLower(webapi.CleanPath(r.URL.Path))
+		h := api
+		if p == "/admin" || strings.HasPrefix(p, "/admin/") {
+			h = adminAPI
+		}
+		if h == nil {
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = io.WriteString(w, `{"result":1,"message":"The method could not be found."}`)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// NewLogger returns a JSON slog logger at the given level.
+func NewLogger(level string, w io.Writer) *slog.Logger {
+	var l slog.Level
+	switch level {
+	case "debug":
+		l = slog.LevelDebug
+	case "warn":
+		l = slog.LevelWarn
+	case "error":
+		l = slog.LevelError
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// Groups returns every Web API group, for servers that serve them all
+// (the local development server). Each Lambda serves only its own group.
+func Groups(a *App) []webapi.Group {
+	return []webapi.Group{
+		product.Group(a.Store),
+	}
+}

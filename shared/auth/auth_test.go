@@ -1,0 +1,229 @@
+package auth
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/keyturn/keyturn/shared/apierr"
+)
+
+// memStore is a hand-written TokenStore fake with call counting.
+type memStore struct {
+	mu    sync.Mutex
+	m     map[string]Token
+	gets  int
+	putFn func(Token) error
+}
+
+func newMemStore() *memStore { return &memStore{m: map[string]Token{}} }
+
+func (s *memStore) GetToken(_ context.Context, id string) (Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gets++
+	t, ok := s.m[id]
+	if !ok {
+		return Token{}, apierr.NotFound
+	}
+	return t, nil
+}
+
+func (s *memStore) PutToken(_ context.Context, t Token) error {
+	if s.putFn != nil {
+		if err := s.putFn(t); err != nil {
+			return err
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.m[t.ID]; ok {
+		return apierr.Conflict
+	}
+	s.m[t.ID] = t
+	return nil
+}
+
+func (s *memStore) ListTokens(_ context.Context, accountID int64) ([]Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Token
+	for _, t := range s.m {
+		if t.AccountID == accountID {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+func (s *memStore) DeleteToken(_ context.Context, accountID int64, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t, ok := s.m[id]; !ok || t.AccountID != accountID {
+		return apierr.NotFound
+	}
+	delete(s.m, id)
+	return nil
+}
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+func TestEncodeDecode(t *testing.T) {
+	raw := Encode("7791", "JEzBa7MQCINcJgRAspewBvvR83Fz+PbsCT9mrEoQ")
+	// The shape of a real Cryptolens token.
+	if want := "WyI3NzkxIiwiSkV6QmE3TVFDSU5jSmdSQXNwZXdCdnZSODNGeitQYnNDVDltckVvUSJd"; raw != want {
+		t.Errorf("Encode = %s, want %s", raw, want)
+	}
+	id, secret, err := Decode(raw)
+	if err != nil || id != "7791" || secret != "JEzBa7MQCINcJgRAspewBvvR83Fz+PbsCT9mrEoQ" {
+		t.Errorf("Decode = %q, %q, %v", id, secret, err)
+	}
+	bad := []string{"", "!!!", base64.StdEncoding.EncodeToString([]byte(`["only-one"]`)),
+		base64.StdEncoding.EncodeToString([]byte(`["", "x"]`)), base64.StdEncoding.EncodeToString([]byte(`{"a":1}`))}
+	for _, b := range bad {
+		if _, _, err := Decode(b); err == nil {
+			t.Errorf("Decode(%q): want error", b)
+		}
+	}
+	// '+' turned into ' ' by a form encoder is repaired.
+	var withPlus, plusSecret string
+	for i := 0; !strings.Contains(withPlus, "+"); i++ {
+		plusSecret = strings.Repeat("~", i%7) + "s" + strings.Repeat("z", i/7)
+		withPlus = Encode("a", plusSecret)
+	}
+	if _, s, err := Decode(strings.ReplaceAll(withPlus, "+", " ")); err != nil || s != plusSecret {
+		t.Errorf("Decode with spaces = %q, %v", s, err)
+	}
+}
+
+func TestScope(t *testing.T) {
+	s := Scope{Methods: []string{"Activate", "GetKey"}, ProductLock: 3, KeyLock: 9}
+	if !s.Allows("activate") || s.Allows("CreateKey") {
+		t.Error("Allows: want case-insensitive membership")
+	}
+	if s.CheckProduct(3) != nil || !errors.Is(s.CheckProduct(4), apierr.AccessDenied) {
+		t.Error("CheckProduct: want lock to product 3")
+	}
+	if s.CheckKey(9) != nil || !errors.Is(s.CheckKey(8), apierr.AccessDenied) {
+		t.Error("CheckKey: want lock to key 9")
+	}
+	open := Scope{KeyLock: -2}
+	if open.CheckProduct(1) != nil || open.CheckKey(1) != nil {
+		t.Error("zero product lock and negative key lock must not restrict")
+	}
+}
+
+func TestIssueAndAuthenticate(t *testing.T) {
+	ctx := context.Background()
+	st := newMemStore()
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	svc := NewService(st, c.now, rand.Reader, 0)
+
+	raw, tok, err := svc.Issue(ctx, 5, "t", Scope{Methods: []string{"getkey", "GetKey", "Activate"}, Expires: c.t.Add(time.Hour)}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(tok.Scope.Methods, ","), "GetKey,Activate"; got != want {
+		t.Errorf("methods = %s, want %s (canonical, deduplicated)", got, want)
+	}
+	id, secret, _ := Decode(raw)
+	stored := st.m[id]
+	if bytes.Contains(stored.SecretHash, []byte(secret)) || !bytes.Equal(stored.SecretHash, HashSecret(secret)) {
+		t.Error("stored token must hold the SHA-256 of the secret, not the secret")
+	}
+
+	p, err := svc.Authenticate(ctx, raw)
+	if err != nil || p.AccountID != 5 || p.TokenID != id {
+		t.Fatalf("Authenticate = %+v, %v", p, err)
+	}
+	wrongSecret := Encode(id, secret+"x")
+	unknown := Encode("nosuchid", secret)
+	for name, bad := range map[string]string{"wrong secret": wrongSecret, "unknown id": unknown, "garbage": "xyz"} {
+		if _, err := svc.Authenticate(ctx, bad); !errors.Is(err, apierr.Unauthenticated) {
+			t.Errorf("%s: err = %v, want Unauthenticated", name, err)
+		}
+	}
+	c.t = c.t.Add(time.Hour)
+	if _, err := svc.Authenticate(ctx, raw); !errors.Is(err, apierr.Unauthenticated) {
+		t.Errorf("expired: err = %v, want Unauthenticated", err)
+	}
+
+	if _, _, err := svc.Issue(ctx, 5, "t", Scope{Methods: []string{"NoSuchMethod"}}, ""); err == nil {
+		t.Error("unknown permission: want error")
+	}
+}
+
+func TestAuthenticateCache(t *testing.T) {
+	ctx := context.Background()
+	st := newMemStore()
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	svc := NewService(st, c.now, rand.Reader, 30*time.Second)
+	raw, _, err := svc.Issue(ctx, 1, "t", Scope{}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 10; i++ {
+		if _, err := svc.Authenticate(ctx, raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st.gets != 1 {
+		t.Errorf("store reads = %d, want 1 within the cache TTL", st.gets)
+	}
+	id, secret, _ := Decode(raw)
+	if _, err := svc.Authenticate(ctx, Encode(id, secret+"x")); !errors.Is(err, apierr.Unauthenticated) {
+		t.Error("a cached token must still check the secret")
+	}
+	c.t = c.t.Add(31 * time.Second)
+	if _, err := svc.Authenticate(ctx, raw); err != nil || st.gets != 2 {
+		t.Errorf("after TTL: err %v, reads %d; want a second read", err, st.gets)
+	}
+}
+
+func TestIssueRetriesIDConflict(t *testing.T) {
+	st := newMemStore()
+	calls := 0
+	st.putFn = func(Token) error {
+		calls++
+		if calls == 1 {
+			return apierr.Conflict
+		}
+		return nil
+	}
+	svc := NewService(st, time.Now, rand.Reader, 0)
+	if _, _, err := svc.Issue(context.Background(), 1, "", Scope{}, ""); err != nil || calls != 2 {
+		t.Errorf("Issue after one conflict: err %v, attempts %d; want success on attempt 2", err, calls)
+	}
+}
+
+func TestKeyLock(t *testing.T) {
+	ctx := context.Background()
+	st := newMemStore()
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	svc := NewService(st, c.now, rand.Reader, 0)
+	parent := Principal{AccountID: 3, TokenID: "p", Scope: Scope{Methods: []string{"GetKey"}, ProductLock: 7, KeyLock: -2, FeatureLock: 5}}
+	raw, err := svc.KeyLock(ctx, parent, 1234)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := svc.Authenticate(ctx, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Scope{Methods: []string{"GetKey"}, ProductLock: 7, KeyLock: 1234, FeatureLock: 5, Expires: c.t.Add(48 * time.Hour)}
+	if p.Scope.KeyLock != want.KeyLock || p.Scope.ProductLock != want.ProductLock || p.Scope.FeatureLock != want.FeatureLock ||
+		!p.Scope.Expires.Equal(want.Expires) || !p.Scope.Allows("GetKey") || p.AccountID != 3 {
+		t.Errorf("derived scope = %+v, want %+v", p.Scope, want)
+	}
+	if _, err := svc.KeyLock(ctx, Principal{Scope: Scope{KeyLock: 0}}, 1); !errors.Is(err, apierr.KeyLockNotNegative) {
+		t.Errorf("key lock 0: err = %v, want KeyLockNotNegative", err)
+	}
+}

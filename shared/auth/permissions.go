@@ -1,0 +1,55 @@
+package auth
+
+import (
+	"sort"
+	"strings"
+)
+
+// Permission names are the Web API 3 method names a token may be allowed to
+// call. Variants of one method (the data object ...ToKey and
+// ...ToMachineCode forms) share their base method's permission; the end-user
+// methods use UserAuthNormal or UserAuthAdmin as the reference describes.
+var permissions = []string{
+	// key
+	"Activate", "Deactivate", "GetKey", "CreateKey", "CreateTrialKey", "CreateKeyFromTemplate",
+	"AddFeature", "RemoveFeature", "BlockKey", "UnblockKey", "ExtendLicense", "MachineLockLimit",
+	"ChangeNotes", "ChangeReseller", "ChangeCustomer", "TrialActivation",
+	// product and templates
+	"GetKeys", "GetProducts", "GetLicenseTemplates",
+	// customer
+	"AddCustomer", "EditCustomer", "GetCustomers", "GetCustomerLicenses",
+	"GetCustomerLicensesBySecret", "RemoveCustomer",
+	// data objects
+	"AddDataObject", "ListDataObjects", "IncrementIntValue", "DecrementIntValue", "SetIntValue",
+	"SetStringValue", "RemoveDataObject", "UploadValuesToKey",
+	// end users
+	"UserAuthNormal", "UserAuthAdmin",
+	// analytics, messages, payments, subscriptions
+	"RegisterEvent", "GetEvents", "GetObjectLog", "GetWebAPILog",
+	"CreateMessage", "GetMessages", "RemoveMessage",
+	"CreateSession", "RecordUsage",
+	// resellers
+	"AddReseller", "EditReseller", "GetResellers", "GetResellerCustomers", "RemoveReseller",
+}
+
+var permissionIndex = func() map[string]string {
+	m := make(map[string]string, len(permissions))
+	for _, p := range permissions {
+		m[strings.ToLower(p)] = p
+	}
+	return m
+}()
+
+// Permissions returns every permission name a token can hold, sorted.
+func Permissions() []string {
+	out := append([]string(nil), permissions...)
+	sort.Strings(out)
+	return out
+}
+
+// CanonicalPermission returns the canonical spelling of name (matched
+// case-insensitively) and whether it is a known permission.
+func CanonicalPermission(name string) (string, bool) {
+	p, ok := permissionIndex[strings.ToLower(strings.TrimSpace(name))]
+	return p, ok
+}

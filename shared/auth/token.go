@@ -1,0 +1,251 @@
+// Package auth implements Web API 3 access tokens: their wire form, hashed
+// storage, scopes (allowed methods, product, key and feature locks, expiry)
+// and authentication of incoming requests. It is domain code: it imports
+// nothing from AWS; the DynamoDB adapter implements TokenStore.
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/keyturn/keyturn/shared/apierr"
+)
+
+// Scope is what a token may do.
+type Scope struct {
+	// Methods is the set of allowed permission names (canonical spelling).
+	Methods []string
+	// ProductLock, when non-zero, restricts the token to that product id.
+	ProductLock int64
+	// KeyLock, when positive, restricts the token to that key id. A
+	// negative value enables auth/KeyLock, which derives a token locked to
+	// one key that expires after |KeyLock| days.
+	KeyLock int64
+	// FeatureLock has a per-method meaning (fields to return for
+	// Activate/GetKey, trial length for CreateTrialKey, template id for
+	// CreateKeyFromTemplate, upper bound for data object increments ...).
+	FeatureLock int64
+	// Expires, when non-zero, is the instant after which the token is
+	// refused.
+	Expires time.Time
+}
+
+// Allows reports whether the scope grants permission (case-insensitive).
+func (s Scope) Allows(permission string) bool {
+	for _, m := range s.Methods {
+		if strings.EqualFold(m, permission) {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckProduct returns apierr.AccessDenied when the product lock forbids
+// productID.
+func (s Scope) CheckProduct(productID int64) error {
+	if s.ProductLock != 0 && s.ProductLock != productID {
+		return apierr.AccessDenied
+	}
+	return nil
+}
+
+// CheckKey returns apierr.AccessDenied when a positive key lock forbids
+// keyID. Negative key locks (KeyLock templates) do not restrict keys.
+func (s Scope) CheckKey(keyID int64) error {
+	if s.KeyLock > 0 && s.KeyLock != keyID {
+		return apierr.AccessDenied
+	}
+	return nil
+}
+
+// Token is the stored form of an access token. The secret itself is never
+// stored: only SecretHash, the SHA-256 of the secret. Secrets are 32 random
+// bytes, so a fast hash is sufficient (there is nothing to brute-force).
+type Token struct {
+	ID         string
+	AccountID  int64
+	Name       string
+	SecretHash []byte
+	Scope      Scope
+	Created    time.Time
+	// ParentID is the token this one was derived from (auth/KeyLock), if any.
+	ParentID string
+}
+
+// Principal is the authenticated caller of one request.
+type Principal struct {
+	AccountID int64
+	TokenID   string
+	Scope     Scope
+}
+
+// TokenStore persists tokens.
+type TokenStore interface {
+	// GetToken returns the token with id, or apierr.NotFound.
+	GetToken(ctx context.Context, id string) (Token, error)
+	// PutToken stores a new token; apierr.Conflict if the id exists.
+	PutToken(ctx context.Context, t Token) error
+	// ListTokens returns the tokens of an account (no secrets exist to leak).
+	ListTokens(ctx context.Context, accountID int64) ([]Token, error)
+	// DeleteToken removes a token of the account; apierr.NotFound if absent.
+	DeleteToken(ctx context.Context, accountID int64, id string) error
+}
+
+// Encode returns the wire form of a token: standard base64 of the JSON
+// array ["<id>","<secret>"], as Cryptolens tokens are.
+func Encode(id, secret string) string {
+	b, _ := json.Marshal([]string{id, secret})
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// Decode parses the wire form. It returns an error for anything that is not
+// base64 of a two-string JSON array with non-empty parts.
+func Decode(raw string) (id, secret string, err error) {
+	// A form value whose '+' was not percent-encoded arrives as ' '; base64
+	// never contains spaces, so put the '+' back.
+	raw = strings.ReplaceAll(strings.TrimSpace(raw), " ", "+")
+	b, err := base64.StdEncoding.DecodeString(raw)
+	if err != nil {
+		// Some clients drop padding or use the URL alphabet.
+		b, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(raw, "="))
+		if err != nil {
+			return "", "", errors.New("token is not base64")
+		}
+	}
+	var parts []string
+	if err := json.Unmarshal(b, &parts); err != nil || len(parts) != 2 || parts[0] == "" || parts[1] == "" {
+		return "", "", errors.New("token is not a [id, secret] pair")
+	}
+	return parts[0], parts[1], nil
+}
+
+// HashSecret returns the stored hash of a token secret.
+func HashSecret(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+// Service authenticates requests and issues tokens.
+type Service struct {
+	store TokenStore
+	now   func() time.Time
+	rand  io.Reader
+	cache *tokenCache
+}
+
+// NewService returns a Service. cacheTTL > 0 lets a warm process reuse a
+// token read from the store for that long (a revoked token may keep working
+// in that process for up to cacheTTL); 0 reads the store on every request.
+func NewService(store TokenStore, now func() time.Time, rand io.Reader, cacheTTL time.Duration) *Service {
+	return &Service{store: store, now: now, rand: rand, cache: newTokenCache(cacheTTL, now)}
+}
+
+// Authenticate verifies a raw token. It returns apierr.Unauthenticated for
+// a malformed, unknown, wrong-secret or expired token, and wraps store
+// failures as internal errors.
+func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, error) {
+	id, secret, err := Decode(raw)
+	if err != nil {
+		return Principal{}, apierr.Unauthenticated
+	}
+	t, ok := s.cache.get(id)
+	if !ok {
+		t, err = s.store.GetToken(ctx, id)
+		if errors.Is(err, apierr.NotFound) {
+			return Principal{}, apierr.Unauthenticated
+		}
+		if err != nil {
+			return Principal{}, fmt.Errorf("read token: %w", err)
+		}
+		s.cache.put(t)
+	}
+	if subtle.ConstantTimeCompare(HashSecret(secret), t.SecretHash) != 1 {
+		return Principal{}, apierr.Unauthenticated
+	}
+	if !t.Scope.Expires.IsZero() && !s.now().Before(t.Scope.Expires) {
+		return Principal{}, apierr.Unauthenticated
+	}
+	return Principal{AccountID: t.AccountID, TokenID: t.ID, Scope: t.Scope}, nil
+}
+
+// Issue creates and stores a token for the account with the given scope.
+// It returns the wire form (shown once; it cannot be recovered later) and
+// the stored record. Unknown permission names are rejected with
+// apierr.BadInput.
+func (s *Service) Issue(ctx context.Context, accountID int64, name string, scope Scope, parentID string) (string, Token, error) {
+	methods := make([]string, 0, len(scope.Methods))
+	seen := map[string]bool{}
+	for _, m := range scope.Methods {
+		p, ok := CanonicalPermission(m)
+		if !ok {
+			return "", Token{}, apierr.Newf("Unknown method permission %q.", m)
+		}
+		if !seen[p] {
+			seen[p] = true
+			methods = append(methods, p)
+		}
+	}
+	scope.Methods = methods
+	for attempt := 0; attempt < 3; attempt++ {
+		id, err := s.randomString(12, idAlphabet)
+		if err != nil {
+			return "", Token{}, err
+		}
+		secretBytes := make([]byte, 30)
+		if _, err := io.ReadFull(s.rand, secretBytes); err != nil {
+			return "", Token{}, fmt.Errorf("token secret: %w", err)
+		}
+		secret := base64.StdEncoding.EncodeToString(secretBytes)
+		t := Token{ID: id, AccountID: accountID, Name: name, SecretHash: HashSecret(secret), Scope: scope, Created: s.now().UTC(), ParentID: parentID}
+		err = s.store.PutToken(ctx, t)
+		if errors.Is(err, apierr.Conflict) {
+			continue
+		}
+		if err != nil {
+			return "", Token{}, fmt.Errorf("store token: %w", err)
+		}
+		return Encode(id, secret), t, nil
+	}
+	return "", Token{}, errors.New("could not allocate a unique token id")
+}
+
+// KeyLock derives a token locked to keyID from the calling principal, as
+// auth/KeyLock does: same methods, product lock and feature lock, key lock
+// set to keyID, expiring after |KeyLock| days. The caller must have checked
+// that the key exists and belongs to the account.
+func (s *Service) KeyLock(ctx context.Context, p Principal, keyID int64) (string, error) {
+	if p.Scope.KeyLock > -1 {
+		return "", apierr.KeyLockNotNegative
+	}
+	scope := p.Scope
+	scope.KeyLock = keyID
+	exp := s.now().UTC().Add(time.Duration(-p.Scope.KeyLock) * 24 * time.Hour)
+	if scope.Expires.IsZero() || exp.Before(scope.Expires) {
+		scope.Expires = exp
+	}
+	raw, _, err := s.Issue(ctx, p.AccountID, "keylock", scope, p.TokenID)
+	return raw, err
+}
+
+const idAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+func (s *Service) randomString(n int, alphabet string) (string, error) {
+	b := make([]byte, n)
+	if _, err := io.ReadFull(s.rand, b); err != nil {
+		return "", fmt.Errorf("random: %w", err)
+	}
+	// 256 % 36 != 0 gives a negligible bias; ids need uniqueness, not
+	// unpredictability (the secret carries the entropy).
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b), nil
+}

@@ -1,0 +1,160 @@
+// Package config reads Keyturn's configuration from environment variables,
+// once, at start-up. Infra sets these variables on every Lambda from one
+// place (see infra); ./scripts/dev sets them for the local server. Load
+// reports every missing or malformed variable at once.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Signing modes (see the signing package).
+const (
+	SigningEnvelope = "envelope"
+	SigningKMS      = "kms"
+	SigningLocal    = "local"
+)
+
+// Environment variable names. Infra and scripts refer to these constants.
+const (
+	EnvTable            = "KEYTURN_TABLE"
+	EnvDynamoEndpoint   = "KEYTURN_DYNAMODB_ENDPOINT"
+	EnvSigningMode      = "KEYTURN_SIGNING_MODE"
+	EnvKMSKeyID         = "KEYTURN_KMS_KEY_ID"
+	EnvKMSSigningKeyID  = "KEYTURN_KMS_SIGNING_KEY_ID"
+	EnvKMSEndpoint      = "KEYTURN_KMS_ENDPOINT"
+	EnvLocalKEKFile     = "KEYTURN_LOCAL_KEK_FILE"
+	EnvAdminSecretHash  = "KEYTURN_ADMIN_SECRET_SHA256"
+	EnvMaxBodyBytes     = "KEYTURN_MAX_BODY_BYTES"
+	EnvLogLevel         = "KEYTURN_LOG_LEVEL"
+	EnvTokenCacheSecond = "KEYTURN_TOKEN_CACHE_SECONDS"
+)
+
+// Config is the parsed configuration shared by every function.
+type Config struct {
+	// Table is the DynamoDB table name (required).
+	Table string
+	// DynamoEndpoint overrides the DynamoDB endpoint (DynamoDB Local).
+	DynamoEndpoint string
+	// SigningMode is one of envelope, kms, local (default envelope).
+	SigningMode string
+	// KMSKeyID is the symmetric KMS key that wraps private signing keys
+	// (required in envelope mode).
+	KMSKeyID string
+	// KMSSigningKeyID is the asymmetric RSA_2048 SIGN_VERIFY key (required
+	// in kms mode).
+	KMSSigningKeyID string
+	// KMSEndpoint overrides the KMS endpoint (tests).
+	KMSEndpoint string
+	// LocalKEKFile is the file holding the local key-encryption key
+	// (required in local mode; created if missing).
+	LocalKEKFile string
+	// AdminSecretSHA256 is the hex SHA-256 of the admin credential. Only the
+	// admin function needs it; see RequireAdmin.
+	AdminSecretSHA256 string
+	// MaxBodyBytes limits request bodies (default 262144).
+	MaxBodyBytes int64
+	// LogLevel is debug, info, warn or error (default info).
+	LogLevel string
+	// TokenCacheSeconds is how long a verified access token may be reused
+	// from the in-process cache before it is read again (default 30; 0
+	// disables the cache). It bounds how long a revoked token keeps working
+	// in a warm function.
+	TokenCacheSeconds int
+}
+
+// Load parses the configuration using getenv (os.Getenv in production).
+// It returns one error listing every problem found.
+func Load(getenv func(string) string) (Config, error) {
+	var problems []string
+	get := func(name string) string { return strings.TrimSpace(getenv(name)) }
+	c := Config{
+		Table:             get(EnvTable),
+		DynamoEndpoint:    get(EnvDynamoEndpoint),
+		SigningMode:       get(EnvSigningMode),
+		KMSKeyID:          get(EnvKMSKeyID),
+		KMSSigningKeyID:   get(EnvKMSSigningKeyID),
+		KMSEndpoint:       get(EnvKMSEndpoint),
+		LocalKEKFile:      get(EnvLocalKEKFile),
+		AdminSecretSHA256: strings.ToLower(get(EnvAdminSecretHash)),
+		LogLevel:          get(EnvLogLevel),
+		MaxBodyBytes:      256 << 10,
+		TokenCacheSeconds: 30,
+	}
+	if c.Table == "" {
+		problems = append(problems, EnvTable+" is required")
+	}
+	if c.SigningMode == "" {
+		c.SigningMode = SigningEnvelope
+	}
+	switch c.SigningMode {
+	case SigningEnvelope:
+		if c.KMSKeyID == "" {
+			problems = append(problems, EnvKMSKeyID+" is required in envelope signing mode")
+		}
+	case SigningKMS:
+		if c.KMSSigningKeyID == "" {
+			problems = append(problems, EnvKMSSigningKeyID+" is required in kms signing mode")
+		}
+	case SigningLocal:
+		if c.LocalKEKFile == "" {
+			problems = append(problems, EnvLocalKEKFile+" is required in local signing mode")
+		}
+	default:
+		problems = append(problems, fmt.Sprintf("%s must be envelope, kms or local, not %q", EnvSigningMode, c.SigningMode))
+	}
+	if v := get(EnvMaxBodyBytes); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1024 {
+			problems = append(problems, EnvMaxBodyBytes+" must be an integer >= 1024")
+		} else {
+			c.MaxBodyBytes = n
+		}
+	}
+	if v := get(EnvTokenCacheSecond); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			problems = append(problems, EnvTokenCacheSecond+" must be a non-negative integer")
+		} else {
+			c.TokenCacheSeconds = n
+		}
+	}
+	switch c.LogLevel {
+	case "":
+		c.LogLevel = "info"
+	case "debug", "info", "warn", "error":
+	default:
+		problems = append(problems, EnvLogLevel+" must be debug, info, warn or error")
+	}
+	if c.AdminSecretSHA256 != "" && !isHex64(c.AdminSecretSHA256) {
+		problems = append(problems, EnvAdminSecretHash+" must be 64 hex characters")
+	}
+	if len(problems) > 0 {
+		return c, errors.New("configuration: " + strings.Join(problems, "; "))
+	}
+	return c, nil
+}
+
+// RequireAdmin reports an error when the admin credential hash is missing.
+// The admin function calls it after Load.
+func (c Config) RequireAdmin() error {
+	if c.AdminSecretSHA256 == "" {
+		return errors.New("configuration: " + EnvAdminSecretHash + " is required by the admin API")
+	}
+	return nil
+}
+
+func isHex64(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,65 @@
+// Package lambdaentry is the common main of every Keyturn Lambda: it reads
+// the configuration from the environment once, builds the App (AWS clients
+// at cold start), wraps the group's http.Handler with the API Gateway HTTP
+// API (payload v2) adapter and starts the Lambda runtime.
+package lambdaentry
+
+import (
+	"context"
+	"net/http"
+	"os"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/awslabs/aws-lambda-go-api-proxy/core"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/keyturn/keyturn/shared/app"
+	"github.com/keyturn/keyturn/shared/config"
+	"github.com/keyturn/keyturn/shared/webapi"
+)
+
+// Build returns the HTTP handler of one function from the App.
+type Build func(a *app.App) (http.Handler, error)
+
+// Handler returns the Lambda handler function for h: API Gateway v2 events
+// in, v2 responses out, with the API Gateway request id passed to h in the
+// X-Request-Id header.
+func Handler(h http.Handler) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	adapter := httpadapter.NewV2(WithRequestID(h))
+	return adapter.ProxyWithContext
+}
+
+// WithRequestID sets the X-Request-Id header from the API Gateway request
+// context (overriding any client-sent value).
+func WithRequestID(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rc, ok := core.GetAPIGatewayV2ContextFromContext(r.Context()); ok && rc.RequestID != "" {
+			r.Header.Set(webapi.RequestIDHeader, rc.RequestID)
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// Start runs a function. It exits the process when the configuration is
+// invalid, listing every problem.
+func Start(build Build) {
+	ctx := context.Background()
+	cfg, err := config.Load(os.Getenv)
+	logger := app.NewLogger(cfg.LogLevel, os.Stdout)
+	if err != nil {
+		logger.Error("invalid configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	a, err := app.New(ctx, cfg, logger, app.Clients{})
+	if err != nil {
+		logger.Error("start-up failed", "error", err.Error())
+		os.Exit(1)
+	}
+	h, err := build(a)
+	if err != nil {
+		logger.Error("start-up failed", "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(Handler(h))
+}

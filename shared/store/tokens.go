@@ -1,0 +1,121 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/keyturn/keyturn/shared/apierr"
+	"github.com/keyturn/keyturn/shared/auth"
+	"github.com/keyturn/keyturn/shared/schema"
+)
+
+// tokenItem is the stored access token. It holds the SHA-256 of the
+// secret, never the secret.
+type tokenItem struct {
+	PK          string   `dynamodbav:"pk"`
+	SK          string   `dynamodbav:"sk"`
+	GSI1PK      string   `dynamodbav:"gsi1pk"`
+	GSI1SK      string   `dynamodbav:"gsi1sk"`
+	ID          string   `dynamodbav:"id"`
+	AccountID   int64    `dynamodbav:"accountId"`
+	Name        string   `dynamodbav:"name"`
+	SecretHash  []byte   `dynamodbav:"secretHash"`
+	Methods     []string `dynamodbav:"methods"`
+	ProductLock int64    `dynamodbav:"productLock"`
+	KeyLock     int64    `dynamodbav:"keyLock"`
+	FeatureLock int64    `dynamodbav:"featureLock"`
+	Expires     int64    `dynamodbav:"expires"`
+	Created     int64    `dynamodbav:"created"`
+	ParentID    string   `dynamodbav:"parentId,omitempty"`
+	TTL         int64    `dynamodbav:"ttl,omitempty"`
+}
+
+func tokenPK(id string) string         { return "T#" + id }
+func tokensGSI(accountID int64) string { return accountPK(accountID) + "#TOKENS" }
+
+func (it tokenItem) domain() auth.Token {
+	t := auth.Token{
+		ID: it.ID, AccountID: it.AccountID, Name: it.Name, SecretHash: it.SecretHash,
+		Created: time.Unix(it.Created, 0).UTC(), ParentID: it.ParentID,
+		Scope: auth.Scope{Methods: it.Methods, ProductLock: it.ProductLock, KeyLock: it.KeyLock, FeatureLock: it.FeatureLock},
+	}
+	if it.Expires != 0 {
+		t.Scope.Expires = time.Unix(it.Expires, 0).UTC()
+	}
+	return t
+}
+
+// PutToken implements auth.TokenStore (conditional put on the id).
+// Expiring tokens carry a TTL a day after expiry so DynamoDB removes them.
+func (s *Store) PutToken(ctx context.Context, t auth.Token) error {
+	it := tokenItem{
+		PK: tokenPK(t.ID), SK: "T", GSI1PK: tokensGSI(t.AccountID), GSI1SK: t.ID,
+		ID: t.ID, AccountID: t.AccountID, Name: t.Name, SecretHash: t.SecretHash,
+		Methods: t.Scope.Methods, ProductLock: t.Scope.ProductLock, KeyLock: t.Scope.KeyLock,
+		FeatureLock: t.Scope.FeatureLock, Created: t.Created.Unix(), ParentID: t.ParentID,
+	}
+	if it.Methods == nil {
+		it.Methods = []string{}
+	}
+	if !t.Scope.Expires.IsZero() {
+		it.Expires = t.Scope.Expires.Unix()
+		it.TTL = it.Expires + 24*3600
+	}
+	return s.put(ctx, it, true)
+}
+
+// GetToken implements auth.TokenStore: one GetItem.
+func (s *Store) GetToken(ctx context.Context, id string) (auth.Token, error) {
+	var it tokenItem
+	if err := s.get(ctx, tokenPK(id), "T", false, &it); err != nil {
+		return auth.Token{}, err
+	}
+	return it.domain(), nil
+}
+
+// ListTokens implements auth.TokenStore (one query on gsi1).
+func (s *Store) ListTokens(ctx context.Context, accountID int64) ([]auth.Token, error) {
+	items, err := s.queryAll(ctx, &dynamodb.QueryInput{
+		IndexName:                 aws.String(schema.GSI1),
+		KeyConditionExpression:    aws.String("gsi1pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: tokensGSI(accountID)}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]auth.Token, 0, len(items))
+	for _, m := range items {
+		var it tokenItem
+		if err := attributevalue.UnmarshalMap(m, &it); err != nil {
+			return nil, fmt.Errorf("unmarshal token: %w", err)
+		}
+		out = append(out, it.domain())
+	}
+	return out, nil
+}
+
+// DeleteToken implements auth.TokenStore: a conditional delete that only
+// succeeds for a token of the given account.
+func (s *Store) DeleteToken(ctx context.Context, accountID int64, id string) error {
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                 s.table,
+		Key:                       key(tokenPK(id), "T"),
+		ConditionExpression:       aws.String("accountId = :a"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":a": &types.AttributeValueMemberN{Value: fmt.Sprint(accountID)}},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return apierr.NotFound
+	}
+	if err != nil {
+		return fmt.Errorf("delete token: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,153 @@
+package webapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/keyturn/keyturn/shared/apierr"
+)
+
+// Params holds a request's parameters with case-insensitive names. Values
+// from the query string, a form body, a JSON body or a MessagePack body are
+// merged; a body value wins over a query value of the same name.
+type Params struct {
+	m map[string]string
+}
+
+// NewParams builds Params from name/value pairs (names are folded).
+func NewParams(values map[string]string) Params {
+	p := Params{m: make(map[string]string, len(values))}
+	for k, v := range values {
+		p.set(k, v)
+	}
+	return p
+}
+
+func (p *Params) set(name, value string) {
+	if p.m == nil {
+		p.m = map[string]string{}
+	}
+	p.m[strings.ToLower(name)] = value
+}
+
+func (p *Params) addURLValues(v url.Values) {
+	for k, vs := range v {
+		if len(vs) > 0 {
+			p.set(k, vs[len(vs)-1])
+		}
+	}
+}
+
+// addJSONObject merges a JSON object body. Scalars are rendered as their
+// text; nested arrays/objects keep their JSON text (parameters such as
+// States=[3010,2010] are JSON strings on the wire anyway).
+func (p *Params) addJSONObject(body []byte) error {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(body, &obj); err != nil {
+		return err
+	}
+	for k, raw := range obj {
+		var s string
+		if err := json.Unmarshal(raw, &s); err == nil {
+			p.set(k, s)
+			continue
+		}
+		p.set(k, strings.TrimSpace(string(raw)))
+	}
+	return nil
+}
+
+// absent reports whether a raw value means "not given": the empty string
+// (.NET), None (Python) or null (Node).
+func absent(v string) bool {
+	switch strings.TrimSpace(v) {
+	case "", "None", "null", "NULL", "Null", "undefined":
+		return true
+	}
+	return false
+}
+
+// Raw returns the raw value of name and whether it was sent at all (even
+// as an "absent" literal).
+func (p Params) Raw(name string) (string, bool) {
+	v, ok := p.m[strings.ToLower(name)]
+	return v, ok
+}
+
+// String returns the value of name, or "" and false when it is missing or
+// one of the literals that mean "not given" (None, null, empty).
+func (p Params) String(name string) (string, bool) {
+	v, ok := p.m[strings.ToLower(name)]
+	if !ok || absent(v) {
+		return "", false
+	}
+	return v, true
+}
+
+// Int returns the integer value of name. Missing or "not given" values
+// yield def. A present value that is not a base-10 integer yields
+// apierr.BadInput.
+func (p Params) Int(name string, def int64) (int64, error) {
+	v, ok := p.String(name)
+	if !ok {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil {
+		return 0, apierr.BadInput.Wrap(fmt.Errorf("parameter %s: %q is not an integer", name, v))
+	}
+	return n, nil
+}
+
+// Bool returns the boolean value of name. true/false in any case and 1/0
+// are accepted; missing or "not given" values yield def; anything else is
+// apierr.BadInput.
+func (p Params) Bool(name string, def bool) (bool, error) {
+	v, ok := p.String(name)
+	if !ok {
+		return def, nil
+	}
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true", "1":
+		return true, nil
+	case "false", "0":
+		return false, nil
+	}
+	return false, apierr.BadInput.Wrap(fmt.Errorf("parameter %s: %q is not a boolean", name, v))
+}
+
+// Enum returns the integer value of an enum parameter that may arrive as a
+// number or as one of the names in names (matched case-insensitively, e.g.
+// SignMethod=StringSign). Missing values yield def.
+func (p Params) Enum(name string, names map[string]int64, def int64) (int64, error) {
+	v, ok := p.String(name)
+	if !ok {
+		return def, nil
+	}
+	v = strings.TrimSpace(v)
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return n, nil
+	}
+	for k, n := range names {
+		if strings.EqualFold(k, v) {
+			return n, nil
+		}
+	}
+	return 0, apierr.BadInput.Wrap(fmt.Errorf("parameter %s: %q is not a known value", name, v))
+}
+
+// ModelVersion returns the ModelVersion parameter (1 when absent). Values
+// outside 1..max are apierr.BadInput.
+func (p Params) ModelVersion(max int64) (int64, error) {
+	v, err := p.Int("ModelVersion", 1)
+	if err != nil {
+		return 0, err
+	}
+	if v < 1 || v > max {
+		return 0, apierr.BadInput.Wrap(fmt.Errorf("ModelVersion %d not in 1..%d", v, max))
+	}
+	return v, nil
+}
