@@ -113,6 +113,7 @@ func run(args []string, stdout io.Writer) error {
 	print := func(v any) error {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		return enc.Encode(v)
 	}
 	var out any
@@ -360,8 +361,12 @@ func bootstrap(c *client, stateFile string) (BootstrapResult, error) {
 	}
 	res.PublicKey = key.XML
 	if stateFile != "" {
-		b, _ := json.MarshalIndent(res, "", "  ")
-		if err := os.WriteFile(stateFile, append(b, '\n'), 0o600); err != nil {
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		_ = enc.Encode(res)
+		if err := os.WriteFile(stateFile, b.Bytes(), 0o600); err != nil {
 			return res, err
 		}
 	}
