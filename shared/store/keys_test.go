@@ -1,0 +1,264 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/keyturn/keyturn/shared/apierr"
+	"github.com/keyturn/keyturn/shared/ddbtest"
+	"github.com/keyturn/keyturn/shared/keys"
+	"github.com/keyturn/keyturn/shared/store"
+)
+
+// countingDB counts round trips by kind.
+type countingDB struct {
+	store.API
+	reads, writes atomic.Int64
+}
+
+func (c *countingDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	c.reads.Add(1)
+	return c.API.GetItem(ctx, in, o...)
+}
+
+func (c *countingDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	c.writes.Add(1)
+	return c.API.UpdateItem(ctx, in, o...)
+}
+
+type keyRig struct {
+	db  *countingDB
+	st  *store.Store
+	svc *keys.Service
+	now time.Time
+	mu  sync.Mutex
+}
+
+func newKeyRig(t *testing.T) *keyRig {
+	db, table := ddbtest.NewTable(t)
+	r := &keyRig{db: &countingDB{API: db}, now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
+	r.st = store.New(r.db, table)
+	r.svc = keys.NewService(r.st, r.clock)
+	return r
+}
+
+func (r *keyRig) clock() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.now
+}
+
+func (r *keyRig) advance(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.now = r.now.Add(d)
+}
+
+func (r *keyRig) create(t *testing.T, key string, mutate func(*keys.Record)) keys.Record {
+	t.Helper()
+	rec := keys.Record{AccountID: 1, ProductID: 10, ID: 1, GlobalID: 100, Key: key, Created: r.now, Expires: r.now.Add(30 * 24 * time.Hour), Period: 30}
+	if mutate != nil {
+		mutate(&rec)
+	}
+	if err := r.st.CreateKeys(context.Background(), []keys.Record{rec}); err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+// parallel runs n activations at once and counts the outcomes.
+func (r *keyRig) parallel(t *testing.T, n int, in func(i int) keys.ActivateInput) (ok, limit int, results []keys.Record) {
+	t.Helper()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	start := make(chan struct{})
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			<-start
+			rec, err := r.svc.Activate(context.Background(), in(i))
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+				results = append(results, rec)
+			case errors.Is(err, apierr.LimitReached):
+				limit++
+			default:
+				t.Errorf("activation %d: %v", i, err)
+			}
+		}(i)
+	}
+	close(start)
+	wg.Wait()
+	return ok, limit, results
+}
+
+func TestNodeLockedLimitUnderConcurrency(t *testing.T) {
+	r := newKeyRig(t)
+	const n, m = 30, 5
+	r.create(t, "AAAAA-AAAAA-AAAAA-AAAAA", func(k *keys.Record) { k.MaxNoOfMachines = m })
+	ok, limit, _ := r.parallel(t, n, func(i int) keys.ActivateInput {
+		return keys.ActivateInput{AccountID: 1, ProductID: 10, Key: "AAAAA-AAAAA-AAAAA-AAAAA", MachineCode: fmt.Sprintf("m%02d", i), IP: "192.0.2.1"}
+	})
+	if ok != m || limit != n-m {
+		t.Errorf("got %d successes and %d limit errors, want %d and %d", ok, limit, m, n-m)
+	}
+	got, err := r.st.GetKey(context.Background(), 10, "AAAAA-AAAAA-AAAAA-AAAAA", true)
+	if err != nil || len(got.Nodes) != m {
+		t.Errorf("stored activations = %d, %v; want %d", len(got.Nodes), err, m)
+	}
+}
+
+func TestFloatingLimitUnderConcurrency(t *testing.T) {
+	r := newKeyRig(t)
+	const n, m, overdraft = 25, 3, 2
+	r.create(t, "BBBBB-BBBBB-BBBBB-BBBBB", func(k *keys.Record) { k.MaxNoOfMachines = m })
+	in := func(i int) keys.ActivateInput {
+		return keys.ActivateInput{AccountID: 1, ProductID: 10, Key: "BBBBB-BBBBB-BBBBB-BBBBB", MachineCode: fmt.Sprintf("f%02d", i),
+			FloatingInterval: 100 * time.Second, MaxOverdraft: overdraft}
+	}
+	ok, limit, _ := r.parallel(t, n, in)
+	if ok != m+overdraft || limit != n-m-overdraft {
+		t.Errorf("got %d successes and %d limit errors, want %d and %d", ok, limit, m+overdraft, n-m-overdraft)
+	}
+	got, _ := r.st.GetKey(context.Background(), 10, "BBBBB-BBBBB-BBBBB-BBBBB", true)
+	od := 0
+	for _, s := range got.Seats {
+		if s.Overdraft {
+			od++
+		}
+	}
+	if len(got.ActiveSeats(r.clock())) != m+overdraft || od != overdraft {
+		t.Errorf("seats = %d (overdraft %d), want %d (%d)", len(got.ActiveSeats(r.clock())), od, m+overdraft, overdraft)
+	}
+	// Seats expire by time: after the interval a new machine gets one.
+	r.advance(101 * time.Second)
+	if _, err := r.svc.Activate(context.Background(), in(99)); err != nil {
+		t.Errorf("activation after the interval: %v", err)
+	}
+}
+
+func TestActivateRoundTrips(t *testing.T) {
+	r := newKeyRig(t)
+	r.create(t, "CCCCC-CCCCC-CCCCC-CCCCC", func(k *keys.Record) { k.MaxNoOfMachines = 2 })
+	in := keys.ActivateInput{AccountID: 1, ProductID: 10, Key: "CCCCC-CCCCC-CCCCC-CCCCC", MachineCode: "pc1", IP: "192.0.2.7", FriendlyName: "alice"}
+	r.db.reads.Store(0)
+	r.db.writes.Store(0)
+	rec, err := r.svc.Activate(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.Nodes["pc1"]; got.IP != "192.0.2.7" || got.FriendlyName != "alice" || !got.Time.Equal(r.clock()) {
+		t.Errorf("activation = %+v", got)
+	}
+	if rd, wr := r.db.reads.Load(), r.db.writes.Load(); rd != 1 || wr != 1 {
+		t.Errorf("new activation: %d reads, %d writes; want 1 and 1", rd, wr)
+	}
+	r.db.reads.Store(0)
+	r.db.writes.Store(0)
+	if _, err := r.svc.Activate(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	if rd, wr := r.db.reads.Load(), r.db.writes.Load(); rd != 1 || wr != 0 {
+		t.Errorf("repeated activation: %d reads, %d writes; want 1 and 0", rd, wr)
+	}
+}
+
+func TestActivateRules(t *testing.T) {
+	ctx := context.Background()
+	r := newKeyRig(t)
+	allowed := "vip\nboss"
+	r.create(t, "DDDDD-DDDDD-DDDDD-DDDDD", func(k *keys.Record) { k.MaxNoOfMachines = 1; k.AllowedMachines = &allowed })
+	act := func(key, mid string) (keys.Record, error) {
+		return r.svc.Activate(ctx, keys.ActivateInput{AccountID: 1, ProductID: 10, Key: key, MachineCode: mid})
+	}
+	if _, err := act("DDDDD-DDDDD-DDDDD-DDDDD", "a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := act("DDDDD-DDDDD-DDDDD-DDDDD", "b"); !errors.Is(err, apierr.LimitReached) {
+		t.Errorf("over the limit: %v, want LimitReached", err)
+	}
+	if _, err := act("DDDDD-DDDDD-DDDDD-DDDDD", "vip"); err != nil {
+		t.Errorf("allowed machine over the limit: %v, want success", err)
+	}
+	if _, err := r.svc.Activate(ctx, keys.ActivateInput{AccountID: 2, ProductID: 10, Key: "DDDDD-DDDDD-DDDDD-DDDDD", MachineCode: "a"}); !errors.Is(err, apierr.KeyNotFound) {
+		t.Errorf("another account's key: %v, want KeyNotFound", err)
+	}
+	if _, err := act("NOPE", "a"); !errors.Is(err, apierr.KeyNotFound) {
+		t.Errorf("unknown key: %v, want KeyNotFound", err)
+	}
+
+	// Blocked keys refuse activation and deactivation.
+	r.create(t, "EEEEE-EEEEE-EEEEE-EEEEE", func(k *keys.Record) { k.Block = true })
+	if _, err := act("EEEEE-EEEEE-EEEEE-EEEEE", "a"); !errors.Is(err, apierr.KeyBlocked) {
+		t.Errorf("blocked: %v, want KeyBlocked", err)
+	}
+
+	// Trial activation: the countdown starts at the first activation only.
+	r.create(t, "FFFFF-FFFFF-FFFFF-FFFFF", func(k *keys.Record) { k.TrialActivation = true; k.Period = 7 })
+	start := r.clock()
+	r.advance(24 * time.Hour)
+	rec, err := act("FFFFF-FFFFF-FFFFF-FFFFF", "t1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := start.Add(24 * time.Hour).Add(7 * 24 * time.Hour); !rec.Expires.Equal(want) || !rec.TrialStarted {
+		t.Errorf("trial expiry = %v (started %v), want %v", rec.Expires, rec.TrialStarted, want)
+	}
+	r.advance(24 * time.Hour)
+	rec2, _ := act("FFFFF-FFFFF-FFFFF-FFFFF", "t2")
+	if !rec2.Expires.Equal(rec.Expires) {
+		t.Errorf("second activation moved the trial expiry to %v", rec2.Expires)
+	}
+
+	// Deactivation.
+	if err := r.svc.Deactivate(ctx, 1, 10, "DDDDD-DDDDD-DDDDD-DDDDD", "a", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.svc.Deactivate(ctx, 1, 10, "DDDDD-DDDDD-DDDDD-DDDDD", "a", false); !errors.Is(err, apierr.NeverActivated) {
+		t.Errorf("second deactivation: %v, want NeverActivated", err)
+	}
+	if err := r.svc.Deactivate(ctx, 1, 10, "DDDDD-DDDDD-DDDDD-DDDDD", "ghost", true); err != nil {
+		t.Errorf("floating deactivation of an unknown machine: %v, want nil", err)
+	}
+	// "vip" still holds the only seat (allowed machines count too).
+	if _, err := act("DDDDD-DDDDD-DDDDD-DDDDD", "b"); !errors.Is(err, apierr.LimitReached) {
+		t.Errorf("activation while vip holds the seat: %v, want LimitReached", err)
+	}
+	if err := r.svc.Deactivate(ctx, 1, 10, "DDDDD-DDDDD-DDDDD-DDDDD", "vip", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := act("DDDDD-DDDDD-DDDDD-DDDDD", "b"); err != nil {
+		t.Errorf("activation after the seat was freed: %v", err)
+	}
+	if err := r.svc.Deactivate(ctx, 1, 10, "EEEEE-EEEEE-EEEEE-EEEEE", "a", false); !errors.Is(err, apierr.KeyBlocked) {
+		t.Errorf("deactivate blocked: %v, want KeyBlocked", err)
+	}
+}
+
+func TestCreateKeysAllOrNothing(t *testing.T) {
+	ctx := context.Background()
+	r := newKeyRig(t)
+	r.create(t, "GGGGG-GGGGG-GGGGG-GGGGG", nil)
+	var batch []keys.Record
+	for i := 0; i < 150; i++ {
+		batch = append(batch, keys.Record{AccountID: 1, ProductID: 10, ID: int64(i + 2), GlobalID: int64(200 + i), Key: fmt.Sprintf("K%04d", i)})
+	}
+	batch[120].Key = "GGGGG-GGGGG-GGGGG-GGGGG" // collides in the second transaction
+	if err := r.st.CreateKeys(ctx, batch); !errors.Is(err, apierr.Conflict) {
+		t.Fatalf("CreateKeys with a duplicate: %v, want Conflict", err)
+	}
+	if _, err := r.st.GetKey(ctx, 10, "K0000", true); !errors.Is(err, apierr.NotFound) {
+		t.Errorf("keys of the first transaction are left behind: %v", err)
+	}
+}
