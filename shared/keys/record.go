@@ -110,9 +110,9 @@ type SeatClaim struct {
 
 // Change is a set of field updates for Update; nil fields are unchanged.
 type Change struct {
-	Block           *bool
-	Notes           **string
-	Expires         *time.Time
+	Block   *bool
+	Notes   **string
+	Expires *time.Time
 	// IfExpires makes the update conditional on the stored Expires (for
 	// read-modify-write of the expiry date).
 	IfExpires       *time.Time
