@@ -20,13 +20,17 @@ const MaxMachineCode = 256
 
 // Service implements the key operations on a Store.
 type Service struct {
-	store Store
-	now   func() time.Time
+	store  Store
+	now    func() time.Time
+	newKey KeyGenerator
 }
 
-// NewService returns a Service.
+// NewService returns a Service. Set the key-string generator with
+// WithKeyGenerator before calling Create.
 func NewService(store Store, now func() time.Time) *Service {
-	return &Service{store: store, now: now}
+	return &Service{store: store, now: now, newKey: func() (string, error) {
+		return "", errors.New("keys: no key generator configured")
+	}}
 }
 
 // ActivateInput is one Activate call.

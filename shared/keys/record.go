@@ -150,6 +150,9 @@ type Store interface {
 	ClaimSeat(ctx context.Context, productID int64, key string, c SeatClaim) (Record, error)
 	// ReleaseSeat frees slot if it is held by mid (no error otherwise).
 	ReleaseSeat(ctx context.Context, productID int64, key string, slot int, mid string) error
+	// NextIDs reserves n consecutive ids from a counter and returns the
+	// last one.
+	NextIDs(ctx context.Context, counter string, n int64) (int64, error)
 	// Update applies c to a key of the account.
 	Update(ctx context.Context, accountID, productID int64, key string, c Change) (Record, error)
 }

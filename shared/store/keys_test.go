@@ -262,3 +262,58 @@ func TestCreateKeysAllOrNothing(t *testing.T) {
 		t.Errorf("keys of the first transaction are left behind: %v", err)
 	}
 }
+
+func TestCreateAndChange(t *testing.T) {
+	ctx := context.Background()
+	r := newKeyRig(t)
+	r.create(t, "DUP", nil) // the generator's first string clashes with this key
+	n := 0
+	r.svc.WithKeyGenerator(func() (string, error) {
+		n++
+		if n == 1 {
+			return "DUP", nil
+		}
+		return fmt.Sprintf("KEY%04d", n), nil
+	})
+	notes := "hello"
+	recs, err := r.svc.Create(ctx, 1, 10, keys.Spec{Period: 10, Notes: &notes, MaxNoOfMachines: 3}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 3 || recs[0].ID != 1 || recs[2].ID != 3 || recs[0].GlobalID == recs[1].GlobalID {
+		t.Errorf("created = %+v", recs)
+	}
+	for _, rec := range recs {
+		got, err := r.st.GetKey(ctx, 10, rec.Key, true)
+		if err != nil || got.Key == "DUP" || *got.Notes != "hello" || !got.Expires.Equal(r.clock().Add(10*24*time.Hour)) {
+			t.Errorf("stored %s = %+v, %v", rec.Key, got, err)
+		}
+	}
+	long := string(make([]byte, 501))
+	if _, err := r.svc.Create(ctx, 1, 10, keys.Spec{Notes: &long}, 1); !errors.Is(err, keys.NotesTooLong) {
+		t.Errorf("long notes: %v, want NotesTooLong", err)
+	}
+
+	// Extend: from the current expiry while it has not passed, else from now.
+	k := recs[0].Key
+	ext, err := r.svc.Extend(ctx, 1, 10, k, 5)
+	if err != nil || !ext.Expires.Equal(r.clock().Add(15*24*time.Hour)) {
+		t.Errorf("extend unexpired = %v, %v", ext.Expires, err)
+	}
+	r.advance(100 * 24 * time.Hour)
+	ext, err = r.svc.Extend(ctx, 1, 10, k, 5)
+	if err != nil || !ext.Expires.Equal(r.clock().Add(5*24*time.Hour)) {
+		t.Errorf("extend expired = %v, %v", ext.Expires, err)
+	}
+	blocked := true
+	got, err := r.svc.Change(ctx, 1, 10, k, keys.Change{Block: &blocked, Feature: &keys.FeatureChange{Index: 7, Value: true}})
+	if err != nil || !got.Block || !got.Features[7] {
+		t.Errorf("change = %+v, %v", got, err)
+	}
+	if _, err := r.svc.Change(ctx, 2, 10, k, keys.Change{Block: &blocked}); !errors.Is(err, apierr.KeyNotFound) {
+		t.Errorf("change through another account: %v, want KeyNotFound", err)
+	}
+	if _, err := r.svc.Extend(ctx, 1, 10, "NOPE", 1); !errors.Is(err, apierr.KeyNotFound) {
+		t.Errorf("extend unknown: %v, want KeyNotFound", err)
+	}
+}

@@ -62,12 +62,18 @@ func pad(n int64, width int) string { return fmt.Sprintf("%0*d", width, n) }
 // NextID atomically increments the named counter and returns its new
 // value (1 for the first call). One UpdateItem round trip.
 func (s *Store) NextID(ctx context.Context, name string) (int64, error) {
+	return s.NextIDs(ctx, name, 1)
+}
+
+// NextIDs atomically reserves n consecutive ids from the named counter and
+// returns the last one (the block is last-n+1 .. last). One UpdateItem.
+func (s *Store) NextIDs(ctx context.Context, name string, n int64) (int64, error) {
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 s.table,
 		Key:                       key("COUNTER", name),
 		UpdateExpression:          aws.String("ADD #n :one"),
 		ExpressionAttributeNames:  map[string]string{"#n": "n"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":one": &types.AttributeValueMemberN{Value: "1"}},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}},
 		ReturnValues:              types.ReturnValueUpdatedNew,
 	})
 	if err != nil {

@@ -1,0 +1,157 @@
+package keys
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/keyturn/keyturn/shared/apierr"
+)
+
+// Limits and messages from the reference.
+const (
+	MaxNotes      = 500
+	MaxKeysPerReq = 1000
+)
+
+// Documented messages of the key methods.
+var (
+	NotesTooLong     = apierr.New("The notes field cannot be more than 500 characters.")
+	CustomerNotFound = apierr.New("Customer not found, so current key no longer references any customer.")
+	ResellerNotFound = apierr.New("The reseller was not found or the id was set to zero. The license will no longer have any reseller associated with it.")
+	CustomerMissing  = apierr.New("Could not find the customer.")
+)
+
+// Spec describes keys to create.
+type Spec struct {
+	Period          int64
+	Features        [8]bool
+	Notes           *string
+	Block           bool
+	TrialActivation bool
+	MaxNoOfMachines int64
+	AllowedMachines *string
+	CustomerID      int64
+	ResellerID      int64
+}
+
+// Validate checks the spec against the reference's limits.
+func (sp Spec) Validate() error {
+	if sp.Notes != nil && utf8.RuneCountInString(*sp.Notes) > MaxNotes {
+		return NotesTooLong
+	}
+	if sp.Period < 0 || sp.MaxNoOfMachines < 0 || sp.Period > 365*1000 {
+		return apierr.BadInput
+	}
+	return nil
+}
+
+// KeyGenerator returns a new random key string.
+type KeyGenerator func() (string, error)
+
+// WithKeyGenerator sets the key-string generator used by Create.
+func (s *Service) WithKeyGenerator(g KeyGenerator) *Service {
+	s.newKey = g
+	return s
+}
+
+// Create makes n keys (capped at 1000, as documented) of a product with
+// spec. Ids come from the product's key counter and the global counter (two
+// UpdateItems for the whole batch); key strings are random and unique
+// within the product (a clash is retried with new strings). All keys are
+// created or none. Errors: NotesTooLong, apierr.BadInput.
+func (s *Service) Create(ctx context.Context, accountID, productID int64, spec Spec, n int) ([]Record, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	if n < 1 {
+		n = 1
+	}
+	if n > MaxKeysPerReq {
+		n = MaxKeysPerReq
+	}
+	lastID, err := s.store.NextIDs(ctx, "key#"+strconv.FormatInt(productID, 10), int64(n))
+	if err != nil {
+		return nil, err
+	}
+	lastGlobal, err := s.store.NextIDs(ctx, "globalkey", int64(n))
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC().Truncate(time.Second)
+	recs := make([]Record, n)
+	for i := range recs {
+		recs[i] = Record{
+			AccountID: accountID, ProductID: productID, ID: lastID - int64(n) + 1 + int64(i),
+			GlobalID: lastGlobal - int64(n) + 1 + int64(i), Created: now,
+			Expires: now.Add(time.Duration(spec.Period) * 24 * time.Hour), Period: spec.Period,
+			Features: spec.Features, Notes: spec.Notes, Block: spec.Block, TrialActivation: spec.TrialActivation,
+			MaxNoOfMachines: spec.MaxNoOfMachines, AllowedMachines: spec.AllowedMachines,
+			CustomerID: spec.CustomerID, ResellerID: spec.ResellerID,
+		}
+	}
+	for attempt := 0; attempt < 3; attempt++ {
+		seen := map[string]bool{}
+		for i := range recs {
+			for {
+				k, err := s.newKey()
+				if err != nil {
+					return nil, err
+				}
+				if !seen[k] {
+					seen[k] = true
+					recs[i].Key = k
+					break
+				}
+			}
+		}
+		err = s.store.CreateKeys(ctx, recs)
+		if !errors.Is(err, apierr.Conflict) {
+			break
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return recs, nil
+}
+
+// Change applies c to a key of the account. Errors: apierr.KeyNotFound.
+func (s *Service) Change(ctx context.Context, accountID, productID int64, key string, c Change) (Record, error) {
+	r, err := s.store.Update(ctx, accountID, productID, key, c)
+	if errors.Is(err, apierr.NotFound) {
+		return Record{}, apierr.KeyNotFound
+	}
+	return r, err
+}
+
+// Extend moves the expiry by days: from the current expiry if it has not
+// passed, otherwise from now (negative days shorten). It is a read and a
+// write conditional on the expiry it read (retried if it moved).
+// Errors: apierr.KeyNotFound.
+func (s *Service) Extend(ctx context.Context, accountID, productID int64, key string, days int64) (Record, error) {
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		r, err := s.Get(ctx, accountID, productID, key)
+		if err != nil {
+			return Record{}, err
+		}
+		now := s.now().UTC().Truncate(time.Second)
+		base := r.Expires
+		if !base.After(now) {
+			base = now
+		}
+		exp := base.Add(time.Duration(days) * 24 * time.Hour)
+		old := r.Expires
+		out, err := s.store.Update(ctx, accountID, productID, key, Change{Expires: &exp, IfExpires: &old})
+		if errors.Is(err, apierr.Conflict) {
+			continue
+		}
+		if errors.Is(err, apierr.NotFound) {
+			return Record{}, apierr.KeyNotFound
+		}
+		return out, err
+	}
+	return Record{}, errors.New("extend: too much contention")
+}
