@@ -24,7 +24,9 @@ import (
 	"github.com/keyturn/keyturn/shared/catalog"
 	"github.com/keyturn/keyturn/shared/config"
 	"github.com/keyturn/keyturn/shared/handlers/admin"
+	"github.com/keyturn/keyturn/shared/handlers/key"
 	"github.com/keyturn/keyturn/shared/handlers/product"
+	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/signing"
 	"github.com/keyturn/keyturn/shared/store"
 	"github.com/keyturn/keyturn/shared/webapi"
@@ -40,7 +42,12 @@ type App struct {
 	Store    *store.Store
 	Catalog  *catalog.Service
 	Tokens   *auth.Service
-	Keys     *signing.Manager
+	// Keys manages the accounts' signing keys.
+	Keys *signing.Manager
+	// Licenses is the license-key service; Products caches product reads
+	// for hot paths.
+	Licenses *keys.Service
+	Products *catalog.ProductCache
 	Now      func() time.Time
 }
 
@@ -80,7 +87,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, clients Cl
 	}
 	now := func() time.Time { return time.Now().UTC() }
 	st := store.New(clients.DynamoDB, cfg.Table)
-	keys, err := newKeys(cfg, st, clients.KMS, now)
+	signKeys, err := newKeys(cfg, st, clients.KMS, now)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +98,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, clients Cl
 		Store:    st,
 		Catalog:  catalog.NewService(st, now),
 		Tokens:   auth.NewService(st, now, rand.Reader, time.Duration(cfg.TokenCacheSeconds)*time.Second),
-		Keys:     keys,
+		Keys:     signKeys,
+		Licenses: keys.NewService(st, now).WithKeyGenerator(func() (string, error) {
+			return keys.GenerateKey(rand.Reader)
+		}),
+		Products: catalog.NewProductCache(st, productCacheTTL, now),
 		Now:      now,
 	}, nil
 }
@@ -159,10 +170,21 @@ func NewLogger(level string, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
+// productCacheTTL bounds how long a warm process uses a product (feature
+// definitions) it read before reading it again.
+const productCacheTTL = time.Minute
+
+// KeyDeps returns the dependencies of the key and auth groups.
+func (a *App) KeyDeps() key.Deps {
+	return key.Deps{Keys: a.Licenses, Products: a.Products, Tokens: a.Tokens}
+}
+
 // Groups returns every Web API group, for servers that serve them all
 // (the local development server). Each Lambda serves only its own group.
 func Groups(a *App) []webapi.Group {
 	return []webapi.Group{
 		product.Group(a.Store),
+		key.Group(a.KeyDeps()),
+		key.AuthGroup(a.KeyDeps()),
 	}
 }

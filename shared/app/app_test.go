@@ -117,7 +117,8 @@ func (e *env) setup(name string, methods ...string) fixture {
 	base := "/admin/accounts/" + strconv.FormatInt(acc.ID, 10)
 	var p struct{ ID int64 }
 	e.mustAdmin("POST", base+"/products", map[string]any{"name": name + " product", "description": "d",
-		"featureDefinitions": map[string]any{"f1": map[string]any{"name": "Time Limit (F1)", "type": 1}}}, &p)
+		"featureDefinitions": map[string]any{"f1": map[string]any{"name": "Time Limit (F1)", "type": 1},
+			"f2": map[string]any{"name": "Trial (F2)", "type": 2}}}, &p)
 	f.product = p.ID
 	var tok struct{ Token string }
 	e.mustAdmin("POST", base+"/tokens", map[string]any{"name": "t", "methods": methods}, &tok)

@@ -153,6 +153,14 @@ type Store interface {
 	// NextIDs reserves n consecutive ids from a counter and returns the
 	// last one.
 	NextIDs(ctx context.Context, counter string, n int64) (int64, error)
+	// TrialKeyFor returns the trial key recorded for a machine, or
+	// apierr.NotFound.
+	TrialKeyFor(ctx context.Context, productID int64, mid string) (string, error)
+	// SetTrialKey records a machine's trial key; without replace it fails
+	// with apierr.Conflict when one is recorded.
+	SetTrialKey(ctx context.Context, productID int64, mid, key string, replace bool) error
+	// DeleteKey removes a key.
+	DeleteKey(ctx context.Context, productID int64, key string) error
 	// Update applies c to a key of the account.
 	Update(ctx context.Context, accountID, productID int64, key string, c Change) (Record, error)
 }

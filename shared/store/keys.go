@@ -384,3 +384,38 @@ func (s *Store) Update(ctx context.Context, accountID, productID int64, k string
 	}
 	return s.update(ctx, productID, k, accountID, "SET "+strings.Join(sets, ", "), cond, names, values)
 }
+
+type trialItem struct {
+	PK  string `dynamodbav:"pk"`
+	SK  string `dynamodbav:"sk"`
+	Key string `dynamodbav:"key"`
+}
+
+func trialPK(productID int64, mid string) string {
+	return "TRIAL#" + strconv.FormatInt(productID, 10) + "#" + mid
+}
+
+// TrialKeyFor implements keys.Store: the key of the trial created for a
+// machine of a product, or apierr.NotFound. One GetItem.
+func (s *Store) TrialKeyFor(ctx context.Context, productID int64, mid string) (string, error) {
+	var it trialItem
+	if err := s.get(ctx, trialPK(productID, mid), "TRIAL", true, &it); err != nil {
+		return "", err
+	}
+	return it.Key, nil
+}
+
+// SetTrialKey implements keys.Store: records key as the machine's trial
+// key. With replace false it fails with apierr.Conflict when one exists.
+func (s *Store) SetTrialKey(ctx context.Context, productID int64, mid, k string, replace bool) error {
+	return s.put(ctx, trialItem{PK: trialPK(productID, mid), SK: "TRIAL", Key: k}, !replace)
+}
+
+// DeleteKey implements keys.Store (used to undo a key that lost a race).
+func (s *Store) DeleteKey(ctx context.Context, productID int64, k string) error {
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: s.table, Key: key(keyPK(productID, k), keySK)})
+	if err != nil {
+		return fmt.Errorf("delete key: %w", err)
+	}
+	return nil
+}

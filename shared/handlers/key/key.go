@@ -1,0 +1,238 @@
+// Package key implements the key API group of Web API 3 (/api/key/*) and
+// auth/KeyLock. Handlers bind parameters, check the token's locks, call the
+// keys domain service and return the wire model.
+package key
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/keyturn/keyturn/shared/apierr"
+	"github.com/keyturn/keyturn/shared/auth"
+	"github.com/keyturn/keyturn/shared/catalog"
+	"github.com/keyturn/keyturn/shared/keys"
+	"github.com/keyturn/keyturn/shared/webapi"
+)
+
+// Deps are the key group's dependencies.
+type Deps struct {
+	Keys     *keys.Service
+	Products catalog.ProductReader
+	Tokens   *auth.Service
+}
+
+type handlers struct{ d Deps }
+
+// Group returns the key API group (methods that do not render licenses;
+// see also the rendering methods registered by the same group).
+func Group(d Deps) webapi.Group {
+	h := handlers{d: d}
+	return webapi.Group{Name: "key", Methods: []webapi.Method{
+		{Name: "CreateKey", Permission: "CreateKey", PlainText: true, Handle: h.createKey},
+		{Name: "CreateTrialKey", Permission: "CreateTrialKey", Handle: h.createTrialKey},
+		{Name: "Deactivate", Permission: "Deactivate", Handle: h.deactivate},
+		{Name: "BlockKey", Permission: "BlockKey", Handle: h.setBlock(true)},
+		{Name: "UnblockKey", Permission: "UnblockKey", Handle: h.setBlock(false)},
+		{Name: "ExtendLicense", Permission: "ExtendLicense", Handle: h.extend},
+		{Name: "MachineLockLimit", Permission: "MachineLockLimit", Handle: h.machineLockLimit},
+		{Name: "ChangeNotes", Permission: "ChangeNotes", Handle: h.changeNotes},
+		{Name: "TrialActivation", Permission: "TrialActivation", Handle: h.trialActivation},
+		{Name: "AddFeature", Permission: "AddFeature", Handle: h.setFeature(true)},
+		{Name: "RemoveFeature", Permission: "RemoveFeature", Handle: h.setFeature(false)},
+		{Name: "ChangeCustomer", Permission: "ChangeCustomer", Handle: h.changeCustomer},
+		{Name: "ChangeReseller", Permission: "ChangeReseller", Handle: h.changeReseller},
+	}}
+}
+
+// AuthGroup returns the auth API group (auth/KeyLock).
+func AuthGroup(d Deps) webapi.Group {
+	h := handlers{d: d}
+	return webapi.Group{Name: "auth", Methods: []webapi.Method{
+		// KeyLock needs no permission: a key lock <= -1 enables it.
+		{Name: "KeyLock", Handle: h.keyLock},
+	}}
+}
+
+// productID binds the required ProductId, applies the product lock and
+// checks the product exists for the account.
+func (h handlers) product(ctx context.Context, c *webapi.Call) (catalog.Product, error) {
+	pid, err := c.Params.Int("ProductId", 0)
+	if err != nil || pid <= 0 {
+		return catalog.Product{}, apierr.BadInput
+	}
+	if err := c.Principal.Scope.CheckProduct(pid); err != nil {
+		return catalog.Product{}, err
+	}
+	p, err := h.d.Products.GetProduct(ctx, c.Principal.AccountID, pid)
+	if errors.Is(err, apierr.NotFound) {
+		return catalog.Product{}, apierr.ProductNotFound
+	}
+	return p, err
+}
+
+// target binds ProductId and Key for a method on an existing key. With a
+// positive key lock on the token, the key is read to check its id.
+func (h handlers) target(ctx context.Context, c *webapi.Call) (catalog.Product, string, error) {
+	p, err := h.product(ctx, c)
+	if err != nil {
+		return p, "", err
+	}
+	k, ok := c.Params.String("Key")
+	if !ok {
+		return p, "", apierr.BadInput
+	}
+	k = strings.TrimSpace(k)
+	if c.Principal.Scope.KeyLock > 0 {
+		r, err := h.d.Keys.Get(ctx, c.Principal.AccountID, p.ID, k)
+		if err != nil {
+			return p, "", err
+		}
+		if err := c.Principal.Scope.CheckKey(r.ID); err != nil {
+			return p, "", err
+		}
+	}
+	return p, k, nil
+}
+
+func (h handlers) change(ctx context.Context, c *webapi.Call, ch keys.Change) (any, error) {
+	p, k, err := h.target(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	_, err = h.d.Keys.Change(ctx, c.Principal.AccountID, p.ID, k, ch)
+	return nil, err
+}
+
+func (h handlers) setBlock(block bool) webapi.HandlerFunc {
+	return func(ctx context.Context, c *webapi.Call) (any, error) {
+		return h.change(ctx, c, keys.Change{Block: &block})
+	}
+}
+
+func (h handlers) setFeature(v bool) webapi.HandlerFunc {
+	return func(ctx context.Context, c *webapi.Call) (any, error) {
+		f, err := c.Params.Int("Feature", 0)
+		if err != nil || f < 1 || f > 8 {
+			return nil, apierr.BadInput
+		}
+		return h.change(ctx, c, keys.Change{Feature: &keys.FeatureChange{Index: int(f - 1), Value: v}})
+	}
+}
+
+func (h handlers) extend(ctx context.Context, c *webapi.Call) (any, error) {
+	days, err := c.Params.Int("NoOfDays", 0)
+	if err != nil || days > 365*1000 || days < -365*1000 {
+		return nil, apierr.BadInput
+	}
+	p, k, err := h.target(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	_, err = h.d.Keys.Extend(ctx, c.Principal.AccountID, p.ID, k, days)
+	return nil, err
+}
+
+func (h handlers) machineLockLimit(ctx context.Context, c *webapi.Call) (any, error) {
+	if _, ok := c.Params.String("NumberOfMachines"); !ok {
+		return nil, apierr.BadInput
+	}
+	n, err := c.Params.Int("NumberOfMachines", 0)
+	if err != nil || n < 0 {
+		return nil, apierr.BadInput
+	}
+	return h.change(ctx, c, keys.Change{MaxNoOfMachines: &n})
+}
+
+func (h handlers) changeNotes(ctx context.Context, c *webapi.Call) (any, error) {
+	raw, sent := c.Params.Raw("Notes")
+	if !sent {
+		return nil, apierr.BadInput
+	}
+	var notes *string
+	if v, ok := c.Params.String("Notes"); ok {
+		notes = &v
+	} else if raw == "" {
+		notes = &raw
+	}
+	if err := (keys.Spec{Notes: notes}).Validate(); err != nil {
+		return nil, err
+	}
+	return h.change(ctx, c, keys.Change{Notes: &notes})
+}
+
+func (h handlers) trialActivation(ctx context.Context, c *webapi.Call) (any, error) {
+	// The reference: without Enabled, trial activation is set to false.
+	on, err := c.Params.Bool("Enabled", false)
+	if err != nil {
+		return nil, apierr.BadInput
+	}
+	return h.change(ctx, c, keys.Change{TrialActivation: &on})
+}
+
+// changeCustomer: customers come with their own API group; until a
+// customer exists, any id dissociates the key as the reference describes.
+func (h handlers) changeCustomer(ctx context.Context, c *webapi.Call) (any, error) {
+	if _, err := c.Params.Int("CustomerId", 0); err != nil {
+		return nil, apierr.BadInput
+	}
+	zero := int64(0)
+	if _, err := h.change(ctx, c, keys.Change{CustomerID: &zero}); err != nil {
+		return nil, err
+	}
+	return nil, keys.CustomerNotFound
+}
+
+// changeReseller behaves like changeCustomer for resellers.
+func (h handlers) changeReseller(ctx context.Context, c *webapi.Call) (any, error) {
+	if _, err := c.Params.Int("ResellerId", 0); err != nil {
+		return nil, apierr.BadInput
+	}
+	zero := int64(0)
+	if _, err := h.change(ctx, c, keys.Change{ResellerID: &zero}); err != nil {
+		return nil, err
+	}
+	return nil, keys.ResellerNotFound
+}
+
+func (h handlers) deactivate(ctx context.Context, c *webapi.Call) (any, error) {
+	p, k, err := h.target(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	mid, _ := c.Params.String("MachineCode")
+	floating, err := c.Params.Bool("Floating", false)
+	if err != nil {
+		return nil, err
+	}
+	return nil, h.d.Keys.Deactivate(ctx, c.Principal.AccountID, p.ID, k, mid, floating)
+}
+
+type keyLockResult struct {
+	KeyID int64  `json:"keyId"`
+	Token string `json:"token"`
+}
+
+// keyLock implements auth/KeyLock.
+func (h handlers) keyLock(ctx context.Context, c *webapi.Call) (any, error) {
+	if c.Principal.Scope.KeyLock > -1 {
+		return nil, apierr.KeyLockNotNegative
+	}
+	p, err := h.product(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	k, ok := c.Params.String("Key")
+	if !ok {
+		return nil, apierr.BadInput
+	}
+	r, err := h.d.Keys.Get(ctx, c.Principal.AccountID, p.ID, strings.TrimSpace(k))
+	if err != nil {
+		return nil, err
+	}
+	tok, err := h.d.Tokens.KeyLock(ctx, c.Principal, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	return keyLockResult{KeyID: r.ID, Token: tok}, nil
+}
