@@ -25,6 +25,7 @@ import (
 	"github.com/keyturn/keyturn/shared/config"
 	"github.com/keyturn/keyturn/shared/handlers/admin"
 	"github.com/keyturn/keyturn/shared/handlers/key"
+	"github.com/keyturn/keyturn/shared/handlers/licensetemplate"
 	"github.com/keyturn/keyturn/shared/handlers/product"
 	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/signing"
@@ -132,7 +133,7 @@ func (a *App) WebAPI(groups ...webapi.Group) *webapi.Server {
 // Admin returns the admin API handler.
 func (a *App) Admin() http.Handler {
 	return admin.New(admin.Deps{
-		Catalog: a.Catalog, CatalogData: a.Store, Tokens: a.Tokens, TokenStore: a.Store, Keys: a.Keys,
+		Catalog: a.Catalog, CatalogData: a.Store, Tokens: a.Tokens, TokenStore: a.Store, Keys: a.Keys, Templates: a.Store,
 		SecretSHA256: a.Config.AdminSecretSHA256, Logger: a.Logger, MaxBodyBytes: a.Config.MaxBodyBytes,
 	})
 }
@@ -176,7 +177,7 @@ const productCacheTTL = time.Minute
 
 // KeyDeps returns the dependencies of the key and auth groups.
 func (a *App) KeyDeps() key.Deps {
-	return key.Deps{Keys: a.Licenses, Products: a.Products, Tokens: a.Tokens}
+	return key.Deps{Keys: a.Licenses, Products: a.Products, Tokens: a.Tokens, Templates: a.Store}
 }
 
 // Groups returns every Web API group, for servers that serve them all
@@ -186,5 +187,6 @@ func Groups(a *App) []webapi.Group {
 		product.Group(a.Store),
 		key.Group(a.KeyDeps()),
 		key.AuthGroup(a.KeyDeps()),
+		licensetemplate.Group(a.Store),
 	}
 }

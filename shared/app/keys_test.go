@@ -263,3 +263,46 @@ func TestKeyLocks(t *testing.T) {
 		t.Errorf("other account: %s", got)
 	}
 }
+
+func TestLicenseTemplates(t *testing.T) {
+	e := newEnv(t)
+	f := e.setup("acme", "GetLicenseTemplates", "CreateKeyFromTemplate")
+	base := "/admin/accounts/" + strconv.FormatInt(f.account, 10)
+	var tpl struct {
+		ID         int64
+		Parameters string
+	}
+	e.mustAdmin("POST", base+"/license-templates", map[string]any{"name": "pro", "productId": f.product, "period": 30, "f1": true, "maxNoOfMachines": 3}, &tpl)
+	if want := `{"ProductId":` + strconv.FormatInt(f.product, 10) + `,"Period":30,"F1":true,"F2":false,"F3":false,"F4":false,"F5":false,"F6":false,"F7":false,"F8":false,"Notes":null,"Block":false,"CustomerId":0,"TrialActivation":false,"MaxNoOfMachines":3,"AllowedMachines":null}`; tpl.Parameters != want {
+		t.Errorf("parameters = %s\nwant %s", tpl.Parameters, want)
+	}
+	if code := e.admin("POST", base+"/license-templates", map[string]any{"name": "x", "productId": 999999}, nil); code != 400 {
+		t.Errorf("template for an unknown product: status %d, want 400", code)
+	}
+	body := e.post("licensetemplate/GetLicenseTemplates", "token", f.token)
+	if !strings.Contains(body, `"name":"pro"`) || !strings.HasSuffix(body, `,"result":0,"message":""}`) {
+		t.Errorf("GetLicenseTemplates = %s", body)
+	}
+	id := strconv.FormatInt(tpl.ID, 10)
+	body = e.post("key/CreateKeyFromTemplate", "token", f.token, "LicenseTemplateId", id)
+	var res struct {
+		Key         string `json:"key"`
+		RawResponse string `json:"rawResponse"`
+	}
+	if err := json.Unmarshal([]byte(body), &res); err != nil || !keyRe.MatchString(res.Key) ||
+		res.RawResponse != `{"key":"`+res.Key+`","result":"Success","message":null}` {
+		t.Fatalf("CreateKeyFromTemplate = %s", body)
+	}
+	r := e.record(f, res.Key)
+	if r.Period != 30 || !r.Features[0] || r.MaxNoOfMachines != 3 {
+		t.Errorf("key from template = %+v", r)
+	}
+	if got := e.post("key/CreateKeyFromTemplate", "token", f.token, "LicenseTemplateId", "424242"); got != `{"result":1,"message":"Could not find the license template."}` {
+		t.Errorf("unknown template: %s", got)
+	}
+	var locked struct{ Token string }
+	e.mustAdmin("POST", base+"/tokens", map[string]any{"methods": []string{"CreateKeyFromTemplate"}, "featureLock": tpl.ID + 1}, &locked)
+	if got := e.post("key/CreateKeyFromTemplate", "token", locked.Token, "LicenseTemplateId", id); !strings.Contains(got, "because feature lock") {
+		t.Errorf("feature-locked template: %s", got)
+	}
+}

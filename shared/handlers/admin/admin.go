@@ -15,6 +15,8 @@
 //	GET    /admin/accounts/{account}/tokens
 //	POST   /admin/accounts/{account}/tokens               {"name","methods","productLock","keyLock","featureLock","expires"}
 //	DELETE /admin/accounts/{account}/tokens/{id}
+//	GET    /admin/accounts/{account}/license-templates
+//	POST   /admin/accounts/{account}/license-templates    {"name","productId","period","f1".."f8","notes","block","trialActivation","maxNoOfMachines","allowedMachines"}
 //	POST   /admin/accounts/{account}/signing-keys         create or rotate
 //	GET    /admin/accounts/{account}/signing-keys/current public key (xml, pem, jwk)
 package admin
@@ -39,6 +41,7 @@ import (
 	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/auth"
 	"github.com/keyturn/keyturn/shared/catalog"
+	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/signing"
 	"github.com/keyturn/keyturn/shared/webapi"
 	"github.com/keyturn/keyturn/shared/wire"
@@ -57,6 +60,7 @@ type Deps struct {
 	Tokens      *auth.Service
 	TokenStore  auth.TokenStore
 	Keys        SigningKeys
+	Templates   keys.TemplateStore
 	// SecretSHA256 is the lower-case hex SHA-256 of the admin secret.
 	SecretSHA256 string
 	Logger       *slog.Logger
@@ -84,6 +88,8 @@ func New(d Deps) http.Handler {
 	mux.HandleFunc("GET /admin/accounts/{account}/tokens", a.listTokens)
 	mux.HandleFunc("POST /admin/accounts/{account}/tokens", a.createToken)
 	mux.HandleFunc("DELETE /admin/accounts/{account}/tokens/{id}", a.deleteToken)
+	mux.HandleFunc("GET /admin/accounts/{account}/license-templates", a.listTemplates)
+	mux.HandleFunc("POST /admin/accounts/{account}/license-templates", a.createTemplate)
 	mux.HandleFunc("POST /admin/accounts/{account}/signing-keys", a.createSigningKey)
 	mux.HandleFunc("GET /admin/accounts/{account}/signing-keys/current", a.currentSigningKey)
 	a.mux = mux
@@ -441,4 +447,85 @@ func (a *api) currentSigningKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// TemplateInput is the body of POST .../license-templates.
+type TemplateInput struct {
+	Name            string  `json:"name"`
+	ProductID       int64   `json:"productId"`
+	Period          int64   `json:"period"`
+	F1              bool    `json:"f1"`
+	F2              bool    `json:"f2"`
+	F3              bool    `json:"f3"`
+	F4              bool    `json:"f4"`
+	F5              bool    `json:"f5"`
+	F6              bool    `json:"f6"`
+	F7              bool    `json:"f7"`
+	F8              bool    `json:"f8"`
+	Notes           *string `json:"notes"`
+	Block           bool    `json:"block"`
+	TrialActivation bool    `json:"trialActivation"`
+	MaxNoOfMachines int64   `json:"maxNoOfMachines"`
+	AllowedMachines *string `json:"allowedMachines"`
+}
+
+// Template is the admin view of a license template.
+type Template struct {
+	ID         int64  `json:"id"`
+	Name       string `json:"name"`
+	ProductID  int64  `json:"productId"`
+	Parameters string `json:"parameters"`
+}
+
+func (a *api) createTemplate(w http.ResponseWriter, r *http.Request) {
+	acc, err := a.account(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	var in TemplateInput
+	if err := decode(r, &in); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if _, err := a.d.CatalogData.GetProduct(r.Context(), acc, in.ProductID); err != nil {
+		if errors.Is(err, apierr.NotFound) {
+			err = apierr.New("productId names a product this account does not have")
+		}
+		a.fail(w, r, err)
+		return
+	}
+	t := keys.Template{AccountID: acc, ProductID: in.ProductID, Name: strings.TrimSpace(in.Name), Spec: keys.Spec{
+		Period: in.Period, Features: [8]bool{in.F1, in.F2, in.F3, in.F4, in.F5, in.F6, in.F7, in.F8},
+		Notes: in.Notes, Block: in.Block, TrialActivation: in.TrialActivation,
+		MaxNoOfMachines: in.MaxNoOfMachines, AllowedMachines: in.AllowedMachines,
+	}}
+	if err := keys.ValidateTemplate(t); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	t, err = a.d.Templates.CreateTemplate(r.Context(), t)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, Template{ID: t.ID, Name: t.Name, ProductID: t.ProductID, Parameters: t.Parameters()})
+}
+
+func (a *api) listTemplates(w http.ResponseWriter, r *http.Request) {
+	acc, err := a.account(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	ts, err := a.d.Templates.ListTemplates(r.Context(), acc)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := make([]Template, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, Template{ID: t.ID, Name: t.Name, ProductID: t.ProductID, Parameters: t.Parameters()})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"licenseTemplates": out})
 }

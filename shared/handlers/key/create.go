@@ -2,6 +2,7 @@ package key
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -143,4 +144,50 @@ func (h handlers) createTrialKey(ctx context.Context, c *webapi.Call) (any, erro
 		return nil, err
 	}
 	return createKeyResult{Key: r.Key}, nil
+}
+
+type fromTemplateResult struct {
+	Key         string `json:"key"`
+	RawResponse string `json:"rawResponse"`
+}
+
+// createKeyFromTemplate implements key/CreateKeyFromTemplate. A non-zero
+// feature lock on the token names the only template it may use.
+func (h handlers) createKeyFromTemplate(ctx context.Context, c *webapi.Call) (any, error) {
+	id, err := c.Params.Int("LicenseTemplateId", 0)
+	if err != nil || id <= 0 {
+		return nil, apierr.BadInput
+	}
+	if fl := c.Principal.Scope.FeatureLock; fl != 0 && fl != id {
+		return nil, keys.TemplateFeatureLock
+	}
+	t, err := h.d.Templates.GetTemplate(ctx, c.Principal.AccountID, id)
+	if errors.Is(err, apierr.NotFound) {
+		return nil, keys.TemplateNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Principal.Scope.CheckProduct(t.ProductID); err != nil {
+		return nil, err
+	}
+	if _, err := h.d.Products.GetProduct(ctx, c.Principal.AccountID, t.ProductID); err != nil {
+		if errors.Is(err, apierr.NotFound) {
+			return nil, apierr.ProductNotFound
+		}
+		return nil, err
+	}
+	recs, err := h.d.Keys.Create(ctx, c.Principal.AccountID, t.ProductID, t.Spec, 1)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := webapi.Marshal(struct {
+		Key     string  `json:"key"`
+		Result  string  `json:"result"`
+		Message *string `json:"message"`
+	}{Key: recs[0].Key, Result: "Success"})
+	if err != nil {
+		return nil, err
+	}
+	return fromTemplateResult{Key: recs[0].Key, RawResponse: string(raw)}, nil
 }

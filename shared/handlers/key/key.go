@@ -20,6 +20,8 @@ type Deps struct {
 	Keys     *keys.Service
 	Products catalog.ProductReader
 	Tokens   *auth.Service
+	// Templates are the license templates (CreateKeyFromTemplate).
+	Templates keys.TemplateStore
 }
 
 type handlers struct{ d Deps }
@@ -30,6 +32,7 @@ func Group(d Deps) webapi.Group {
 	h := handlers{d: d}
 	return webapi.Group{Name: "key", Methods: []webapi.Method{
 		{Name: "CreateKey", Permission: "CreateKey", PlainText: true, Handle: h.createKey},
+		{Name: "CreateKeyFromTemplate", Permission: "CreateKeyFromTemplate", Handle: h.createKeyFromTemplate},
 		{Name: "CreateTrialKey", Permission: "CreateTrialKey", Handle: h.createTrialKey},
 		{Name: "Deactivate", Permission: "Deactivate", Handle: h.deactivate},
 		{Name: "BlockKey", Permission: "BlockKey", Handle: h.setBlock(true)},
