@@ -15,6 +15,7 @@ import (
 
 	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/keys"
+	"github.com/keyturn/keyturn/shared/schema"
 )
 
 // License keys live in their own partition, K#<product>#<key string> / KEY,
@@ -418,4 +419,50 @@ func (s *Store) DeleteKey(ctx context.Context, productID int64, k string) error 
 		return fmt.Errorf("delete key: %w", err)
 	}
 	return nil
+}
+
+// ListKeys returns every key of a product in id order (one paged Query on
+// gsi2). It reads the whole product, which product/GetKeys needs for its
+// total, search and ordering; its cost grows with the product's size.
+func (s *Store) ListKeys(ctx context.Context, productID int64) ([]keys.Record, error) {
+	items, err := s.queryAll(ctx, &dynamodb.QueryInput{
+		IndexName:              aws.String(schema.GSI2),
+		KeyConditionExpression: aws.String("gsi2pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: "P#" + strconv.FormatInt(productID, 10) + "#KEYS"},
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]keys.Record, 0, len(items))
+	for _, m := range items {
+		r, err := decodeKey(m)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// KeyByGlobalID returns the key with a global id, or apierr.NotFound. One
+// Query on gsi1.
+func (s *Store) KeyByGlobalID(ctx context.Context, globalID int64) (keys.Record, error) {
+	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName:              s.table,
+		IndexName:              aws.String(schema.GSI1),
+		KeyConditionExpression: aws.String("gsi1pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: "G#" + strconv.FormatInt(globalID, 10)},
+		},
+		Limit: aws.Int32(1),
+	})
+	if err != nil {
+		return keys.Record{}, fmt.Errorf("query global id: %w", err)
+	}
+	if len(out.Items) == 0 {
+		return keys.Record{}, apierr.NotFound
+	}
+	return decodeKey(out.Items[0])
 }

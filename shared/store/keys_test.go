@@ -317,3 +317,32 @@ func TestCreateAndChange(t *testing.T) {
 		t.Errorf("extend unknown: %v, want KeyNotFound", err)
 	}
 }
+
+func TestListKeysAndGlobalID(t *testing.T) {
+	ctx := context.Background()
+	r := newKeyRig(t)
+	var batch []keys.Record
+	for i := 1; i <= 120; i++ {
+		batch = append(batch, keys.Record{AccountID: 1, ProductID: 10, ID: int64(i), GlobalID: int64(1000 + i), Key: fmt.Sprintf("L%04d", i)})
+	}
+	batch = append(batch, keys.Record{AccountID: 1, ProductID: 11, ID: 1, GlobalID: 5000, Key: "OTHER"})
+	if err := r.st.CreateKeys(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	list, err := r.st.ListKeys(ctx, 10)
+	if err != nil || len(list) != 120 {
+		t.Fatalf("ListKeys = %d keys, %v; want 120", len(list), err)
+	}
+	for i, k := range list {
+		if k.ID != int64(i+1) {
+			t.Fatalf("key %d has id %d: want id order", i, k.ID)
+		}
+	}
+	got, err := r.st.KeyByGlobalID(ctx, 1050)
+	if err != nil || got.Key != "L0050" {
+		t.Errorf("KeyByGlobalID(1050) = %s, %v", got.Key, err)
+	}
+	if _, err := r.st.KeyByGlobalID(ctx, 99); !errors.Is(err, apierr.NotFound) {
+		t.Errorf("unknown global id: %v, want NotFound", err)
+	}
+}
