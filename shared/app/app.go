@@ -177,14 +177,14 @@ const productCacheTTL = time.Minute
 
 // KeyDeps returns the dependencies of the key and auth groups.
 func (a *App) KeyDeps() key.Deps {
-	return key.Deps{Keys: a.Licenses, Products: a.Products, Tokens: a.Tokens, Templates: a.Store}
+	return key.Deps{Keys: a.Licenses, Products: a.Products, Tokens: a.Tokens, Templates: a.Store, Signers: a.Keys, Now: a.Now, Lister: a.Store}
 }
 
 // Groups returns every Web API group, for servers that serve them all
 // (the local development server). Each Lambda serves only its own group.
 func Groups(a *App) []webapi.Group {
 	return []webapi.Group{
-		product.Group(a.Store),
+		product.Group(a.Store, key.ProductKeysMethod(a.KeyDeps())),
 		key.Group(a.KeyDeps()),
 		key.AuthGroup(a.KeyDeps()),
 		licensetemplate.Group(a.Store),

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/auth"
@@ -22,6 +23,12 @@ type Deps struct {
 	Tokens   *auth.Service
 	// Templates are the license templates (CreateKeyFromTemplate).
 	Templates keys.TemplateStore
+	// Signers signs licenses with the account's key.
+	Signers Signers
+	// Now is the clock.
+	Now func() time.Time
+	// Lister lists keys for product/GetKeys.
+	Lister KeyLister
 }
 
 type handlers struct{ d Deps }
@@ -31,6 +38,8 @@ type handlers struct{ d Deps }
 func Group(d Deps) webapi.Group {
 	h := handlers{d: d}
 	return webapi.Group{Name: "key", Methods: []webapi.Method{
+		{Name: "Activate", Permission: "Activate", MaxVersion: 1, Handle: h.activate},
+		{Name: "GetKey", Permission: "GetKey", Handle: h.getKey},
 		{Name: "CreateKey", Permission: "CreateKey", PlainText: true, Handle: h.createKey},
 		{Name: "CreateKeyFromTemplate", Permission: "CreateKeyFromTemplate", Handle: h.createKeyFromTemplate},
 		{Name: "CreateTrialKey", Permission: "CreateTrialKey", Handle: h.createTrialKey},
@@ -46,6 +55,12 @@ func Group(d Deps) webapi.Group {
 		{Name: "ChangeCustomer", Permission: "ChangeCustomer", Handle: h.changeCustomer},
 		{Name: "ChangeReseller", Permission: "ChangeReseller", Handle: h.changeReseller},
 	}}
+}
+
+// ProductKeysMethod is product/GetKeys, served by the product group.
+func ProductKeysMethod(d Deps) webapi.Method {
+	h := handlers{d: d}
+	return webapi.Method{Name: "GetKeys", Permission: "GetKeys", Handle: h.getKeys}
 }
 
 // AuthGroup returns the auth API group (auth/KeyLock).

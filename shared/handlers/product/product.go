@@ -16,12 +16,13 @@ type Products interface {
 	ListProducts(ctx context.Context, accountID int64) ([]catalog.Product, error)
 }
 
-// Group returns the product API group.
-func Group(products Products) webapi.Group {
+// Group returns the product API group: GetProducts plus the extra methods
+// given (product/GetKeys, which lives with the key handlers).
+func Group(products Products, extra ...webapi.Method) webapi.Group {
 	h := handlers{products: products}
-	return webapi.Group{Name: "product", Methods: []webapi.Method{
+	return webapi.Group{Name: "product", Methods: append([]webapi.Method{
 		{Name: "GetProducts", Permission: "GetProducts", Handle: h.getProducts},
-	}}
+	}, extra...)}
 }
 
 type handlers struct {

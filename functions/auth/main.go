@@ -1,0 +1,16 @@
+// Command auth is the Lambda of the auth API group (/api/auth/*: KeyLock).
+package main
+
+import (
+	"net/http"
+
+	"github.com/keyturn/keyturn/shared/app"
+	"github.com/keyturn/keyturn/shared/handlers/key"
+	"github.com/keyturn/keyturn/shared/lambdaentry"
+)
+
+func main() {
+	lambdaentry.Start(func(a *app.App) (http.Handler, error) {
+		return a.WebAPI(key.AuthGroup(a.KeyDeps())), nil
+	})
+}

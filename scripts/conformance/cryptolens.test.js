@@ -1,0 +1,93 @@
+// Conformance test: the official Cryptolens Node client (npm "cryptolens")
+// against a running Keyturn. Started by the Go test in shared/app
+// (TestNodeClientConformance) with the service URL and fixtures in env vars:
+//   KT_URL, KT_TOKEN, KT_BAD_TOKEN, KT_PUBKEY, KT_PRODUCT, KT_TEMPLATE,
+//   KT_KEY (limit 1), KT_BLOCKED_KEY.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert');
+const { Key, Helpers } = require('cryptolens');
+
+const url = process.env.KT_URL;
+const token = process.env.KT_TOKEN;
+const pub = process.env.KT_PUBKEY;
+const product = Number(process.env.KT_PRODUCT);
+const key = process.env.KT_KEY;
+
+test('Activate returns a license signed with the account key', async () => {
+  const lic = await Key.Activate(token, pub, product, key, 'machine-a', 0, true, 0, 0, url);
+  assert.strictEqual(lic.Key, key);
+  assert.strictEqual(lic.ProductId, product);
+  assert.ok(lic.ActivatedMachines.some(m => m.Mid === 'machine-a'), 'activating machine listed');
+  assert.ok(Helpers.IsOnRightMachineCustom(lic, 'machine-a', false, false));
+  assert.strictEqual(typeof lic.RawResponse.metadata, 'object');
+  // Offline round trip: save and load with the public key.
+  const saved = Helpers.SaveAsString(lic);
+  const loaded = Helpers.LoadFromString(pub, saved, 30);
+  assert.ok(loaded && loaded.Key === key, 'LoadFromString verifies the saved license');
+});
+
+test('Activate refuses a second machine when the limit is reached', async () => {
+  await assert.rejects(Key.Activate(token, pub, product, key, 'machine-b', 0, false, 0, 0, url),
+    { message: 'Cannot activate the new device as the limit has been reached.' });
+});
+
+test('Activate floating with overdraft prefixes the machine code', async () => {
+  const lic = await Key.Activate(token, pub, product, process.env.KT_FLOATING_KEY, 'float-1', 0, false, 300, 1, url);
+  assert.ok(lic.ActivatedMachines.some(m => m.Mid === 'floating:float-1'));
+  assert.ok(Helpers.IsOnRightMachineCustom(lic, 'float-1', true, true));
+});
+
+test('Activate of a blocked key fails with the documented message', async () => {
+  await assert.rejects(Key.Activate(token, pub, product, process.env.KT_BLOCKED_KEY, 'm', 0, false, 0, 0, url),
+    { message: 'The key is blocked and cannot be accessed.' });
+});
+
+test('a bad token is refused', async () => {
+  await assert.rejects(Key.Activate(process.env.KT_BAD_TOKEN, pub, product, key, 'm', 0, false, 0, 0, url),
+    { message: 'Unable to authenticate.' });
+});
+
+test('GetKey returns the signed license without activating', async () => {
+  const lic = await Key.GetKey(token, pub, product, key, 0, false, url);
+  assert.strictEqual(lic.Key, key);
+  assert.strictEqual(lic.ActivatedMachines.length, 1);
+});
+
+test('Deactivate frees the seat', async () => {
+  await Key.Deactivate(token, product, key, 'machine-a', false, null, url);
+  const lic = await Key.Activate(token, pub, product, key, 'machine-b', 0, false, 0, 0, url);
+  assert.ok(lic.ActivatedMachines.some(m => m.Mid === 'machine-b'));
+  await assert.rejects(Key.Deactivate(token, product, key, 'never-seen', false, null, url),
+    { message: 'Either the machine code was never activated or key activation feature was never set up.' });
+});
+
+test('CreateKey, CreateTrialKey and CreateKeyFromTemplate make usable keys', async () => {
+  const created = await Key.CreateKey(token, product, 30, 'from node', false, null, false, 2, null, 0, 1, true, false, false, false, false, false, false, false, false, false, url);
+  assert.match(created.key, /^[A-Z]{5}-[A-Z]{5}-[A-Z]{5}-[A-Z]{5}$/);
+  const lic = await Key.GetKey(token, pub, product, created.key, 0, false, url);
+  assert.strictEqual(lic.Notes, 'from node');
+  assert.strictEqual(lic.F1, true);
+  assert.strictEqual(lic.MaxNoOfMachines, 2);
+
+  const trial = await Key.CreateTrialKey(token, product, 'trial-machine', url);
+  assert.match(trial, /^[A-Z]{5}-[A-Z]{5}-[A-Z]{5}-[A-Z]{5}$/);
+  assert.strictEqual(await Key.CreateTrialKey(token, product, 'trial-machine', url), trial);
+
+  const fromTemplate = await Key.CreateKeyFromTemplate(token, Number(process.env.KT_TEMPLATE), url);
+  const tl = await Key.GetKey(token, pub, product, fromTemplate, 0, false, url);
+  assert.strictEqual(tl.Period, 45);
+});
+
+test('ExtendLicense, AddFeature, RemoveFeature and ChangeNotes change the key', async () => {
+  const before = await Key.GetKey(token, pub, product, key, 0, false, url);
+  await Key.ExtendLicense(token, product, key, 10, url);
+  await Key.AddFeature(token, product, key, 5, url);
+  await Key.RemoveFeature(token, product, key, 1, url);
+  await Key.ChangeNotes(token, product, key, 'changed by node', url);
+  const after = await Key.GetKey(token, pub, product, key, 0, false, url);
+  assert.ok(after.Expires >= before.Expires + 10 * 86400 || after.Expires >= Math.floor(Date.now() / 1000) + 10 * 86400 - 5);
+  assert.strictEqual(after.F5, true);
+  assert.strictEqual(after.F1, false);
+  assert.strictEqual(after.Notes, 'changed by node');
+});

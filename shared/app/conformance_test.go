@@ -1,0 +1,67 @@
+package app_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/keyturn/keyturn/shared/ddbtest"
+)
+
+// EnvNodePath names the node_modules directory holding the official
+// Cryptolens Node client (./scripts/test installs it from
+// scripts/conformance/package.json).
+const EnvNodePath = "KEYTURN_CONFORMANCE_NODE_PATH"
+
+// TestNodeClientConformance drives the service with the official
+// Cryptolens Node client (npm "cryptolens"): scripts/conformance/
+// cryptolens.test.js runs under node --test against this test's server.
+func TestNodeClientConformance(t *testing.T) {
+	nodePath := os.Getenv(EnvNodePath)
+	if nodePath == "" {
+		if os.Getenv(ddbtest.EnvRequire) == "1" {
+			t.Fatalf("%s is not set (./scripts/test installs the client)", EnvNodePath)
+		}
+		t.Skipf("%s not set: run ./scripts/test", EnvNodePath)
+	}
+	e := newEnv(t)
+	f := e.setup("conformance", "*")
+	base := "/admin/accounts/" + strconv.FormatInt(f.account, 10)
+	var key struct{ XML string }
+	e.mustAdmin("POST", base+"/signing-keys", nil, &key)
+	var tpl struct{ ID int64 }
+	e.mustAdmin("POST", base+"/license-templates", map[string]any{"name": "node", "productId": f.product, "period": 45}, &tpl)
+	limited := e.createKey(f, "MaxNoOfMachines", "1", "F1", "true", "Period", "30")
+	floating := e.createKey(f, "MaxNoOfMachines", "1")
+	blocked := e.createKey(f, "Block", "true")
+	other := e.setup("other", "GetKey")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	script, err := filepath.Abs(filepath.Join("..", "..", "scripts", "conformance", "cryptolens.test.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, "node", "--test", "--test-reporter=spec", script)
+	cmd.Env = append(os.Environ(),
+		"NODE_PATH="+nodePath,
+		"KT_URL="+e.url,
+		"KT_TOKEN="+f.token,
+		"KT_BAD_TOKEN="+other.token[:len(other.token)-4]+"AAA=",
+		"KT_PUBKEY="+key.XML,
+		"KT_PRODUCT="+strconv.FormatInt(f.product, 10),
+		"KT_TEMPLATE="+strconv.FormatInt(tpl.ID, 10),
+		"KT_KEY="+limited,
+		"KT_FLOATING_KEY="+floating,
+		"KT_BLOCKED_KEY="+blocked,
+	)
+	out, err := cmd.CombinedOutput()
+	t.Logf("node --test output:\n%s", out)
+	if err != nil {
+		t.Fatalf("conformance suite failed: %v", err)
+	}
+}

@@ -1,0 +1,145 @@
+package key
+
+import (
+	"context"
+	"encoding/base64"
+	"time"
+
+	"github.com/keyturn/keyturn/shared/apierr"
+	"github.com/keyturn/keyturn/shared/catalog"
+	"github.com/keyturn/keyturn/shared/keys"
+	"github.com/keyturn/keyturn/shared/license"
+	"github.com/keyturn/keyturn/shared/signing"
+	"github.com/keyturn/keyturn/shared/webapi"
+)
+
+// Signers gives the signer of an account's current key.
+type Signers interface {
+	SignerFor(ctx context.Context, accountID int64) (signing.Signer, error)
+}
+
+// Sign methods.
+const (
+	signLinq   = 0
+	signString = 1
+)
+
+var signMethods = map[string]int64{"LinqSign": signLinq, "StringSign": signString}
+
+// toLicense converts a stored key into the license the client sees.
+// Model 3 lists every node-locked machine and every live floating seat;
+// models 1 and 2 list the node-locked machines and, for a floating
+// activation, the activating machine's seat.
+func toLicense(r keys.Record, now time.Time, model int64, floatingMid string) license.License {
+	l := license.License{
+		ProductID: r.ProductID, ID: r.ID, Key: r.Key, Created: r.Created, Expires: r.Expires, Period: r.Period,
+		Features: r.Features, Notes: r.Notes, Block: r.Block, GlobalID: r.GlobalID,
+		TrialActivation: r.TrialActivation, MaxNoOfMachines: r.MaxNoOfMachines, AllowedMachines: r.AllowedMachines,
+		Machines: []license.Activation{}, DataObjects: []license.DataObject{},
+	}
+	for _, mid := range r.NodeMids() {
+		m := r.Nodes[mid]
+		l.Machines = append(l.Machines, license.Activation{Mid: mid, IP: m.IP, Time: m.Time, FriendlyName: m.FriendlyName})
+	}
+	for _, slot := range r.ActiveSeats(now) {
+		s := r.Seats[slot]
+		if model < 3 && s.Mid != floatingMid {
+			continue
+		}
+		l.Machines = append(l.Machines, license.Activation{Mid: s.Mid, IP: s.IP, Time: s.Time, FriendlyName: s.FriendlyName,
+			Floating: true, Overdraft: s.Overdraft, FloatingExpires: s.Expires})
+	}
+	return l
+}
+
+// renderOptions are the output parameters shared by Activate and GetKey.
+type renderOptions struct {
+	sign       bool
+	signMethod int64
+	metadata   bool
+	fields     int64
+	model      int64
+}
+
+func bindRender(c *webapi.Call) (renderOptions, error) {
+	var o renderOptions
+	var err error
+	if o.sign, err = c.Params.Bool("Sign", false); err != nil {
+		return o, err
+	}
+	if o.signMethod, err = c.Params.Enum("SignMethod", signMethods, signLinq); err != nil {
+		return o, err
+	}
+	if o.signMethod != signLinq && o.signMethod != signString {
+		return o, apierr.BadInput
+	}
+	if o.metadata, err = c.Params.Bool("Metadata", false); err != nil {
+		return o, err
+	}
+	fields, err := c.Params.Int("FieldsToReturn", 0)
+	if err != nil {
+		return o, err
+	}
+	o.fields = license.EffectiveFields(fields, c.Principal.Scope.FeatureLock)
+	if o.model, err = c.Params.ModelVersion(3); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+// StringSign result: licenseKey is base64 of the license JSON.
+type stringResult struct {
+	LicenseKey string            `json:"licenseKey"`
+	Signature  *string           `json:"signature,omitempty"`
+	Metadata   *license.Metadata `json:"metadata,omitempty"`
+}
+
+// LinqSign result: licenseKey is an object carrying its own signature.
+type linqResult struct {
+	ProductID  int64               `json:"productId"`
+	LicenseKey license.LinqLicense `json:"licenseKey"`
+	Metadata   *license.Metadata   `json:"metadata,omitempty"`
+}
+
+// render builds the Activate/GetKey result for l.
+func (h handlers) render(ctx context.Context, accountID int64, p catalog.Product, l license.License, activating string, o renderOptions, now time.Time) (any, error) {
+	var signer signing.Signer
+	if o.sign {
+		var err error
+		if signer, err = h.d.Signers.SignerFor(ctx, accountID); err != nil {
+			return nil, err
+		}
+	}
+	var meta *license.Metadata
+	if o.metadata {
+		m := license.MaskMetadata(license.ComputeMetadata(l, p.Features, now), o.fields)
+		if o.sign && o.fields&license.HideMetaSignature == 0 {
+			sig, err := license.SignMetadata(ctx, signer, m, now)
+			if err != nil {
+				return nil, err
+			}
+			m.Signature = &sig
+		}
+		meta = &m
+	}
+	l = license.Mask(l, o.fields, activating)
+	if o.signMethod == signString {
+		if !o.sign {
+			js, err := license.LicenseJSON(l, int(o.model), now)
+			if err != nil {
+				return nil, err
+			}
+			return stringResult{LicenseKey: base64.StdEncoding.EncodeToString(js), Metadata: meta}, nil
+		}
+		lk, sig, err := license.SignedLicense(ctx, signer, l, int(o.model), now)
+		if err != nil {
+			return nil, err
+		}
+		return stringResult{LicenseKey: lk, Signature: &sig, Metadata: meta}, nil
+	}
+	ll, err := license.LinqSigned(ctx, signer, l, int(o.model), now)
+	if err != nil {
+		return nil, err
+	}
+	return linqResult{ProductID: l.ProductID, LicenseKey: ll, Metadata: meta}, nil
+}

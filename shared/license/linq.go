@@ -1,0 +1,214 @@
+package license
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf16"
+
+	"github.com/keyturn/keyturn/shared/signing"
+	"github.com/keyturn/keyturn/shared/wire"
+)
+
+func linqBool(b bool) string {
+	if b {
+		return "True"
+	}
+	return "False"
+}
+
+func linqDate(t time.Time) string { return t.UTC().Format(wire.ISOLayout) }
+
+// LinqSignText returns the text that SignMethod=0 signs (WIRE-COMPAT
+// section 6): the fields joined by ",", booleans True/False, dates
+// yyyy-MM-ddTHH:mm:ss, null as empty, Customer as Name,Email,CompanyName,
+// Created, machines and data objects in brackets, and an empty Signature.
+func LinqSignText(l License, signDate time.Time) string {
+	s := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	parts := []string{
+		strconv.FormatInt(l.ProductID, 10), strconv.FormatInt(l.ID, 10), l.Key,
+		linqDate(l.Created), linqDate(l.Expires), strconv.FormatInt(l.Period, 10),
+	}
+	for _, f := range l.Features {
+		parts = append(parts, linqBool(f))
+	}
+	parts = append(parts, s(l.Notes), linqBool(l.Block), strconv.FormatInt(l.GlobalID, 10))
+	if c := l.Customer; c != nil {
+		parts = append(parts, c.Name+","+s(c.Email)+","+s(c.CompanyName)+","+linqDate(c.Created))
+	} else {
+		parts = append(parts, "")
+	}
+	var m strings.Builder
+	m.WriteString("[")
+	for _, a := range l.Machines {
+		m.WriteString(a.WireMid() + "," + a.IP + "," + linqDate(a.Time) + ",")
+	}
+	m.WriteString("]")
+	parts = append(parts, m.String(), linqBool(l.TrialActivation), strconv.FormatInt(l.MaxNoOfMachines, 10), s(l.AllowedMachines))
+	var d strings.Builder
+	d.WriteString("[")
+	for _, o := range l.DataObjects {
+		d.WriteString(strconv.FormatInt(o.ID, 10) + "," + o.Name + "," + o.StringValue + "," + strconv.FormatInt(o.IntValue, 10) + ",")
+	}
+	d.WriteString("]")
+	parts = append(parts, d.String(), linqDate(signDate), "")
+	return strings.Join(parts, ",")
+}
+
+// utf16le encodes s as UTF-16 little endian.
+func utf16le(s string) []byte {
+	u := utf16.Encode([]rune(s))
+	b := make([]byte, 2*len(u))
+	for i, c := range u {
+		b[2*i], b[2*i+1] = byte(c), byte(c>>8)
+	}
+	return b
+}
+
+// LinqCustomer is the customer of the camelCase models.
+type LinqCustomer struct {
+	ID          int64   `json:"id"`
+	Name        string  `json:"name"`
+	Email       *string `json:"email"`
+	CompanyName *string `json:"companyName"`
+	Created     string  `json:"created"`
+}
+
+// LinqMachine is an activation of the camelCase models.
+type LinqMachine struct {
+	Mid             string  `json:"mid"`
+	IP              string  `json:"ip"`
+	Time            string  `json:"time"`
+	FriendlyName    *string `json:"friendlyName,omitempty"`
+	FloatingExpires *string `json:"floatingExpires,omitempty"`
+}
+
+// LinqDataObject is a data object of the camelCase models.
+type LinqDataObject struct {
+	ID          int64  `json:"id"`
+	Name        string `json:"name"`
+	StringValue string `json:"stringValue"`
+	IntValue    int64  `json:"intValue"`
+}
+
+// LinqReseller is the reseller of the camelCase models (model 3).
+type LinqReseller struct {
+	ID             int64  `json:"id"`
+	InviteID       int64  `json:"inviteId"`
+	ResellerUserID int64  `json:"resellerUserId"`
+	Created        string `json:"created"`
+	Name           string `json:"name"`
+	URL            string `json:"url"`
+	Email          string `json:"email"`
+	Phone          string `json:"phone"`
+	Description    string `json:"description"`
+}
+
+// LinqLicense is the licenseKey object of SignMethod=0, carrying its own
+// signature (null when unsigned).
+type LinqLicense struct {
+	ID                int64            `json:"id"`
+	Key               string           `json:"key"`
+	Created           string           `json:"created"`
+	Expires           string           `json:"expires"`
+	Period            int64            `json:"period"`
+	F1                bool             `json:"f1"`
+	F2                bool             `json:"f2"`
+	F3                bool             `json:"f3"`
+	F4                bool             `json:"f4"`
+	F5                bool             `json:"f5"`
+	F6                bool             `json:"f6"`
+	F7                bool             `json:"f7"`
+	F8                bool             `json:"f8"`
+	Notes             *string          `json:"notes"`
+	Block             bool             `json:"block"`
+	GlobalID          int64            `json:"globalId"`
+	Customer          *LinqCustomer    `json:"customer"`
+	ActivatedMachines []LinqMachine    `json:"activatedMachines"`
+	TrialActivation   bool             `json:"trialActivation"`
+	MaxNoOfMachines   int64            `json:"maxNoOfMachines"`
+	AllowedMachines   *string          `json:"allowedMachines"`
+	DataObjects       []LinqDataObject `json:"dataObjects"`
+	Reseller          **LinqReseller   `json:"reseller,omitempty"`
+	SignDate          *string          `json:"signDate"`
+	Signature         *string          `json:"signature"`
+}
+
+func camelParts(l License, model int) LinqLicense {
+	f := l.Features
+	out := LinqLicense{
+		ID: l.ID, Key: l.Key, Created: linqDate(l.Created), Expires: linqDate(l.Expires), Period: l.Period,
+		F1: f[0], F2: f[1], F3: f[2], F4: f[3], F5: f[4], F6: f[5], F7: f[6], F8: f[7],
+		Notes: l.Notes, Block: l.Block, GlobalID: l.GlobalID, TrialActivation: l.TrialActivation,
+		MaxNoOfMachines: l.MaxNoOfMachines, AllowedMachines: l.AllowedMachines,
+		ActivatedMachines: make([]LinqMachine, 0, len(l.Machines)), DataObjects: make([]LinqDataObject, 0, len(l.DataObjects)),
+	}
+	if c := l.Customer; c != nil {
+		out.Customer = &LinqCustomer{ID: c.ID, Name: c.Name, Email: c.Email, CompanyName: c.CompanyName, Created: linqDate(c.Created)}
+	}
+	for _, a := range l.Machines {
+		m := LinqMachine{Mid: a.WireMid(), IP: a.IP, Time: linqDate(a.Time)}
+		if model >= 2 {
+			fn := a.FriendlyName
+			m.FriendlyName = &fn
+		}
+		if model >= 3 {
+			fe := linqDate(a.FloatingExpires)
+			if a.FloatingExpires.IsZero() {
+				fe = linqDate(time.Unix(0, 0))
+			}
+			m.FloatingExpires = &fe
+		}
+		out.ActivatedMachines = append(out.ActivatedMachines, m)
+	}
+	for _, d := range l.DataObjects {
+		out.DataObjects = append(out.DataObjects, LinqDataObject(d))
+	}
+	if model >= 3 {
+		var r *LinqReseller
+		if x := l.Reseller; x != nil {
+			r = &LinqReseller{ID: x.ID, InviteID: x.InviteID, ResellerUserID: x.ResellerUserID, Created: linqDate(x.Created),
+				Name: x.Name, URL: x.URL, Email: x.Email, Phone: x.Phone, Description: x.Description}
+		}
+		out.Reseller = &r
+	}
+	return out
+}
+
+// LinqSigned returns the SignMethod=0 licenseKey object. With a nil signer
+// signature is null; otherwise it is the base64 RSASSA-PKCS1-v1_5 SHA-256
+// signature over the UTF-16LE LinqSignText.
+func LinqSigned(ctx context.Context, s signing.Signer, l License, model int, signDate time.Time) (LinqLicense, error) {
+	out := camelParts(l, model)
+	sd := linqDate(signDate)
+	out.SignDate = &sd
+	if s != nil {
+		sig, err := signing.SignSHA256(ctx, s, utf16le(LinqSignText(l, signDate)))
+		if err != nil {
+			return LinqLicense{}, fmt.Errorf("sign license: %w", err)
+		}
+		b := base64.StdEncoding.EncodeToString(sig)
+		out.Signature = &b
+	}
+	return out, nil
+}
+
+// UnsignedLicense is the camelCase license of listings (product/GetKeys):
+// productId first, signDate and signature null.
+type UnsignedLicense struct {
+	ProductID int64 `json:"productId"`
+	LinqLicense
+}
+
+// Unsigned returns the listing model of l.
+func Unsigned(l License, model int) UnsignedLicense {
+	return UnsignedLicense{ProductID: l.ProductID, LinqLicense: camelParts(l, model)}
+}

@@ -1,0 +1,120 @@
+package license
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"time"
+
+	"github.com/keyturn/keyturn/shared/catalog"
+	"github.com/keyturn/keyturn/shared/signing"
+)
+
+// Reasons for invalidity.
+const (
+	ReasonNone    = 0
+	ReasonExpired = 1
+	ReasonBlocked = 2
+)
+
+// LicenseStatus is metadata's licenseStatus.
+type LicenseStatus struct {
+	IsValid             bool  `json:"isValid"`
+	ReasonForInvalidity int   `json:"reasonForInvalidity"`
+	Trial               bool  `json:"trial"`
+	TimeLimited         bool  `json:"timeLimited"`
+	TimeLeft            int64 `json:"timeLeft"`
+}
+
+// Metadata is the metadata object of Activate and GetKey (Metadata=true).
+// Signature is absent unless the response is signed.
+type Metadata struct {
+	ActivatedMachines    int64         `json:"activatedMachines"`
+	LicenseStatus        LicenseStatus `json:"licenseStatus"`
+	UsedFloatingMachines int64         `json:"usedFloatingMachines"`
+	Signature            *string       `json:"signature,omitempty"`
+}
+
+// ComputeMetadata derives metadata: trial when a trial-type feature is set,
+// time-limited when AllLicensesTimeLimited or a time-limited feature is
+// set; invalid when blocked (2) or time-limited and expired (1); timeLeft
+// is the whole days left (rounded down; 0 when not time-limited or
+// expired); activatedMachines counts node-locked machines and
+// usedFloatingMachines the floating ones whose seat has not expired.
+func ComputeMetadata(l License, fd catalog.FeatureDefinitions, now time.Time) Metadata {
+	var st LicenseStatus
+	st.TimeLimited = fd.AllLicensesTimeLimited
+	for i, f := range fd.Features {
+		if !l.Features[i] {
+			continue
+		}
+		switch f.Type {
+		case catalog.FeatureTrial:
+			st.Trial = true
+		case catalog.FeatureTimeLimited:
+			st.TimeLimited = true
+		}
+	}
+	expired := st.TimeLimited && !l.Expires.After(now)
+	switch {
+	case l.Block:
+		st.ReasonForInvalidity = ReasonBlocked
+	case expired:
+		st.ReasonForInvalidity = ReasonExpired
+	}
+	st.IsValid = st.ReasonForInvalidity == ReasonNone
+	if st.TimeLimited && !expired {
+		st.TimeLeft = int64(l.Expires.Sub(now) / (24 * time.Hour))
+	}
+	m := Metadata{LicenseStatus: st}
+	for _, a := range l.Machines {
+		if !a.Floating {
+			m.ActivatedMachines++
+		} else if a.FloatingExpires.After(now) {
+			m.UsedFloatingMachines++
+		}
+	}
+	return m
+}
+
+// MaskMetadata empties the metadata fields hidden by fields.
+func MaskMetadata(m Metadata, fields int64) Metadata {
+	if fields&HideMetaActivatedMachines != 0 {
+		m.ActivatedMachines = 0
+	}
+	if fields&HideMetaLicenseStatus != 0 {
+		m.LicenseStatus = LicenseStatus{}
+	}
+	if fields&HideMetaUsedFloatingMachines != 0 {
+		m.UsedFloatingMachines = 0
+	}
+	return m
+}
+
+type signedMetadata struct {
+	Data      string `json:"Data"`
+	Signature string `json:"Signature"`
+	Date      int64  `json:"Date"`
+	Version   int    `json:"Version"`
+}
+
+// SignMetadata returns metadata's signature field (WIRE-COMPAT section 5):
+// standard base64 of {"Data":<b64 of the metadata JSON without
+// signature>,"Signature":<b64 RSASSA-PKCS1-v1_5 SHA-512 over those bytes>,
+// "Date":<unix>,"Version":1}.
+func SignMetadata(ctx context.Context, s signing.Signer, m Metadata, signDate time.Time) (string, error) {
+	m.Signature = nil
+	data, err := marshal(m)
+	if err != nil {
+		return "", err
+	}
+	sig, err := signing.SignSHA512(ctx, s, data)
+	if err != nil {
+		return "", fmt.Errorf("sign metadata: %w", err)
+	}
+	out, err := marshal(signedMetadata{Data: base64.StdEncoding.EncodeToString(data), Signature: base64.StdEncoding.EncodeToString(sig), Date: unix(signDate), Version: 1})
+	if err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(out), nil
+}
