@@ -16,13 +16,18 @@ const (
 	TTL = "ttl"
 )
 
-// GSI describes one global secondary index. Every index projects all
-// attributes and uses string keys.
+// GSI describes one global secondary index with string keys. Indexes
+// project keys only: hot items (license keys) change on every activation,
+// and an index that projected their attributes would be rewritten (and
+// billed) on each change. Readers fetch full items by primary key.
 type GSI struct {
 	Name         string
 	PartitionKey string
 	SortKey      string
 }
+
+// Projection is the projection type of every index.
+const Projection = "KEYS_ONLY"
 
 // Table is the full table description.
 type Table struct {

@@ -421,11 +421,12 @@ func (s *Store) DeleteKey(ctx context.Context, productID int64, k string) error 
 	return nil
 }
 
-// ListKeys returns every key of a product in id order (one paged Query on
-// gsi2). It reads the whole product, which product/GetKeys needs for its
-// total, search and ordering; its cost grows with the product's size.
+// ListKeys returns every key of a product in id order (a paged Query on
+// gsi2, then BatchGetItem for the items). It reads the whole product, which
+// product/GetKeys needs for its total, search and ordering; its cost grows
+// with the product's size.
 func (s *Store) ListKeys(ctx context.Context, productID int64) ([]keys.Record, error) {
-	items, err := s.queryAll(ctx, &dynamodb.QueryInput{
+	items, err := s.indexItems(ctx, &dynamodb.QueryInput{
 		IndexName:              aws.String(schema.GSI2),
 		KeyConditionExpression: aws.String("gsi2pk = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
@@ -447,7 +448,7 @@ func (s *Store) ListKeys(ctx context.Context, productID int64) ([]keys.Record, e
 }
 
 // KeyByGlobalID returns the key with a global id, or apierr.NotFound. One
-// Query on gsi1.
+// Query on gsi1 and one GetItem.
 func (s *Store) KeyByGlobalID(ctx context.Context, globalID int64) (keys.Record, error) {
 	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
 		TableName:              s.table,
@@ -464,5 +465,13 @@ func (s *Store) KeyByGlobalID(ctx context.Context, globalID int64) (keys.Record,
 	if len(out.Items) == 0 {
 		return keys.Record{}, apierr.NotFound
 	}
-	return decodeKey(out.Items[0])
+	var it keyItem
+	pk, _ := out.Items[0][schema.PK].(*types.AttributeValueMemberS)
+	if pk == nil {
+		return keys.Record{}, apierr.NotFound
+	}
+	if err := s.get(ctx, pk.Value, keySK, false, &it); err != nil {
+		return keys.Record{}, err
+	}
+	return it.record(), nil
 }

@@ -35,6 +35,7 @@ type API interface {
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 }
 
 // Store implements the domain stores on one DynamoDB table.
@@ -156,4 +157,50 @@ func prefixQuery(pk, prefix string) *dynamodb.QueryInput {
 			":prefix": &types.AttributeValueMemberS{Value: prefix},
 		},
 	}
+}
+
+// indexItems runs an index query (which returns keys only, see
+// schema.Projection) to completion and reads the full items by primary key
+// with BatchGetItem (100 keys per call), preserving the index order.
+func (s *Store) indexItems(ctx context.Context, q *dynamodb.QueryInput) ([]map[string]types.AttributeValue, error) {
+	refs, err := s.queryAll(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	byKey := make(map[string]map[string]types.AttributeValue, len(refs))
+	id := func(m map[string]types.AttributeValue) string {
+		pk, _ := m[schema.PK].(*types.AttributeValueMemberS)
+		sk, _ := m[schema.SK].(*types.AttributeValueMemberS)
+		if pk == nil || sk == nil {
+			return ""
+		}
+		return pk.Value + "\x00" + sk.Value
+	}
+	for start := 0; start < len(refs); start += 100 {
+		var ks []map[string]types.AttributeValue
+		for _, r := range refs[start:min(start+100, len(refs))] {
+			ks = append(ks, map[string]types.AttributeValue{schema.PK: r[schema.PK], schema.SK: r[schema.SK]})
+		}
+		req := map[string]types.KeysAndAttributes{*s.table: {Keys: ks}}
+		for attempt := 0; len(req) > 0; attempt++ {
+			if attempt > 10 {
+				return nil, errors.New("batch get: unprocessed keys remain")
+			}
+			out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			if err != nil {
+				return nil, fmt.Errorf("batch get: %w", err)
+			}
+			for _, m := range out.Responses[*s.table] {
+				byKey[id(m)] = m
+			}
+			req = out.UnprocessedKeys
+		}
+	}
+	items := make([]map[string]types.AttributeValue, 0, len(refs))
+	for _, r := range refs {
+		if m, ok := byKey[id(r)]; ok {
+			items = append(items, m)
+		}
+	}
+	return items, nil
 }

@@ -29,7 +29,7 @@ func CreateTableInput(name string) *dynamodb.CreateTableInput {
 				{AttributeName: aws.String(g.PartitionKey), KeyType: types.KeyTypeHash},
 				{AttributeName: aws.String(g.SortKey), KeyType: types.KeyTypeRange},
 			},
-			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+			Projection: &types.Projection{ProjectionType: types.ProjectionType(schema.Projection)},
 		})
 	}
 	return &dynamodb.CreateTableInput{

@@ -82,7 +82,7 @@ func (s *Store) GetToken(ctx context.Context, id string) (auth.Token, error) {
 
 // ListTokens implements auth.TokenStore (one query on gsi1).
 func (s *Store) ListTokens(ctx context.Context, accountID int64) ([]auth.Token, error) {
-	items, err := s.queryAll(ctx, &dynamodb.QueryInput{
+	items, err := s.indexItems(ctx, &dynamodb.QueryInput{
 		IndexName:                 aws.String(schema.GSI1),
 		KeyConditionExpression:    aws.String("gsi1pk = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: tokensGSI(accountID)}},
