@@ -15,8 +15,11 @@ import (
 // 400 KB item limit.
 const MaxNodesPerKey = 2000
 
-// MaxMachineCode is the longest accepted machine code.
+// MaxMachineCode is the longest accepted machine code (and friendly name).
 const MaxMachineCode = 256
+
+// MaxOSInfo bounds the kept OSInfo, keeping activation records small.
+const MaxOSInfo = 512
 
 // Service implements the key operations on a Store.
 type Service struct {
@@ -41,6 +44,8 @@ type ActivateInput struct {
 	MachineCode  string
 	FriendlyName string
 	IP           string
+	// OSInfo is kept with the activation (at most MaxOSInfo bytes).
+	OSInfo string
 	// FloatingInterval > 0 selects floating licensing.
 	FloatingInterval time.Duration
 	MaxOverdraft     int64
@@ -67,7 +72,7 @@ const maxAttempts = 50
 // Errors: apierr.KeyNotFound, apierr.KeyBlocked, apierr.LimitReached,
 // apierr.BadInput.
 func (s *Service) Activate(ctx context.Context, in ActivateInput) (Record, error) {
-	if len(in.MachineCode) > MaxMachineCode {
+	if len(in.MachineCode) > MaxMachineCode || len(in.OSInfo) > MaxOSInfo || len(in.FriendlyName) > MaxMachineCode {
 		return Record{}, apierr.BadInput
 	}
 	consistent := false
@@ -109,7 +114,7 @@ func (s *Service) Activate(ctx context.Context, in ActivateInput) (Record, error
 				return Record{}, apierr.LimitReached
 			}
 			out, err = s.store.AddNode(ctx, in.ProductID, in.Key, NodeActivation{
-				Mid: in.MachineCode, Machine: Machine{IP: in.IP, Time: now, FriendlyName: in.FriendlyName},
+				Mid: in.MachineCode, Machine: Machine{IP: in.IP, Time: now, FriendlyName: in.FriendlyName, OSInfo: in.OSInfo},
 				Limit: limit, StartTrial: trial,
 			})
 		}
@@ -157,7 +162,7 @@ func (s *Service) claimSeat(ctx context.Context, r Record, in ActivateInput, now
 		return Record{}, apierr.LimitReached
 	}
 	seat := Seat{Mid: in.MachineCode, IP: in.IP, Time: now, Expires: now.Add(in.FloatingInterval),
-		FriendlyName: in.FriendlyName, Overdraft: r.MaxNoOfMachines > 0 && int64(slot) >= r.MaxNoOfMachines}
+		FriendlyName: in.FriendlyName, OSInfo: in.OSInfo, Overdraft: r.MaxNoOfMachines > 0 && int64(slot) >= r.MaxNoOfMachines}
 	if old, ok := r.Seats[slot]; ok && old.Mid == in.MachineCode && old.Expires.After(now) {
 		seat.Time = old.Time
 	}

@@ -15,6 +15,8 @@ type Machine struct {
 	IP           string
 	Time         time.Time
 	FriendlyName string
+	// OSInfo is the client's OS description (kept, never sent back).
+	OSInfo string
 }
 
 // Seat is one floating seat (slot). A seat is free when it is missing or
@@ -26,6 +28,7 @@ type Seat struct {
 	Expires      time.Time
 	FriendlyName string
 	Overdraft    bool
+	OSInfo       string
 }
 
 // Record is a stored license key.

@@ -33,6 +33,7 @@ type nodeAttr struct {
 	IP           string `dynamodbav:"ip"`
 	Time         int64  `dynamodbav:"t"`
 	FriendlyName string `dynamodbav:"fn,omitempty"`
+	OSInfo       string `dynamodbav:"os,omitempty"`
 }
 
 type seatAttr struct {
@@ -42,6 +43,7 @@ type seatAttr struct {
 	Expires      int64  `dynamodbav:"exp"`
 	FriendlyName string `dynamodbav:"fn,omitempty"`
 	Overdraft    bool   `dynamodbav:"od,omitempty"`
+	OSInfo       string `dynamodbav:"os,omitempty"`
 }
 
 type keyItem struct {
@@ -103,11 +105,11 @@ func newKeyItem(r keys.Record) keyItem {
 		Nodes: map[string]nodeAttr{}, Seats: map[string]seatAttr{},
 	}
 	for mid, m := range r.Nodes {
-		it.Nodes[mid] = nodeAttr{IP: m.IP, Time: m.Time.Unix(), FriendlyName: m.FriendlyName}
+		it.Nodes[mid] = nodeAttr{IP: m.IP, Time: m.Time.Unix(), FriendlyName: m.FriendlyName, OSInfo: m.OSInfo}
 	}
 	it.NodeCount = int64(len(it.Nodes))
 	for slot, s := range r.Seats {
-		it.Seats[seatName(slot)] = seatAttr{Mid: s.Mid, IP: s.IP, Time: s.Time.Unix(), Expires: s.Expires.Unix(), FriendlyName: s.FriendlyName, Overdraft: s.Overdraft}
+		it.Seats[seatName(slot)] = seatAttr{Mid: s.Mid, IP: s.IP, Time: s.Time.Unix(), Expires: s.Expires.Unix(), FriendlyName: s.FriendlyName, Overdraft: s.Overdraft, OSInfo: s.OSInfo}
 	}
 	return it
 }
@@ -123,14 +125,14 @@ func (it keyItem) record() keys.Record {
 		Nodes: make(map[string]keys.Machine, len(it.Nodes)), Seats: make(map[int]keys.Seat, len(it.Seats)),
 	}
 	for mid, n := range it.Nodes {
-		r.Nodes[mid] = keys.Machine{IP: n.IP, Time: time.Unix(n.Time, 0).UTC(), FriendlyName: n.FriendlyName}
+		r.Nodes[mid] = keys.Machine{IP: n.IP, Time: time.Unix(n.Time, 0).UTC(), FriendlyName: n.FriendlyName, OSInfo: n.OSInfo}
 	}
 	for name, s := range it.Seats {
 		slot, err := strconv.Atoi(strings.TrimPrefix(name, "s"))
 		if err != nil {
 			continue
 		}
-		r.Seats[slot] = keys.Seat{Mid: s.Mid, IP: s.IP, Time: time.Unix(s.Time, 0).UTC(), Expires: time.Unix(s.Expires, 0).UTC(), FriendlyName: s.FriendlyName, Overdraft: s.Overdraft}
+		r.Seats[slot] = keys.Seat{Mid: s.Mid, IP: s.IP, Time: time.Unix(s.Time, 0).UTC(), Expires: time.Unix(s.Expires, 0).UTC(), FriendlyName: s.FriendlyName, Overdraft: s.Overdraft, OSInfo: s.OSInfo}
 	}
 	return r
 }
@@ -276,7 +278,7 @@ func trialClause(start time.Time, values map[string]types.AttributeValue) (set, 
 
 // AddNode implements keys.Store: one conditional UpdateItem.
 func (s *Store) AddNode(ctx context.Context, productID int64, k string, a keys.NodeActivation) (keys.Record, error) {
-	m, err := attributevalue.Marshal(nodeAttr{IP: a.Machine.IP, Time: a.Machine.Time.Unix(), FriendlyName: a.Machine.FriendlyName})
+	m, err := attributevalue.Marshal(nodeAttr{IP: a.Machine.IP, Time: a.Machine.Time.Unix(), FriendlyName: a.Machine.FriendlyName, OSInfo: a.Machine.OSInfo})
 	if err != nil {
 		return keys.Record{}, err
 	}
@@ -305,7 +307,7 @@ func (s *Store) RemoveNode(ctx context.Context, productID int64, k, mid string) 
 // ClaimSeat implements keys.Store: one conditional UpdateItem.
 func (s *Store) ClaimSeat(ctx context.Context, productID int64, k string, c keys.SeatClaim) (keys.Record, error) {
 	seat, err := attributevalue.Marshal(seatAttr{Mid: c.Seat.Mid, IP: c.Seat.IP, Time: c.Seat.Time.Unix(),
-		Expires: c.Seat.Expires.Unix(), FriendlyName: c.Seat.FriendlyName, Overdraft: c.Seat.Overdraft})
+		Expires: c.Seat.Expires.Unix(), FriendlyName: c.Seat.FriendlyName, Overdraft: c.Seat.Overdraft, OSInfo: c.Seat.OSInfo})
 	if err != nil {
 		return keys.Record{}, err
 	}

@@ -151,14 +151,14 @@ func TestFloatingLimitUnderConcurrency(t *testing.T) {
 func TestActivateRoundTrips(t *testing.T) {
 	r := newKeyRig(t)
 	r.create(t, "CCCCC-CCCCC-CCCCC-CCCCC", func(k *keys.Record) { k.MaxNoOfMachines = 2 })
-	in := keys.ActivateInput{AccountID: 1, ProductID: 10, Key: "CCCCC-CCCCC-CCCCC-CCCCC", MachineCode: "pc1", IP: "192.0.2.7", FriendlyName: "alice"}
+	in := keys.ActivateInput{AccountID: 1, ProductID: 10, Key: "CCCCC-CCCCC-CCCCC-CCCCC", MachineCode: "pc1", IP: "192.0.2.7", FriendlyName: "alice", OSInfo: `{"os":"linux"}`}
 	r.db.reads.Store(0)
 	r.db.writes.Store(0)
 	rec, err := r.svc.Activate(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := rec.Nodes["pc1"]; got.IP != "192.0.2.7" || got.FriendlyName != "alice" || !got.Time.Equal(r.clock()) {
+	if got := rec.Nodes["pc1"]; got.IP != "192.0.2.7" || got.FriendlyName != "alice" || got.OSInfo != `{"os":"linux"}` || !got.Time.Equal(r.clock()) {
 		t.Errorf("activation = %+v", got)
 	}
 	if rd, wr := r.db.reads.Load(), r.db.writes.Load(); rd != 1 || wr != 1 {

@@ -33,8 +33,9 @@ func (h handlers) activate(ctx context.Context, c *webapi.Call) (any, error) {
 	}
 	mid, _ := c.Params.String("MachineCode")
 	fn, _ := c.Params.String("FriendlyName")
+	osInfo, _ := c.Params.String("OSInfo")
 	r, err := h.d.Keys.Activate(ctx, keys.ActivateInput{
-		AccountID: c.Principal.AccountID, ProductID: p.ID, Key: k, MachineCode: mid, FriendlyName: fn, IP: c.RemoteIP,
+		AccountID: c.Principal.AccountID, ProductID: p.ID, Key: k, MachineCode: mid, FriendlyName: fn, IP: c.RemoteIP, OSInfo: osInfo,
 		FloatingInterval: time.Duration(interval) * time.Second, MaxOverdraft: overdraft,
 	})
 	if err != nil {
