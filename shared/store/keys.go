@@ -90,6 +90,10 @@ const keySK = "KEY"
 
 func seatName(slot int) string { return "s" + strconv.Itoa(slot) }
 
+// nodeKey is the map key of a machine code in "nodes": prefixed, because a
+// machine code may be empty and DynamoDB map keys may not.
+func nodeKey(mid string) string { return "m" + mid }
+
 func newKeyItem(r keys.Record) keyItem {
 	it := keyItem{
 		PK: keyPK(r.ProductID, r.Key), SK: keySK,
@@ -105,7 +109,7 @@ func newKeyItem(r keys.Record) keyItem {
 		Nodes: map[string]nodeAttr{}, Seats: map[string]seatAttr{},
 	}
 	for mid, m := range r.Nodes {
-		it.Nodes[mid] = nodeAttr{IP: m.IP, Time: m.Time.Unix(), FriendlyName: m.FriendlyName, OSInfo: m.OSInfo}
+		it.Nodes[nodeKey(mid)] = nodeAttr{IP: m.IP, Time: m.Time.Unix(), FriendlyName: m.FriendlyName, OSInfo: m.OSInfo}
 	}
 	it.NodeCount = int64(len(it.Nodes))
 	for slot, s := range r.Seats {
@@ -124,8 +128,8 @@ func (it keyItem) record() keys.Record {
 		CustomerID: it.CustomerID, ResellerID: it.ResellerID,
 		Nodes: make(map[string]keys.Machine, len(it.Nodes)), Seats: make(map[int]keys.Seat, len(it.Seats)),
 	}
-	for mid, n := range it.Nodes {
-		r.Nodes[mid] = keys.Machine{IP: n.IP, Time: time.Unix(n.Time, 0).UTC(), FriendlyName: n.FriendlyName, OSInfo: n.OSInfo}
+	for k, n := range it.Nodes {
+		r.Nodes[strings.TrimPrefix(k, "m")] = keys.Machine{IP: n.IP, Time: time.Unix(n.Time, 0).UTC(), FriendlyName: n.FriendlyName, OSInfo: n.OSInfo}
 	}
 	for name, s := range it.Seats {
 		slot, err := strconv.Atoi(strings.TrimPrefix(name, "s"))
@@ -293,13 +297,13 @@ func (s *Store) AddNode(ctx context.Context, productID int64, k string, a keys.N
 		cond += " AND " + tcond
 	}
 	return s.update(ctx, productID, k, 0, "SET #nodes.#mid = :m, #nc = #nc + :one"+tset, cond,
-		map[string]string{"#mid": a.Mid}, values)
+		map[string]string{"#mid": nodeKey(a.Mid)}, values)
 }
 
 // RemoveNode implements keys.Store: one conditional UpdateItem.
 func (s *Store) RemoveNode(ctx context.Context, productID int64, k, mid string) error {
 	_, err := s.update(ctx, productID, k, 0, "REMOVE #nodes.#mid SET #nc = #nc - :one",
-		"attribute_exists(#nodes.#mid) AND #blk <> :blocked", map[string]string{"#mid": mid},
+		"attribute_exists(#nodes.#mid) AND #blk <> :blocked", map[string]string{"#mid": nodeKey(mid)},
 		map[string]types.AttributeValue{":one": num(1), ":blocked": boolean(true)})
 	return err
 }

@@ -198,6 +198,15 @@ func TestActivateRules(t *testing.T) {
 		t.Errorf("unknown key: %v, want KeyNotFound", err)
 	}
 
+	// An empty machine code is a machine code like any other.
+	r.create(t, "HHHHH-HHHHH-HHHHH-HHHHH", nil)
+	if rec, err := act("HHHHH-HHHHH-HHHHH-HHHHH", ""); err != nil || len(rec.Nodes) != 1 {
+		t.Errorf("empty machine code: %v, %+v", err, rec.Nodes)
+	}
+	if err := r.svc.Deactivate(ctx, 1, 10, "HHHHH-HHHHH-HHHHH-HHHHH", "", false); err != nil {
+		t.Errorf("deactivate empty machine code: %v", err)
+	}
+
 	// Blocked keys refuse activation and deactivation.
 	r.create(t, "EEEEE-EEEEE-EEEEE-EEEEE", func(k *keys.Record) { k.Block = true })
 	if _, err := act("EEEEE-EEEEE-EEEEE-EEEEE", "a"); !errors.Is(err, apierr.KeyBlocked) {
