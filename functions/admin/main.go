@@ -1,18 +1,6 @@
-// Command admin is the Lambda of the management API (/admin/*).
+// Command admin is the Lambda of the admin API group (see shared/deploy).
 package main
 
-import (
-	"net/http"
+import "github.com/keyturn/keyturn/shared/lambdaentry"
 
-	"github.com/keyturn/keyturn/shared/app"
-	"github.com/keyturn/keyturn/shared/lambdaentry"
-)
-
-func main() {
-	lambdaentry.Start(func(a *app.App) (http.Handler, error) {
-		if err := a.Config.RequireAdmin(); err != nil {
-			return nil, err
-		}
-		return a.Admin(), nil
-	})
-}
+func main() { lambdaentry.Start("admin") }

@@ -1,16 +1,6 @@
-// Command auth is the Lambda of the auth API group (/api/auth/*: KeyLock).
+// Command auth is the Lambda of the auth API group (see shared/deploy).
 package main
 
-import (
-	"net/http"
+import "github.com/keyturn/keyturn/shared/lambdaentry"
 
-	"github.com/keyturn/keyturn/shared/app"
-	"github.com/keyturn/keyturn/shared/handlers/key"
-	"github.com/keyturn/keyturn/shared/lambdaentry"
-)
-
-func main() {
-	lambdaentry.Start(func(a *app.App) (http.Handler, error) {
-		return a.WebAPI(key.AuthGroup(a.KeyDeps())), nil
-	})
-}
+func main() { lambdaentry.Start("auth") }

@@ -1,16 +1,6 @@
-// Command key is the Lambda of the key API group (/api/key/*).
+// Command key is the Lambda of the key API group (see shared/deploy).
 package main
 
-import (
-	"net/http"
+import "github.com/keyturn/keyturn/shared/lambdaentry"
 
-	"github.com/keyturn/keyturn/shared/app"
-	"github.com/keyturn/keyturn/shared/handlers/key"
-	"github.com/keyturn/keyturn/shared/lambdaentry"
-)
-
-func main() {
-	lambdaentry.Start(func(a *app.App) (http.Handler, error) {
-		return a.WebAPI(key.Group(a.KeyDeps())), nil
-	})
-}
+func main() { lambdaentry.Start("key") }

@@ -1,17 +1,6 @@
-// Command licensetemplate is the Lambda of the licensetemplate API group
-// (/api/licensetemplate/*).
+// Command licensetemplate is the Lambda of the licensetemplate API group (see shared/deploy).
 package main
 
-import (
-	"net/http"
+import "github.com/keyturn/keyturn/shared/lambdaentry"
 
-	"github.com/keyturn/keyturn/shared/app"
-	"github.com/keyturn/keyturn/shared/handlers/licensetemplate"
-	"github.com/keyturn/keyturn/shared/lambdaentry"
-)
-
-func main() {
-	lambdaentry.Start(func(a *app.App) (http.Handler, error) {
-		return a.WebAPI(licensetemplate.Group(a.Store)), nil
-	})
-}
+func main() { lambdaentry.Start("licensetemplate") }

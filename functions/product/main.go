@@ -1,17 +1,6 @@
-// Command product is the Lambda of the product API group (/api/product/*).
+// Command product is the Lambda of the product API group (see shared/deploy).
 package main
 
-import (
-	"net/http"
+import "github.com/keyturn/keyturn/shared/lambdaentry"
 
-	"github.com/keyturn/keyturn/shared/app"
-	"github.com/keyturn/keyturn/shared/handlers/key"
-	"github.com/keyturn/keyturn/shared/handlers/product"
-	"github.com/keyturn/keyturn/shared/lambdaentry"
-)
-
-func main() {
-	lambdaentry.Start(func(a *app.App) (http.Handler, error) {
-		return a.WebAPI(product.Group(a.Store, key.ProductKeysMethod(a.KeyDeps()))), nil
-	})
-}
+func main() { lambdaentry.Start("product") }

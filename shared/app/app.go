@@ -190,3 +190,25 @@ func Groups(a *App) []webapi.Group {
 		licensetemplate.Group(a.Store),
 	}
 }
+
+// Handler returns the HTTP handler of one deployed group (see
+// shared/deploy): what functions/<group>/main.go serves.
+func (a *App) Handler(group string) (http.Handler, error) {
+	d := a.KeyDeps()
+	switch group {
+	case "admin":
+		if err := a.Config.RequireAdmin(); err != nil {
+			return nil, err
+		}
+		return a.Admin(), nil
+	case "product":
+		return a.WebAPI(product.Group(a.Store, key.ProductKeysMethod(d))), nil
+	case "key":
+		return a.WebAPI(key.Group(d)), nil
+	case "auth":
+		return a.WebAPI(key.AuthGroup(d)), nil
+	case "licensetemplate":
+		return a.WebAPI(licensetemplate.Group(a.Store)), nil
+	}
+	return nil, fmt.Errorf("unknown group %q", group)
+}

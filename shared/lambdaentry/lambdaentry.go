@@ -19,9 +19,6 @@ import (
 	"github.com/keyturn/keyturn/shared/webapi"
 )
 
-// Build returns the HTTP handler of one function from the App.
-type Build func(a *app.App) (http.Handler, error)
-
 // Handler returns the Lambda handler function for h: API Gateway v2 events
 // in, v2 responses out, with the API Gateway request id passed to h in the
 // X-Request-Id header.
@@ -41,9 +38,9 @@ func WithRequestID(h http.Handler) http.Handler {
 	})
 }
 
-// Start runs a function. It exits the process when the configuration is
-// invalid, listing every problem.
-func Start(build Build) {
+// Start runs the function of one group (app.App.Handler). It exits the
+// process when the configuration is invalid, listing every problem.
+func Start(group string) {
 	ctx := context.Background()
 	cfg, err := config.Load(os.Getenv)
 	logger := app.NewLogger(cfg.LogLevel, os.Stdout)
@@ -56,7 +53,7 @@ func Start(build Build) {
 		logger.Error("start-up failed", "error", err.Error())
 		os.Exit(1)
 	}
-	h, err := build(a)
+	h, err := a.Handler(group)
 	if err != nil {
 		logger.Error("start-up failed", "error", err.Error())
 		os.Exit(1)

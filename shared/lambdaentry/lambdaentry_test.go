@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -18,17 +20,77 @@ import (
 	"github.com/keyturn/keyturn/shared/catalog"
 	"github.com/keyturn/keyturn/shared/config"
 	"github.com/keyturn/keyturn/shared/ddbtest"
-	"github.com/keyturn/keyturn/shared/handlers/product"
+	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/lambdaentry"
 )
 
-// TestEventsThroughLambdaHandler feeds the sample API Gateway v2 events in
-// events/ through the real Lambda handler (httpadapter entry) of their
-// group, on a DynamoDB Local table, and checks the answers.
+const (
+	denied         = `{"result":1,"message":"Unable to authenticate."}`
+	badInput       = `{"result":1,"message":"The input parameters were incorrect."}`
+	keyNotFound    = `{"result":1,"message":"Could not find the key."}`
+	customerGone   = `{"result":1,"message":"Customer not found, so current key no longer references any customer."}`
+	resellerGone   = `{"result":1,"message":"The reseller was not found or the id was set to zero. The license will no longer have any reseller associated with it."}`
+	notesTooLong   = `{"result":1,"message":"The notes field cannot be more than 500 characters."}`
+	productMissing = `{"result":1,"message":"Could not find the product."}`
+)
+
+// expectations: every file in events/ must be listed here with the status
+// and a substring (or the whole body) of the answer.
+var expectations = map[string]struct {
+	status int
+	body   string
+}{
+	"admin/ListAccounts.json":                        {200, `"accounts":[`},
+	"admin/ListAccounts.error.json":                  {401, `{"error":"admin credential missing or wrong"}`},
+	"auth/KeyLock.json":                              {200, `"keyId":`},
+	"auth/KeyLock.error.json":                        {200, `{"result":1,"message":"The Key Lock has to be set to '-1' for this method to work."}`},
+	"licensetemplate/GetLicenseTemplates.json":       {200, `"licenseTemplates":[{"id":`},
+	"licensetemplate/GetLicenseTemplates.error.json": {200, denied},
+	"product/GetProducts.json":                       {200, `"name":"Event product"`},
+	"product/GetProducts.error.json":                 {200, denied},
+	"product/GetKeys.json":                           {200, `"licenseKeys":[`},
+	"product/GetKeys.error.json":                     {200, `{"result":1,"message":"The search query causes problems.`},
+	"key/Activate.json":                              {200, `"licenseKey":"`},
+	"key/Activate.error.json":                        {200, `{"result":1,"message":"The key is blocked and cannot be accessed."}`},
+	"key/GetKey.json":                                {200, `"signature":"`},
+	"key/GetKey.error.json":                          {200, keyNotFound},
+	"key/Deactivate.json":                            {200, `{"result":0,"message":""}`},
+	"key/Deactivate.error.json":                      {200, `{"result":1,"message":"Either the machine code was never activated or key activation feature was never set up."}`},
+	"key/CreateKey.json":                             {200, `{"key":"`},
+	"key/CreateKey.error.json":                       {200, notesTooLong},
+	"key/CreateTrialKey.json":                        {200, `{"key":"`},
+	"key/CreateTrialKey.error.json":                  {200, productMissing},
+	"key/CreateKeyFromTemplate.json":                 {200, `"rawResponse":"`},
+	"key/CreateKeyFromTemplate.error.json":           {200, `{"result":1,"message":"Could not find the license template."}`},
+	"key/BlockKey.json":                              {200, `{"result":0,"message":""}`},
+	"key/BlockKey.error.json":                        {200, keyNotFound},
+	"key/UnblockKey.json":                            {200, `{"result":0,"message":""}`},
+	"key/UnblockKey.error.json":                      {200, badInput},
+	"key/ExtendLicense.json":                         {200, `{"result":0,"message":""}`},
+	"key/ExtendLicense.error.json":                   {200, badInput},
+	"key/MachineLockLimit.json":                      {200, `{"result":0,"message":""}`},
+	"key/MachineLockLimit.error.json":                {200, badInput},
+	"key/ChangeNotes.json":                           {200, `{"result":0,"message":""}`},
+	"key/ChangeNotes.error.json":                     {200, notesTooLong},
+	"key/ChangeCustomer.json":                        {200, customerGone},
+	"key/ChangeCustomer.error.json":                  {200, keyNotFound},
+	"key/ChangeReseller.json":                        {200, resellerGone},
+	"key/ChangeReseller.error.json":                  {200, keyNotFound},
+	"key/TrialActivation.json":                       {200, `{"result":0,"message":""}`},
+	"key/TrialActivation.error.json":                 {200, badInput},
+	"key/AddFeature.json":                            {200, `{"result":0,"message":""}`},
+	"key/AddFeature.error.json":                      {200, badInput},
+	"key/RemoveFeature.json":                         {200, `{"result":0,"message":""}`},
+	"key/RemoveFeature.error.json":                   {200, badInput},
+}
+
+// TestEventsThroughLambdaHandler feeds every sample API Gateway v2 event in
+// events/<group>/ through the real Lambda entry of that group (the
+// httpadapter handler the function's main starts), on DynamoDB Local.
 func TestEventsThroughLambdaHandler(t *testing.T) {
 	ctx := context.Background()
 	db, table := ddbtest.NewTable(t)
-	sum := sha256.Sum256([]byte("x"))
+	sum := sha256.Sum256([]byte("event-admin"))
 	cfg, err := config.Load(func(k string) string {
 		return map[string]string{
 			config.EnvTable: table, config.EnvSigningMode: config.SigningLocal,
@@ -46,27 +108,45 @@ func TestEventsThroughLambdaHandler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = a.Catalog.CreateProduct(ctx, catalog.Product{AccountID: acc.ID, Name: "Event product"})
+	p, err := a.Catalog.CreateProduct(ctx, catalog.Product{AccountID: acc.ID, Name: "Event product"})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Keys.Create(ctx, acc.ID); err != nil {
 		t.Fatal(err)
 	}
 	token, _, err := a.Tokens.Issue(ctx, acc.ID, "events", auth.Scope{Methods: auth.Permissions()}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	handler := lambdaentry.Handler(a.WebAPI(product.Group(a.Store)))
-
-	tests := []struct {
-		file     string
-		token    string
-		wantBody string // substring
-	}{
-		{"product/GetProducts.json", token, `"name":"Event product"`},
-		{"product/GetProducts.json", "bad", `{"result":1,"message":"Unable to authenticate."}`},
+	klToken, _, err := a.Tokens.Issue(ctx, acc.ID, "keylock", auth.Scope{Methods: []string{"GetKey"}, KeyLock: -1}, "")
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.file+"/"+tt.token[:3], func(t *testing.T) {
-			raw, err := os.ReadFile(filepath.Join("..", "..", "events", tt.file))
+	tpl, err := a.Store.CreateTemplate(ctx, keys.Template{AccountID: acc.ID, ProductID: p.ID, Name: "events", Spec: keys.Spec{Period: 30}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocked, err := a.Licenses.Create(ctx, acc.ID, p.ID, keys.Spec{Block: true}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	files, err := filepath.Glob(filepath.Join("..", "..", "events", "*", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no events: %v", err)
+	}
+	sort.Strings(files)
+	seen := map[string]bool{}
+	for _, f := range files {
+		name := filepath.ToSlash(filepath.Join(filepath.Base(filepath.Dir(f)), filepath.Base(f)))
+		seen[name] = true
+		t.Run(name, func(t *testing.T) {
+			want, ok := expectations[name]
+			if !ok {
+				t.Fatalf("no expectation for %s", name)
+			}
+			raw, err := os.ReadFile(f)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -74,17 +154,42 @@ func TestEventsThroughLambdaHandler(t *testing.T) {
 			if err := json.Unmarshal(raw, &ev); err != nil {
 				t.Fatal(err)
 			}
-			ev.Body = strings.ReplaceAll(ev.Body, "{{token}}", url.QueryEscape(tt.token))
-			res, err := handler(ctx, ev)
+			fresh, err := a.Licenses.Create(ctx, acc.ID, p.ID, keys.Spec{Period: 30, MaxNoOfMachines: 5}, 1)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.StatusCode != 200 || !strings.Contains(res.Body, tt.wantBody) {
-				t.Errorf("got %d %s, want 200 containing %s", res.StatusCode, res.Body, tt.wantBody)
+			repl := strings.NewReplacer("{{token}}", url.QueryEscape(token), "{{keylock_token}}", url.QueryEscape(klToken),
+				"{{product}}", strconv.FormatInt(p.ID, 10), "{{key}}", fresh[0].Key, "{{blocked}}", blocked[0].Key,
+				"{{template}}", strconv.FormatInt(tpl.ID, 10), "{{admin}}", "event-admin")
+			ev.Body = repl.Replace(ev.Body)
+			for k, v := range ev.Headers {
+				ev.Headers[k] = repl.Replace(v)
+			}
+			h, err := a.Handler(filepath.Base(filepath.Dir(f)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := lambdaentry.Handler(h)(ctx, ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.StatusCode != want.status || !strings.Contains(res.Body, want.body) {
+				t.Errorf("got %d %.400s\nwant %d containing %s", res.StatusCode, res.Body, want.status, want.body)
+			}
+			if strings.HasPrefix(filepath.Base(filepath.Dir(f)), "admin") {
+				return
 			}
 			if got := res.Headers["X-Request-Id"]; got != ev.RequestContext.RequestID {
 				t.Errorf("X-Request-Id = %q, want the API Gateway request id %q", got, ev.RequestContext.RequestID)
 			}
+			if want.status == 200 && !strings.HasSuffix(res.Body, `"message":""}`) && strings.Contains(res.Body, `"result":0`) {
+				t.Errorf("success body does not end with the envelope: %s", res.Body)
+			}
 		})
+	}
+	for name := range expectations {
+		if !seen[name] {
+			t.Errorf("expectation for %s but no such event file", name)
+		}
 	}
 }
