@@ -143,6 +143,29 @@ func NewKeyturnStack(scope constructs.Construct, id string, p Props) awscdk.Stac
 		Description:    jsii.String("Hex SHA-256 of the admin API bearer secret"),
 	})
 
+	api := awsapigatewayv2.NewHttpApi(stack, jsii.String("Api"), &awsapigatewayv2.HttpApiProps{
+		ApiName:            jsii.String("keyturn-" + p.Stage),
+		CreateDefaultStage: jsii.Bool(false),
+	})
+	normalize := awscloudfront.NewFunction(stack, jsii.String("NormalizePath"), &awscloudfront.FunctionProps{
+		Code:    awscloudfront.FunctionCode_FromInline(jsii.String(normalizeJS)),
+		Runtime: awscloudfront.FunctionRuntime_JS_2_0(),
+	})
+	apiDomain := awscdk.Fn_Join(jsii.String(""), &[]*string{api.ApiId(), jsii.String(".execute-api."), stack.Region(), jsii.String(".amazonaws.com")})
+	dist := awscloudfront.NewDistribution(stack, jsii.String("Distribution"), &awscloudfront.DistributionProps{
+		DefaultBehavior: &awscloudfront.BehaviorOptions{
+			Origin:               awscloudfrontorigins.NewHttpOrigin(apiDomain, &awscloudfrontorigins.HttpOriginProps{ProtocolPolicy: awscloudfront.OriginProtocolPolicy_HTTPS_ONLY}),
+			AllowedMethods:       awscloudfront.AllowedMethods_ALLOW_ALL(),
+			CachePolicy:          awscloudfront.CachePolicy_CACHING_DISABLED(),
+			OriginRequestPolicy:  awscloudfront.OriginRequestPolicy_ALL_VIEWER_EXCEPT_HOST_HEADER(),
+			ViewerProtocolPolicy: awscloudfront.ViewerProtocolPolicy_HTTPS_ONLY,
+			FunctionAssociations: &[]*awscloudfront.FunctionAssociation{{
+				Function: normalize, EventType: awscloudfront.FunctionEventType_VIEWER_REQUEST,
+			}},
+		},
+	})
+
+	serviceURL := awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("https://"), dist.DistributionDomainName()})
 	// Environment variables, from one place.
 	env := func(g deploy.Group) *map[string]*string {
 		m := map[string]*string{
@@ -150,6 +173,7 @@ func NewKeyturnStack(scope constructs.Construct, id string, p Props) awscdk.Stac
 			config.EnvSigningMode: jsii.String(p.SigningMode),
 			config.EnvKMSKeyID:    wrapKey.KeyArn(),
 			config.EnvLogLevel:    jsii.String("info"),
+			config.EnvPublicURL:   serviceURL,
 		}
 		if signKey != nil {
 			m[config.EnvKMSSigningKeyID] = signKey.KeyArn()
@@ -160,10 +184,6 @@ func NewKeyturnStack(scope constructs.Construct, id string, p Props) awscdk.Stac
 		return &m
 	}
 
-	api := awsapigatewayv2.NewHttpApi(stack, jsii.String("Api"), &awsapigatewayv2.HttpApiProps{
-		ApiName:            jsii.String("keyturn-" + p.Stage),
-		CreateDefaultStage: jsii.Bool(false),
-	})
 	accessLogs := awslogs.NewLogGroup(stack, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
 		Retention: logRetention, RemovalPolicy: removal,
 	})
@@ -246,29 +266,11 @@ func NewKeyturnStack(scope constructs.Construct, id string, p Props) awscdk.Stac
 		}), 1)
 	}
 
-	normalize := awscloudfront.NewFunction(stack, jsii.String("NormalizePath"), &awscloudfront.FunctionProps{
-		Code:    awscloudfront.FunctionCode_FromInline(jsii.String(normalizeJS)),
-		Runtime: awscloudfront.FunctionRuntime_JS_2_0(),
-	})
-	apiDomain := awscdk.Fn_Join(jsii.String(""), &[]*string{api.ApiId(), jsii.String(".execute-api."), stack.Region(), jsii.String(".amazonaws.com")})
-	dist := awscloudfront.NewDistribution(stack, jsii.String("Distribution"), &awscloudfront.DistributionProps{
-		DefaultBehavior: &awscloudfront.BehaviorOptions{
-			Origin:               awscloudfrontorigins.NewHttpOrigin(apiDomain, &awscloudfrontorigins.HttpOriginProps{ProtocolPolicy: awscloudfront.OriginProtocolPolicy_HTTPS_ONLY}),
-			AllowedMethods:       awscloudfront.AllowedMethods_ALLOW_ALL(),
-			CachePolicy:          awscloudfront.CachePolicy_CACHING_DISABLED(),
-			OriginRequestPolicy:  awscloudfront.OriginRequestPolicy_ALL_VIEWER_EXCEPT_HOST_HEADER(),
-			ViewerProtocolPolicy: awscloudfront.ViewerProtocolPolicy_HTTPS_ONLY,
-			FunctionAssociations: &[]*awscloudfront.FunctionAssociation{{
-				Function: normalize, EventType: awscloudfront.FunctionEventType_VIEWER_REQUEST,
-			}},
-		},
-	})
-
 	out := func(id string, v *string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: v})
 	}
 	out("ApiUrl", api.ApiEndpoint())
-	out("ServiceUrl", awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("https://"), dist.DistributionDomainName()}))
+	out("ServiceUrl", serviceURL)
 	out("TableName", table.TableName())
 	out("WrapKeyArn", wrapKey.KeyArn())
 	if signKey != nil {

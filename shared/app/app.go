@@ -23,10 +23,13 @@ import (
 	"github.com/keyturn/keyturn/shared/auth"
 	"github.com/keyturn/keyturn/shared/catalog"
 	"github.com/keyturn/keyturn/shared/config"
+	"github.com/keyturn/keyturn/shared/customers"
 	"github.com/keyturn/keyturn/shared/handlers/admin"
+	"github.com/keyturn/keyturn/shared/handlers/customer"
 	"github.com/keyturn/keyturn/shared/handlers/key"
 	"github.com/keyturn/keyturn/shared/handlers/licensetemplate"
 	"github.com/keyturn/keyturn/shared/handlers/product"
+	"github.com/keyturn/keyturn/shared/handlers/reseller"
 	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/signing"
 	"github.com/keyturn/keyturn/shared/store"
@@ -49,7 +52,9 @@ type App struct {
 	// for hot paths.
 	Licenses *keys.Service
 	Products *catalog.ProductCache
-	Now      func() time.Time
+	// Customers manages customers and resellers.
+	Customers *customers.Service
+	Now       func() time.Time
 }
 
 // Clients are the AWS clients an App uses. Leave a field nil to have New
@@ -102,9 +107,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, clients Cl
 		Keys:     signKeys,
 		Licenses: keys.NewService(st, now).WithKeyGenerator(func() (string, error) {
 			return keys.GenerateKey(rand.Reader)
-		}),
-		Products: catalog.NewProductCache(st, productCacheTTL, now),
-		Now:      now,
+		}).WithCustomerDevices(st),
+		Products:  catalog.NewProductCache(st, productCacheTTL, now),
+		Customers: customers.NewService(st, now, rand.Reader),
+		Now:       now,
 	}, nil
 }
 
@@ -177,7 +183,14 @@ const productCacheTTL = time.Minute
 
 // KeyDeps returns the dependencies of the key and auth groups.
 func (a *App) KeyDeps() key.Deps {
-	return key.Deps{Keys: a.Licenses, Products: a.Products, Tokens: a.Tokens, Templates: a.Store, Signers: a.Keys, Now: a.Now, Lister: a.Store}
+	return key.Deps{Keys: a.Licenses, Products: a.Products, Tokens: a.Tokens, Templates: a.Store, Signers: a.Keys, Now: a.Now,
+		Lister: a.Store, Customers: a.Customers, Related: a.Store}
+}
+
+// CustomerDeps returns the dependencies of the customer group.
+func (a *App) CustomerDeps() customer.Deps {
+	return customer.Deps{Customers: a.Customers, Keys: a.Store, Related: a.Store, Products: a.Products,
+		PublicURL: a.Config.PublicURL, Now: a.Now}
 }
 
 // Groups returns every Web API group, for servers that serve them all
@@ -188,6 +201,8 @@ func Groups(a *App) []webapi.Group {
 		key.Group(a.KeyDeps()),
 		key.AuthGroup(a.KeyDeps()),
 		licensetemplate.Group(a.Store),
+		customer.Group(a.CustomerDeps()),
+		reseller.Group(a.Customers),
 	}
 }
 
@@ -209,6 +224,10 @@ func (a *App) Handler(group string) (http.Handler, error) {
 		return a.WebAPI(key.AuthGroup(d)), nil
 	case "licensetemplate":
 		return a.WebAPI(licensetemplate.Group(a.Store)), nil
+	case "customer":
+		return a.WebAPI(customer.Group(a.CustomerDeps())), nil
+	case "reseller":
+		return a.WebAPI(reseller.Group(a.Customers)), nil
 	}
 	return nil, fmt.Errorf("unknown group %q", group)
 }

@@ -28,8 +28,8 @@ var permissions = []string{
 	"RegisterEvent", "GetEvents", "GetObjectLog", "GetWebAPILog",
 	"CreateMessage", "GetMessages", "RemoveMessage",
 	"CreateSession", "RecordUsage",
-	// resellers
-	"AddReseller", "EditReseller", "GetResellers", "GetResellerCustomers", "RemoveReseller",
+	// resellers (one permission for every reseller method, as the reference says)
+	"Reseller",
 }
 
 var permissionIndex = func() map[string]string {

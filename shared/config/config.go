@@ -31,6 +31,7 @@ const (
 	EnvMaxBodyBytes     = "KEYTURN_MAX_BODY_BYTES"
 	EnvLogLevel         = "KEYTURN_LOG_LEVEL"
 	EnvTokenCacheSecond = "KEYTURN_TOKEN_CACHE_SECONDS"
+	EnvPublicURL        = "KEYTURN_PUBLIC_URL"
 )
 
 // Config is the parsed configuration shared by every function.
@@ -64,6 +65,10 @@ type Config struct {
 	// disables the cache). It bounds how long a revoked token keeps working
 	// in a warm function.
 	TokenCacheSeconds int
+	// PublicURL is the base URL clients use (the CloudFront URL in AWS),
+	// without a trailing slash; customer portal links are built on it.
+	// Optional: when empty, links use the request's host.
+	PublicURL string
 }
 
 // Load parses the configuration using getenv (os.Getenv in production).
@@ -81,6 +86,7 @@ func Load(getenv func(string) string) (Config, error) {
 		LocalKEKFile:      get(EnvLocalKEKFile),
 		AdminSecretSHA256: strings.ToLower(get(EnvAdminSecretHash)),
 		LogLevel:          get(EnvLogLevel),
+		PublicURL:         strings.TrimRight(get(EnvPublicURL), "/"),
 		MaxBodyBytes:      256 << 10,
 		TokenCacheSeconds: 30,
 	}
@@ -105,6 +111,9 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	default:
 		problems = append(problems, fmt.Sprintf("%s must be envelope, kms or local, not %q", EnvSigningMode, c.SigningMode))
+	}
+	if u := c.PublicURL; u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+		problems = append(problems, EnvPublicURL+" must be an http(s) URL")
 	}
 	if v := get(EnvMaxBodyBytes); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)

@@ -24,7 +24,9 @@ type Group struct {
 var Groups = []Group{
 	{Name: "admin", Route: "/admin", Writes: true, Admin: true},
 	{Name: "auth", Route: "/api/auth", Writes: true},
+	{Name: "customer", Route: "/api/customer", Writes: true},
 	{Name: "key", Route: "/api/key", Writes: true, Signs: true},
 	{Name: "licensetemplate", Route: "/api/licensetemplate"},
 	{Name: "product", Route: "/api/product"},
+	{Name: "reseller", Route: "/api/reseller", Writes: true},
 }

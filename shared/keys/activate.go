@@ -23,9 +23,28 @@ const MaxOSInfo = 512
 
 // Service implements the key operations on a Store.
 type Service struct {
-	store  Store
-	now    func() time.Time
-	newKey KeyGenerator
+	store   Store
+	now     func() time.Time
+	newKey  KeyGenerator
+	devices CustomerDevices
+}
+
+// CustomerDevices gives access to customers' device limits
+// (MaxNoOfDevices across a customer's licenses).
+type CustomerDevices interface {
+	// DeviceLimit returns the customer's MaxNoOfDevices (0: unlimited or
+	// no such customer).
+	DeviceLimit(ctx context.Context, accountID, customerID int64) (int64, error)
+	// ReleaseDevice un-counts a machine one of the customer's licenses
+	// deactivated.
+	ReleaseDevice(ctx context.Context, accountID, customerID int64, mid string) error
+}
+
+// WithCustomerDevices makes node-locked activations of keys that have a
+// customer respect the customer's device limit.
+func (s *Service) WithCustomerDevices(d CustomerDevices) *Service {
+	s.devices = d
+	return s
 }
 
 // NewService returns a Service. Set the key-string generator with
@@ -113,10 +132,23 @@ func (s *Service) Activate(ctx context.Context, in ActivateInput) (Record, error
 				}
 				return Record{}, apierr.LimitReached
 			}
-			out, err = s.store.AddNode(ctx, in.ProductID, in.Key, NodeActivation{
+			act := NodeActivation{
 				Mid: in.MachineCode, Machine: Machine{IP: in.IP, Time: now, FriendlyName: in.FriendlyName, OSInfo: in.OSInfo},
 				Limit: limit, StartTrial: trial,
-			})
+			}
+			if r.CustomerID != 0 && s.devices != nil {
+				maxDevices, err := s.devices.DeviceLimit(ctx, r.AccountID, r.CustomerID)
+				if err != nil {
+					return Record{}, err
+				}
+				if maxDevices > 0 {
+					act.Devices = &DeviceLimit{AccountID: r.AccountID, CustomerID: r.CustomerID, Max: maxDevices}
+				}
+			}
+			out, err = s.store.AddNode(ctx, in.ProductID, in.Key, act)
+			if errors.Is(err, apierr.LimitReached) && act.Devices != nil {
+				return Record{}, err
+			}
 		}
 		if errors.Is(err, apierr.LimitReached) && !consistent && in.FloatingInterval > 0 {
 			consistent = true
@@ -205,6 +237,9 @@ func (s *Service) Deactivate(ctx context.Context, accountID, productID int64, ke
 	}
 	if errors.Is(err, apierr.NotFound) {
 		return apierr.KeyNotFound
+	}
+	if err == nil && r.CustomerID != 0 && s.devices != nil {
+		err = s.devices.ReleaseDevice(ctx, accountID, r.CustomerID, machineCode)
 	}
 	return err
 }

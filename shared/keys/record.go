@@ -52,6 +52,10 @@ type Record struct {
 	AllowedMachines *string
 	CustomerID      int64
 	ResellerID      int64
+	// DataObjectCount is how many data objects reference the key (kept by
+	// the data-object store in the same transaction as each add/remove), so
+	// rendering a license reads them only when there are some.
+	DataObjectCount int64
 	// Nodes are the node-locked activations by machine code.
 	Nodes map[string]Machine
 	// Seats are the floating seats by slot index.
@@ -98,6 +102,19 @@ type NodeActivation struct {
 	// StartTrial, when non-zero, sets Expires to this instant and marks the
 	// trial as started, in the same write, if it has not started yet.
 	StartTrial time.Time
+	// Devices, when set, counts the machine against the key's customer's
+	// device limit in the same write (apierr.LimitReached when the
+	// customer already uses Max distinct machines).
+	Devices *DeviceLimit
+}
+
+// DeviceLimit is a customer's MaxNoOfDevices, enforced across all of the
+// customer's node-locked licenses: a machine counts once however many of
+// them it activates.
+type DeviceLimit struct {
+	AccountID  int64
+	CustomerID int64
+	Max        int64
 }
 
 // SeatClaim asks the store to take floating slot Slot for Seat.Mid. The

@@ -19,6 +19,7 @@ import (
 	"github.com/keyturn/keyturn/shared/auth"
 	"github.com/keyturn/keyturn/shared/catalog"
 	"github.com/keyturn/keyturn/shared/config"
+	"github.com/keyturn/keyturn/shared/customers"
 	"github.com/keyturn/keyturn/shared/ddbtest"
 	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/lambdaentry"
@@ -82,6 +83,29 @@ var expectations = map[string]struct {
 	"key/AddFeature.error.json":                      {200, badInput},
 	"key/RemoveFeature.json":                         {200, `{"result":0,"message":""}`},
 	"key/RemoveFeature.error.json":                   {200, badInput},
+
+	"customer/AddCustomer.json":                       {200, `"portalLink":"https://example.execute-api.us-east-1.amazonaws.com/portal/customer?`},
+	"customer/AddCustomer.error.json":                 {200, badInput},
+	"customer/EditCustomer.json":                      {200, `{"customerId":`},
+	"customer/EditCustomer.error.json":                {200, `{"result":1,"message":"Customer could not be found."}`},
+	"customer/GetCustomers.json":                      {200, `"maxNoOfDevices":0`},
+	"customer/GetCustomers.error.json":                {200, denied},
+	"customer/GetCustomerLicenses.json":               {200, `"metadata":{"`},
+	"customer/GetCustomerLicenses.error.json":         {200, `{"result":1,"message":"Customer does not exist."}`},
+	"customer/GetCustomerLicensesBySecret.json":       {200, `{"licenseKeys":[{"productId":`},
+	"customer/GetCustomerLicensesBySecret.error.json": {200, `{"result":1,"message":"The Secret was not specified."}`},
+	"customer/RemoveCustomer.json":                    {200, `{"result":0,"message":""}`},
+	"customer/RemoveCustomer.error.json":              {200, `{"result":1,"message":"Customer does not exist."}`},
+	"reseller/AddReseller.json":                       {200, `{"resellerId":`},
+	"reseller/AddReseller.error.json":                 {200, `{"result":1,"message":"The model state is not valid. Please check the parameters."}`},
+	"reseller/EditReseller.json":                      {200, `{"result":0,"message":""}`},
+	"reseller/EditReseller.error.json":                {200, `{"result":1,"message":"Reseller could not be found."}`},
+	"reseller/GetResellers.json":                      {200, `"name":"Event reseller"`},
+	"reseller/GetResellers.error.json":                {200, denied},
+	"reseller/GetResellerCustomers.json":              {200, `"customers":[{"id":`},
+	"reseller/GetResellerCustomers.error.json":        {200, `{"result":1,"message":"Reseller could not be found."}`},
+	"reseller/RemoveReseller.json":                    {200, `{"result":0,"message":""}`},
+	"reseller/RemoveReseller.error.json":              {200, `{"result":1,"message":"Reseller could not be found. Maybe it was already removed?"}`},
 }
 
 // TestEventsThroughLambdaHandler feeds every sample API Gateway v2 event in
@@ -154,13 +178,24 @@ func TestEventsThroughLambdaHandler(t *testing.T) {
 			if err := json.Unmarshal(raw, &ev); err != nil {
 				t.Fatal(err)
 			}
-			fresh, err := a.Licenses.Create(ctx, acc.ID, p.ID, keys.Spec{Period: 30, MaxNoOfMachines: 5}, 1)
+			name := "Event customer"
+			cust, err := a.Customers.AddCustomer(ctx, acc.ID, customers.CustomerFields{Name: &name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rname := "Event reseller"
+			rsl, err := a.Customers.AddReseller(ctx, acc.ID, customers.ResellerFields{Name: &rname})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fresh, err := a.Licenses.Create(ctx, acc.ID, p.ID, keys.Spec{Period: 30, MaxNoOfMachines: 5, CustomerID: cust.ID, ResellerID: rsl.ID}, 1)
 			if err != nil {
 				t.Fatal(err)
 			}
 			repl := strings.NewReplacer("{{token}}", url.QueryEscape(token), "{{keylock_token}}", url.QueryEscape(klToken),
 				"{{product}}", strconv.FormatInt(p.ID, 10), "{{key}}", fresh[0].Key, "{{blocked}}", blocked[0].Key,
-				"{{template}}", strconv.FormatInt(tpl.ID, 10), "{{admin}}", "event-admin")
+				"{{template}}", strconv.FormatInt(tpl.ID, 10), "{{admin}}", "event-admin",
+				"{{customer}}", strconv.FormatInt(cust.ID, 10), "{{secret}}", url.QueryEscape(cust.Secret), "{{reseller}}", strconv.FormatInt(rsl.ID, 10))
 			ev.Body = repl.Replace(ev.Body)
 			for k, v := range ev.Headers {
 				ev.Headers[k] = repl.Replace(v)

@@ -45,6 +45,10 @@ const (
 	// GSI2 serves per-parent listings ordered by a second value (for example
 	// the licenses of a customer).
 	GSI2 = "gsi2"
+	// GSI3 lists the licenses of a customer (sparse: only keys with one).
+	GSI3 = "gsi3"
+	// GSI4 lists the licenses of a reseller (sparse).
+	GSI4 = "gsi4"
 )
 
 // Definition is the one table schema used everywhere.
@@ -54,6 +58,8 @@ var Definition = Table{
 	GSIs: []GSI{
 		{Name: GSI1, PartitionKey: "gsi1pk", SortKey: "gsi1sk"},
 		{Name: GSI2, PartitionKey: "gsi2pk", SortKey: "gsi2sk"},
+		{Name: GSI3, PartitionKey: "gsi3pk", SortKey: "gsi3sk"},
+		{Name: GSI4, PartitionKey: "gsi4pk", SortKey: "gsi4sk"},
 	},
 	TTLAttribute: TTL,
 }

@@ -27,7 +27,9 @@ import (
 // the answer comes back with ReturnValues ALL_NEW (no second read).
 //
 // gsi1: G#<global id> / KEY (GetKeys by GlobalId); gsi2: P#<product>#KEYS /
-// <id:012> (listing a product's keys in id order).
+// <id:012> (listing a product's keys in id order); gsi3 (only on keys with
+// a customer): C#<account>#<customer> / <pk> (a customer's licenses); gsi4
+// (only with a reseller): R#<account>#<reseller> / <pk>.
 
 type nodeAttr struct {
 	IP           string `dynamodbav:"ip"`
@@ -53,6 +55,10 @@ type keyItem struct {
 	GSI1SK          string              `dynamodbav:"gsi1sk"`
 	GSI2PK          string              `dynamodbav:"gsi2pk"`
 	GSI2SK          string              `dynamodbav:"gsi2sk"`
+	GSI3PK          string              `dynamodbav:"gsi3pk,omitempty"`
+	GSI3SK          string              `dynamodbav:"gsi3sk,omitempty"`
+	GSI4PK          string              `dynamodbav:"gsi4pk,omitempty"`
+	GSI4SK          string              `dynamodbav:"gsi4sk,omitempty"`
 	AccountID       int64               `dynamodbav:"accountId"`
 	ProductID       int64               `dynamodbav:"productId"`
 	ID              int64               `dynamodbav:"id"`
@@ -77,6 +83,7 @@ type keyItem struct {
 	AllowedMachines *string             `dynamodbav:"allowedMachines"`
 	CustomerID      int64               `dynamodbav:"customerId"`
 	ResellerID      int64               `dynamodbav:"resellerId"`
+	DataObjectCount int64               `dynamodbav:"dataObjectCount"`
 	Nodes           map[string]nodeAttr `dynamodbav:"nodes"`
 	NodeCount       int64               `dynamodbav:"nodeCount"`
 	Seats           map[string]seatAttr `dynamodbav:"seats"`
@@ -108,6 +115,12 @@ func newKeyItem(r keys.Record) keyItem {
 		CustomerID: r.CustomerID, ResellerID: r.ResellerID,
 		Nodes: map[string]nodeAttr{}, Seats: map[string]seatAttr{},
 	}
+	if r.CustomerID != 0 {
+		it.GSI3PK, it.GSI3SK = customerKeysPK(r.AccountID, r.CustomerID), it.PK
+	}
+	if r.ResellerID != 0 {
+		it.GSI4PK, it.GSI4SK = resellerKeysPK(r.AccountID, r.ResellerID), it.PK
+	}
 	for mid, m := range r.Nodes {
 		it.Nodes[nodeKey(mid)] = nodeAttr{IP: m.IP, Time: m.Time.Unix(), FriendlyName: m.FriendlyName, OSInfo: m.OSInfo}
 	}
@@ -125,7 +138,7 @@ func (it keyItem) record() keys.Record {
 		Features: [8]bool{it.F1, it.F2, it.F3, it.F4, it.F5, it.F6, it.F7, it.F8},
 		Notes:    it.Notes, Block: it.Block, TrialActivation: it.TrialActivation, TrialStarted: it.TrialStarted,
 		MaxNoOfMachines: it.MaxNoOfMachines, AllowedMachines: it.AllowedMachines,
-		CustomerID: it.CustomerID, ResellerID: it.ResellerID,
+		CustomerID: it.CustomerID, ResellerID: it.ResellerID, DataObjectCount: it.DataObjectCount,
 		Nodes: make(map[string]keys.Machine, len(it.Nodes)), Seats: make(map[int]keys.Seat, len(it.Seats)),
 	}
 	for k, n := range it.Nodes {
@@ -280,14 +293,15 @@ func trialClause(start time.Time, values map[string]types.AttributeValue) (set, 
 	return ", #kexp = :trialExp, #trs = :true", "#trs = :false"
 }
 
-// AddNode implements keys.Store: one conditional UpdateItem.
-func (s *Store) AddNode(ctx context.Context, productID int64, k string, a keys.NodeActivation) (keys.Record, error) {
+// addNodeUpdate builds the conditional update that adds a node-locked
+// activation (shared by AddNode and the device-limited transaction).
+func addNodeUpdate(a keys.NodeActivation) (expr, cond string, names map[string]string, values map[string]types.AttributeValue, err error) {
 	m, err := attributevalue.Marshal(nodeAttr{IP: a.Machine.IP, Time: a.Machine.Time.Unix(), FriendlyName: a.Machine.FriendlyName, OSInfo: a.Machine.OSInfo})
 	if err != nil {
-		return keys.Record{}, err
+		return "", "", nil, nil, err
 	}
-	values := map[string]types.AttributeValue{":m": m, ":one": num(1), ":blocked": boolean(true)}
-	cond := "attribute_not_exists(#nodes.#mid) AND #blk <> :blocked"
+	values = map[string]types.AttributeValue{":m": m, ":one": num(1), ":blocked": boolean(true)}
+	cond = "attribute_not_exists(#nodes.#mid) AND #blk <> :blocked"
 	if a.Limit > 0 {
 		cond += " AND #nc < :limit"
 		values[":limit"] = num(a.Limit)
@@ -296,8 +310,21 @@ func (s *Store) AddNode(ctx context.Context, productID int64, k string, a keys.N
 	if tcond != "" {
 		cond += " AND " + tcond
 	}
-	return s.update(ctx, productID, k, 0, "SET #nodes.#mid = :m, #nc = #nc + :one"+tset, cond,
-		map[string]string{"#mid": nodeKey(a.Mid)}, values)
+	return "SET #nodes.#mid = :m, #nc = #nc + :one" + tset, cond, map[string]string{"#mid": nodeKey(a.Mid)}, values, nil
+}
+
+// AddNode implements keys.Store: one conditional UpdateItem, or, when the
+// key's customer limits its devices (a.Devices), a transaction (see
+// addNodeCounted).
+func (s *Store) AddNode(ctx context.Context, productID int64, k string, a keys.NodeActivation) (keys.Record, error) {
+	if a.Devices != nil {
+		return s.addNodeCounted(ctx, productID, k, a)
+	}
+	expr, cond, names, values, err := addNodeUpdate(a)
+	if err != nil {
+		return keys.Record{}, err
+	}
+	return s.update(ctx, productID, k, 0, expr, cond, names, values)
 }
 
 // RemoveNode implements keys.Store: one conditional UpdateItem.
@@ -380,16 +407,36 @@ func (s *Store) Update(ctx context.Context, accountID, productID int64, k string
 		}
 		set("f"+strconv.Itoa(c.Feature.Index+1), boolean(c.Feature.Value))
 	}
+	var removes []string
+	link := func(id int64, attr, pkAttr, skAttr, pk string) {
+		set(attr, num(id))
+		if id == 0 {
+			removes = append(removes, pkAttr, skAttr)
+			return
+		}
+		set(pkAttr, &types.AttributeValueMemberS{Value: pk})
+		set(skAttr, &types.AttributeValueMemberS{Value: keyPK(productID, k)})
+	}
 	if c.CustomerID != nil {
-		set("customerId", num(*c.CustomerID))
+		if accountID == 0 {
+			return keys.Record{}, errors.New("update key: customer change needs the account")
+		}
+		link(*c.CustomerID, "customerId", "gsi3pk", "gsi3sk", customerKeysPK(accountID, *c.CustomerID))
 	}
 	if c.ResellerID != nil {
-		set("resellerId", num(*c.ResellerID))
+		if accountID == 0 {
+			return keys.Record{}, errors.New("update key: reseller change needs the account")
+		}
+		link(*c.ResellerID, "resellerId", "gsi4pk", "gsi4sk", resellerKeysPK(accountID, *c.ResellerID))
 	}
 	if len(sets) == 0 {
 		return keys.Record{}, errors.New("update key: empty change")
 	}
-	return s.update(ctx, productID, k, accountID, "SET "+strings.Join(sets, ", "), cond, names, values)
+	expr := "SET " + strings.Join(sets, ", ")
+	if len(removes) > 0 {
+		expr += " REMOVE " + strings.Join(removes, ", ")
+	}
+	return s.update(ctx, productID, k, accountID, expr, cond, names, values)
 }
 
 type trialItem struct {

@@ -167,21 +167,39 @@ func (s *Store) indexItems(ctx context.Context, q *dynamodb.QueryInput) ([]map[s
 	if err != nil {
 		return nil, err
 	}
-	byKey := make(map[string]map[string]types.AttributeValue, len(refs))
-	id := func(m map[string]types.AttributeValue) string {
-		pk, _ := m[schema.PK].(*types.AttributeValueMemberS)
-		sk, _ := m[schema.SK].(*types.AttributeValueMemberS)
-		if pk == nil || sk == nil {
-			return ""
-		}
-		return pk.Value + "\x00" + sk.Value
+	ks := make([]map[string]types.AttributeValue, len(refs))
+	for i, r := range refs {
+		ks[i] = map[string]types.AttributeValue{schema.PK: r[schema.PK], schema.SK: r[schema.SK]}
 	}
-	for start := 0; start < len(refs); start += 100 {
-		var ks []map[string]types.AttributeValue
-		for _, r := range refs[start:min(start+100, len(refs))] {
-			ks = append(ks, map[string]types.AttributeValue{schema.PK: r[schema.PK], schema.SK: r[schema.SK]})
+	return s.batchGet(ctx, ks)
+}
+
+// itemID identifies an item by its primary key.
+func itemID(m map[string]types.AttributeValue) string {
+	pk, _ := m[schema.PK].(*types.AttributeValueMemberS)
+	sk, _ := m[schema.SK].(*types.AttributeValueMemberS)
+	if pk == nil || sk == nil {
+		return ""
+	}
+	return pk.Value + "\x00" + sk.Value
+}
+
+// batchGet reads items by primary key with BatchGetItem (100 keys per
+// call, unprocessed keys retried) and returns them in the order of ks;
+// missing items are skipped.
+func (s *Store) batchGet(ctx context.Context, ks []map[string]types.AttributeValue) ([]map[string]types.AttributeValue, error) {
+	byKey := make(map[string]map[string]types.AttributeValue, len(ks))
+	// BatchGetItem refuses duplicate keys in one request.
+	var unique []map[string]types.AttributeValue
+	seen := make(map[string]bool, len(ks))
+	for _, k := range ks {
+		if id := itemID(k); !seen[id] {
+			seen[id] = true
+			unique = append(unique, k)
 		}
-		req := map[string]types.KeysAndAttributes{*s.table: {Keys: ks}}
+	}
+	for start := 0; start < len(unique); start += 100 {
+		req := map[string]types.KeysAndAttributes{*s.table: {Keys: unique[start:min(start+100, len(unique))]}}
 		for attempt := 0; len(req) > 0; attempt++ {
 			if attempt > 10 {
 				return nil, errors.New("batch get: unprocessed keys remain")
@@ -191,14 +209,14 @@ func (s *Store) indexItems(ctx context.Context, q *dynamodb.QueryInput) ([]map[s
 				return nil, fmt.Errorf("batch get: %w", err)
 			}
 			for _, m := range out.Responses[*s.table] {
-				byKey[id(m)] = m
+				byKey[itemID(m)] = m
 			}
 			req = out.UnprocessedKeys
 		}
 	}
-	items := make([]map[string]types.AttributeValue, 0, len(refs))
-	for _, r := range refs {
-		if m, ok := byKey[id(r)]; ok {
+	items := make([]map[string]types.AttributeValue, 0, len(unique))
+	for _, k := range unique {
+		if m, ok := byKey[itemID(k)]; ok {
 			items = append(items, m)
 		}
 	}

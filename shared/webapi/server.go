@@ -76,6 +76,9 @@ type Call struct {
 	Method string
 	// RemoteIP is the client address as seen by the service.
 	RemoteIP string
+	// RequestBase is scheme://host of the request as the client addressed
+	// it (X-Forwarded-Proto / X-Forwarded-Host when present).
+	RequestBase string
 }
 
 // Options configures a Server.
@@ -203,7 +206,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if rt.method.Permission != "" && !p.Scope.Allows(rt.method.Permission) {
 			return http.StatusOK, nil, apierr.AccessDenied
 		}
-		call := &Call{Params: params, Principal: p, RequestID: reqID, Method: methodName, RemoteIP: remoteIP(r)}
+		call := &Call{Params: params, Principal: p, RequestID: reqID, Method: methodName, RemoteIP: remoteIP(r), RequestBase: requestBase(r)}
 		res, err := rt.method.Handle(r.Context(), call)
 		return http.StatusOK, res, err
 	}()
@@ -388,4 +391,20 @@ func remoteIP(r *http.Request) string {
 		host = host[:i]
 	}
 	return strings.Trim(host, "[]")
+}
+
+// requestBase returns scheme://host of r as the client addressed it.
+func requestBase(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if v := r.Header.Get("X-Forwarded-Proto"); v == "http" || v == "https" {
+		scheme = v
+	}
+	host := r.Host
+	if v := r.Header.Get("X-Forwarded-Host"); v != "" {
+		host = v
+	}
+	return scheme + "://" + host
 }

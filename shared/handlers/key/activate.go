@@ -52,7 +52,11 @@ func (h handlers) activate(ctx context.Context, c *webapi.Call) (any, error) {
 			}
 		}
 	}
-	return h.render(ctx, c.Principal.AccountID, p, toLicense(r, now, o.model, floatingMid), activating, o, now)
+	l, err := h.licenseOf(ctx, c.Principal.AccountID, r, now, o.model, floatingMid)
+	if err != nil {
+		return nil, err
+	}
+	return h.render(ctx, c.Principal.AccountID, p, l, activating, o, now)
 }
 
 // getKey implements key/GetKey (read only: one read of the key).
@@ -76,7 +80,11 @@ func (h handlers) getKey(ctx context.Context, c *webapi.Call) (any, error) {
 		return nil, err
 	}
 	now := h.d.Now()
-	return h.render(ctx, c.Principal.AccountID, p, toLicense(r, now, o.model, ""), "", o, now)
+	l, err := h.licenseOf(ctx, c.Principal.AccountID, r, now, o.model, "")
+	if err != nil {
+		return nil, err
+	}
+	return h.render(ctx, c.Principal.AccountID, p, l, "", o, now)
 }
 
 // wireMid is a floating seat's machine code as clients see it.

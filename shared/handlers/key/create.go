@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/keyturn/keyturn/shared/apierr"
+	"github.com/keyturn/keyturn/shared/customers"
 	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/webapi"
 )
@@ -24,13 +25,15 @@ type createdKey struct {
 }
 
 type createKeyResult struct {
-	Key string `json:"key"`
+	Key        string `json:"key"`
+	CustomerID *int64 `json:"customerId,omitempty"`
 }
 
 func (r createKeyResult) PlainText() string { return r.Key }
 
 type createKeysResult struct {
-	Keys []createdKey `json:"keys"`
+	Keys       []createdKey `json:"keys"`
+	CustomerID *int64       `json:"customerId,omitempty"`
 }
 
 func (r createKeysResult) PlainText() string {
@@ -72,10 +75,11 @@ func spec(c *webapi.Call) (keys.Spec, error) {
 	return sp, sp.Validate()
 }
 
-// createKey implements key/CreateKey. Customers and resellers get their own
-// API group; until then a CustomerId or ResellerId that is set cannot
-// exist and is refused, and the customer-creating options need the
-// AddCustomer permission and are refused after that check.
+// createKey implements key/CreateKey. With NewCustomer or
+// AddOrUseExistingCustomer (which also need the AddCustomer permission) the
+// customer is created from the AddCustomer parameters first; if the keys
+// cannot be created, a customer created here is removed again, so a failed
+// call leaves nothing behind.
 func (h handlers) createKey(ctx context.Context, c *webapi.Call) (any, error) {
 	p, err := h.product(ctx, c)
 	if err != nil {
@@ -97,32 +101,112 @@ func (h handlers) createKey(ctx context.Context, c *webapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if newCustomer || addOrUse {
-		if !c.Principal.Scope.Allows("AddCustomer") {
-			return nil, addCustomerDenied
-		}
-		return nil, keys.CustomerMissing
-	}
-	if cid, err := c.Params.Int("CustomerId", 0); err != nil {
-		return nil, err
-	} else if cid != 0 {
-		return nil, keys.CustomerMissing
-	}
-	if rid, err := c.Params.Int("ResellerId", 0); err != nil || rid != 0 {
-		return nil, apierr.BadInput
-	}
-	recs, err := h.d.Keys.Create(ctx, c.Principal.AccountID, p.ID, sp, int(min(n, keys.MaxKeysPerReq)))
+	cid, err := c.Params.Int("CustomerId", 0)
 	if err != nil {
 		return nil, err
 	}
-	if n == 1 {
-		return createKeyResult{Key: recs[0].Key}, nil
+	rid, err := c.Params.Int("ResellerId", 0)
+	if err != nil {
+		return nil, err
 	}
-	out := createKeysResult{Keys: make([]createdKey, len(recs))}
+	if (newCustomer || addOrUse) && !c.Principal.Scope.Allows("AddCustomer") {
+		return nil, addCustomerDenied
+	}
+	if (newCustomer || addOrUse) && cid != 0 {
+		return nil, apierr.BadInput
+	}
+	acct := c.Principal.AccountID
+	if cid != 0 {
+		if err := h.d.Customers.CustomerExists(ctx, acct, cid); errors.Is(err, apierr.NotFound) {
+			return nil, keys.CustomerMissing
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	if rid != 0 {
+		if _, err := h.d.Customers.Store().GetReseller(ctx, acct, rid); errors.Is(err, apierr.NotFound) {
+			return nil, apierr.BadInput
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	var created *customers.Customer
+	if newCustomer || addOrUse {
+		f, err := CustomerFieldsFrom(c.Params)
+		if err != nil {
+			return nil, err
+		}
+		f.Notes, f.MaxNoOfDevices = nil, nil // Notes are the key's here
+		var cust customers.Customer
+		if newCustomer {
+			cust, err = h.d.Customers.AddCustomer(ctx, acct, f)
+			created = &cust
+		} else {
+			cust, err = h.d.Customers.AddOrUseCustomer(ctx, acct, f)
+		}
+		if err != nil {
+			return nil, err
+		}
+		cid = cust.ID
+	}
+	sp.CustomerID, sp.ResellerID = cid, rid
+	recs, err := h.d.Keys.Create(ctx, acct, p.ID, sp, int(min(n, keys.MaxKeysPerReq)))
+	if err != nil {
+		if created != nil {
+			_ = h.d.Customers.Store().DeleteCustomer(context.WithoutCancel(ctx), *created)
+		}
+		return nil, err
+	}
+	var custOut *int64
+	if newCustomer || addOrUse {
+		custOut = &cid
+	}
+	if n == 1 {
+		return createKeyResult{Key: recs[0].Key, CustomerID: custOut}, nil
+	}
+	out := createKeysResult{Keys: make([]createdKey, len(recs)), CustomerID: custOut}
 	for i, r := range recs {
 		out.Keys[i] = createdKey{Key: r.Key}
 	}
 	return out, nil
+}
+
+// CustomerFieldsFrom binds the AddCustomer / EditCustomer parameters
+// (absent parameters stay nil).
+func CustomerFieldsFrom(p webapi.Params) (customers.CustomerFields, error) {
+	var f customers.CustomerFields
+	str := func(name string) *string {
+		if v, ok := p.String(name); ok {
+			return &v
+		}
+		return nil
+	}
+	f.Name, f.Email, f.CompanyName, f.Notes = str("Name"), str("Email"), str("CompanyName"), str("Notes")
+	boolean := func(name string, dst **bool) error {
+		if _, ok := p.String(name); !ok {
+			return nil
+		}
+		v, err := p.Bool(name, false)
+		*dst = &v
+		return err
+	}
+	for name, dst := range map[string]**bool{
+		"EnableCustomerAssociation":    &f.EnableCustomerAssociation,
+		"AllowActivationManagement":    &f.AllowActivationManagement,
+		"AllowMultipleUserAssociation": &f.AllowMultipleUserAssociation,
+	} {
+		if err := boolean(name, dst); err != nil {
+			return f, err
+		}
+	}
+	if _, ok := p.String("MaxNoOfDevices"); ok {
+		v, err := p.Int("MaxNoOfDevices", 0)
+		if err != nil {
+			return f, err
+		}
+		f.MaxNoOfDevices = &v
+	}
+	return f, nil
 }
 
 // createTrialKey implements key/CreateTrialKey: the trial length is the

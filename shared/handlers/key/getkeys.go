@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"sort"
+	"sync"
 
 	"github.com/keyturn/keyturn/shared/apierr"
+	"github.com/keyturn/keyturn/shared/customers"
 	"github.com/keyturn/keyturn/shared/keyquery"
 	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/license"
@@ -34,8 +36,11 @@ type getKeysResult struct {
 	PageCount   int                       `json:"pageCount"`
 }
 
-// queryRecord presents a key to keyquery.
-type queryRecord struct{ r keys.Record }
+// queryRecord presents a key (and its customer, if any) to keyquery.
+type queryRecord struct {
+	r    keys.Record
+	cust *customers.Customer
+}
 
 func (q queryRecord) Field(name string) (keyquery.Value, bool) {
 	r := q.r
@@ -79,8 +84,16 @@ func (q queryRecord) Field(name string) (keyquery.Value, bool) {
 	case "Customer.Id":
 		return keyquery.IntValue(r.CustomerID), true
 	case "Customer.Name", "Customer.Email", "Customer.CompanyName":
-		// Customers come with their own API group; no key has one yet.
-		return keyquery.NullValue(), true
+		if q.cust == nil {
+			return keyquery.NullValue(), true
+		}
+		switch name {
+		case "Customer.Name":
+			return keyquery.StringValue(q.cust.Name), true
+		case "Customer.Email":
+			return str(q.cust.Email), true
+		}
+		return str(q.cust.CompanyName), true
 	}
 	return keyquery.Value{}, false
 }
@@ -128,9 +141,13 @@ func (h handlers) getKeys(ctx context.Context, c *webapi.Call) (any, error) {
 	} else if list, err = h.d.Lister.ListKeys(ctx, p.ID); err != nil {
 		return nil, err
 	}
+	custs, err := h.customersOf(ctx, c.Principal.AccountID, list)
+	if err != nil {
+		return nil, err
+	}
 	matched := list[:0]
 	for _, r := range list {
-		ok, err := q.Match(queryRecord{r}, now)
+		ok, err := q.Match(queryRecord{r, custs[r.CustomerID]}, now)
 		if err != nil {
 			return nil, err
 		}
@@ -139,8 +156,8 @@ func (h handlers) getKeys(ctx context.Context, c *webapi.Call) (any, error) {
 		}
 	}
 	sort.SliceStable(matched, func(i, j int) bool {
-		a, _ := queryRecord{matched[i]}.Field(field)
-		b, _ := queryRecord{matched[j]}.Field(field)
+		a, _ := queryRecord{matched[i], custs[matched[i].CustomerID]}.Field(field)
+		b, _ := queryRecord{matched[j], custs[matched[j].CustomerID]}.Field(field)
 		c := keyquery.Compare(a, b)
 		if c == 0 {
 			return matched[i].ID < matched[j].ID
@@ -149,10 +166,58 @@ func (h handlers) getKeys(ctx context.Context, c *webapi.Call) (any, error) {
 	})
 	total := len(matched)
 	out := getKeysResult{Total: total, PageCount: (total + pageSize - 1) / pageSize, LicenseKeys: []license.UnsignedLicense{}}
-	start := int(page-1) * pageSize
-	for i := start; i < total && i < start+pageSize; i++ {
-		out.LicenseKeys = append(out.LicenseKeys, license.Unsigned(toLicense(matched[i], now, model, ""), int(model)))
+	start := min(int(page-1)*pageSize, total)
+	pageKeys := matched[start:min(start+pageSize, total)]
+	lics := make([]license.License, len(pageKeys))
+	errs := make([]error, len(pageKeys))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for i, r := range pageKeys {
+		if r.CustomerID == 0 && r.ResellerID == 0 && r.DataObjectCount == 0 {
+			lics[i] = license.FromRecord(r, now, model, "")
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			lics[i], errs[i] = h.licenseOf(ctx, c.Principal.AccountID, r, now, model, "")
+		}()
+	}
+	wg.Wait()
+	for i := range pageKeys {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		out.LicenseKeys = append(out.LicenseKeys, license.Unsigned(lics[i], int(model)))
 	}
 	out.Returned = len(out.LicenseKeys)
+	return out, nil
+}
+
+// customersOf reads the customers of the listed keys (one BatchGetItem
+// per 100 distinct customers; none when no key has a customer).
+func (h handlers) customersOf(ctx context.Context, accountID int64, list []keys.Record) (map[int64]*customers.Customer, error) {
+	out := map[int64]*customers.Customer{}
+	var ids []int64
+	for _, r := range list {
+		if r.CustomerID != 0 {
+			if _, ok := out[r.CustomerID]; !ok {
+				out[r.CustomerID] = nil
+				ids = append(ids, r.CustomerID)
+			}
+		}
+	}
+	if len(ids) == 0 || h.d.Customers == nil {
+		return out, nil
+	}
+	cs, err := h.d.Customers.Store().CustomersByID(ctx, accountID, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range cs {
+		out[cs[i].ID] = &cs[i]
+	}
 	return out, nil
 }

@@ -12,7 +12,9 @@ import (
 	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/auth"
 	"github.com/keyturn/keyturn/shared/catalog"
+	"github.com/keyturn/keyturn/shared/customers"
 	"github.com/keyturn/keyturn/shared/keys"
+	"github.com/keyturn/keyturn/shared/license"
 	"github.com/keyturn/keyturn/shared/webapi"
 )
 
@@ -29,6 +31,15 @@ type Deps struct {
 	Now func() time.Time
 	// Lister lists keys for product/GetKeys.
 	Lister KeyLister
+	// Customers checks and creates customers and resellers.
+	Customers *customers.Service
+	// Related reads a license's customer, reseller and data objects.
+	Related RelatedReader
+}
+
+// RelatedReader reads what a license shows besides its key item.
+type RelatedReader interface {
+	LicenseRelated(ctx context.Context, accountID int64, r keys.Record, withReseller bool) (license.Related, error)
 }
 
 type handlers struct{ d Deps }
@@ -188,29 +199,58 @@ func (h handlers) trialActivation(ctx context.Context, c *webapi.Call) (any, err
 	return h.change(ctx, c, keys.Change{TrialActivation: &on})
 }
 
-// changeCustomer: customers come with their own API group; until a
-// customer exists, any id dissociates the key as the reference describes.
+// changeCustomer implements key/ChangeCustomer: an existing customer is
+// associated; CustomerId 0 or an unknown customer dissociates the key and
+// answers the documented message.
 func (h handlers) changeCustomer(ctx context.Context, c *webapi.Call) (any, error) {
-	if _, err := c.Params.Int("CustomerId", 0); err != nil {
+	id, err := c.Params.Int("CustomerId", 0)
+	if err != nil {
 		return nil, apierr.BadInput
 	}
-	zero := int64(0)
-	if _, err := h.change(ctx, c, keys.Change{CustomerID: &zero}); err != nil {
+	found := false
+	if id != 0 {
+		err := h.d.Customers.CustomerExists(ctx, c.Principal.AccountID, id)
+		if err != nil && !errors.Is(err, apierr.NotFound) {
+			return nil, err
+		}
+		found = err == nil
+	}
+	if !found {
+		id = 0
+	}
+	if _, err := h.change(ctx, c, keys.Change{CustomerID: &id}); err != nil {
 		return nil, err
 	}
-	return nil, keys.CustomerNotFound
+	if !found {
+		return nil, keys.CustomerNotFound
+	}
+	return nil, nil
 }
 
-// changeReseller behaves like changeCustomer for resellers.
+// changeReseller implements key/ChangeReseller like changeCustomer.
 func (h handlers) changeReseller(ctx context.Context, c *webapi.Call) (any, error) {
-	if _, err := c.Params.Int("ResellerId", 0); err != nil {
+	id, err := c.Params.Int("ResellerId", 0)
+	if err != nil {
 		return nil, apierr.BadInput
 	}
-	zero := int64(0)
-	if _, err := h.change(ctx, c, keys.Change{ResellerID: &zero}); err != nil {
+	found := false
+	if id != 0 {
+		_, err := h.d.Customers.Store().GetReseller(ctx, c.Principal.AccountID, id)
+		if err != nil && !errors.Is(err, apierr.NotFound) {
+			return nil, err
+		}
+		found = err == nil
+	}
+	if !found {
+		id = 0
+	}
+	if _, err := h.change(ctx, c, keys.Change{ResellerID: &id}); err != nil {
 		return nil, err
 	}
-	return nil, keys.ResellerNotFound
+	if !found {
+		return nil, keys.ResellerNotFound
+	}
+	return nil, nil
 }
 
 func (h handlers) deactivate(ctx context.Context, c *webapi.Call) (any, error) {

@@ -26,30 +26,18 @@ const (
 
 var signMethods = map[string]int64{"LinqSign": signLinq, "StringSign": signString}
 
-// toLicense converts a stored key into the license the client sees.
-// Model 3 lists every node-locked machine and every live floating seat;
-// models 1 and 2 list the node-locked machines and, for a floating
-// activation, the activating machine's seat.
-func toLicense(r keys.Record, now time.Time, model int64, floatingMid string) license.License {
-	l := license.License{
-		ProductID: r.ProductID, ID: r.ID, Key: r.Key, Created: r.Created, Expires: r.Expires, Period: r.Period,
-		Features: r.Features, Notes: r.Notes, Block: r.Block, GlobalID: r.GlobalID,
-		TrialActivation: r.TrialActivation, MaxNoOfMachines: r.MaxNoOfMachines, AllowedMachines: r.AllowedMachines,
-		Machines: []license.Activation{}, DataObjects: []license.DataObject{},
+// licenseOf is the license of r with its customer, reseller (model 3) and
+// data objects.
+func (h handlers) licenseOf(ctx context.Context, accountID int64, r keys.Record, now time.Time, model int64, floatingMid string) (license.License, error) {
+	l := license.FromRecord(r, now, model, floatingMid)
+	if h.d.Related == nil {
+		return l, nil
 	}
-	for _, mid := range r.NodeMids() {
-		m := r.Nodes[mid]
-		l.Machines = append(l.Machines, license.Activation{Mid: mid, IP: m.IP, Time: m.Time, FriendlyName: m.FriendlyName})
+	rel, err := h.d.Related.LicenseRelated(ctx, accountID, r, model >= 3)
+	if err != nil {
+		return l, err
 	}
-	for _, slot := range r.ActiveSeats(now) {
-		s := r.Seats[slot]
-		if model < 3 && s.Mid != floatingMid {
-			continue
-		}
-		l.Machines = append(l.Machines, license.Activation{Mid: s.Mid, IP: s.IP, Time: s.Time, FriendlyName: s.FriendlyName,
-			Floating: true, Overdraft: s.Overdraft, FloatingExpires: s.Expires})
-	}
-	return l
+	return l.WithRelated(rel), nil
 }
 
 // renderOptions are the output parameters shared by Activate and GetKey.

@@ -1,0 +1,6 @@
+// Command customer is the Lambda of the customer API group (see shared/deploy).
+package main
+
+import "github.com/keyturn/keyturn/shared/lambdaentry"
+
+func main() { lambdaentry.Start("customer") }

@@ -1,0 +1,6 @@
+// Command reseller is the Lambda of the reseller API group (see shared/deploy).
+package main
+
+import "github.com/keyturn/keyturn/shared/lambdaentry"
+
+func main() { lambdaentry.Start("reseller") }

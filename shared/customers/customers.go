@@ -1,0 +1,514 @@
+// Package customers is the customer and reseller domain: customer records
+// with their secrets and portal settings, resellers with their metadata,
+// validation with the documented messages, and the rules that tie them to
+// license keys. It imports nothing from AWS; package store implements Store.
+//
+// Removing a customer or reseller keeps its licenses: they are dissociated
+// (their CustomerId / ResellerId becomes 0, and a license payload shows
+// Customer / Reseller as null). A license whose customer disappeared
+// between the removal and the dissociation renders the same way, so no
+// payload ever carries a dangling reference.
+package customers
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/keyturn/keyturn/shared/apierr"
+)
+
+// Documented messages of the customer and reseller methods.
+var (
+	CustomerCouldNotBeFound = apierr.New("Customer could not be found.")
+	CustomerDoesNotExist    = apierr.New("Customer does not exist.")
+	NameTooLong             = apierr.New("The name of the customer is limited to 100 characters.")
+	EmailTooLong            = apierr.New("The email of the customer is limited to 100 characters.")
+	CompanyTooLong          = apierr.New("The company name of the customer is limited to 100 characters.")
+	SecretNotSpecified      = apierr.New("The Secret was not specified.")
+	SecretTaken             = apierr.New("A customer with the same secret exists.")
+
+	ResellerBadModel        = apierr.New("The model state is not valid. Please check the parameters.")
+	ResellerNotFound        = apierr.New("Reseller could not be found.")
+	ResellerAlreadyRemoved  = apierr.New("Reseller could not be found. Maybe it was already removed?")
+	ResellerNameTooLong     = apierr.New("The name cannot be longer than 100 characters.")
+	ResellerURLTooLong      = apierr.New("The url cannot be longer than 500 characters.")
+	ResellerEmailTooLong    = apierr.New("The email cannot be longer than 100 characters.")
+	ResellerPhoneTooLong    = apierr.New("The phone cannot be longer than 100 characters.")
+	ResellerDescTooLong     = apierr.New("The description cannot be longer than 500 characters.")
+	errSecretGenerationFail = errors.New("customer secret: could not generate a unique secret")
+)
+
+// Length limits from the reference.
+const (
+	maxName        = 100
+	maxEmail       = 100
+	maxCompany     = 100
+	maxNotes       = 1000
+	maxResellerURL = 500
+	maxPhone       = 100
+	maxDescription = 500
+	// MaxMetadataBytes bounds a reseller's metadata dictionary (JSON).
+	MaxMetadataBytes = 10000
+)
+
+// Customer is a stored customer.
+type Customer struct {
+	AccountID   int64
+	ID          int64
+	Name        string
+	Email       *string
+	CompanyName *string
+	Notes       *string
+	Created     time.Time
+	// EnableCustomerAssociation lets the customer open the portal link.
+	EnableCustomerAssociation    bool
+	AllowActivationManagement    bool
+	AllowMultipleUserAssociation bool
+	// MaxNoOfDevices limits the distinct machines activated across the
+	// customer's node-locked licenses (0 = unlimited).
+	MaxNoOfDevices int64
+	// Secret identifies the customer to GetCustomerLicensesBySecret and
+	// the portal; unique within the account.
+	Secret string
+	// DeviceCount is how many distinct machines are counted against
+	// MaxNoOfDevices (maintained by the store).
+	DeviceCount int64
+}
+
+// Reseller is a stored reseller.
+type Reseller struct {
+	AccountID      int64
+	ID             int64
+	InviteID       int64
+	ResellerUserID int64
+	Created        time.Time
+	Name           *string
+	URL            *string
+	Email          *string
+	Phone          *string
+	Description    *string
+	Metadata       map[string]string
+}
+
+// CustomerFields are the editable customer fields; nil means "not given".
+type CustomerFields struct {
+	Name, Email, CompanyName, Notes *string
+	EnableCustomerAssociation       *bool
+	AllowActivationManagement       *bool
+	AllowMultipleUserAssociation    *bool
+	MaxNoOfDevices                  *int64
+}
+
+// Validate checks the documented length limits (in characters).
+func (f CustomerFields) Validate() error {
+	switch {
+	case tooLong(f.Name, maxName):
+		return NameTooLong
+	case tooLong(f.Email, maxEmail):
+		return EmailTooLong
+	case tooLong(f.CompanyName, maxCompany):
+		return CompanyTooLong
+	case tooLong(f.Notes, maxNotes):
+		return apierr.BadInput
+	case f.MaxNoOfDevices != nil && *f.MaxNoOfDevices < 0:
+		return apierr.BadInput
+	}
+	return nil
+}
+
+// Apply copies the given fields onto c.
+func (f CustomerFields) Apply(c *Customer) {
+	if f.Name != nil {
+		c.Name = *f.Name
+	}
+	if f.Email != nil {
+		c.Email = f.Email
+	}
+	if f.CompanyName != nil {
+		c.CompanyName = f.CompanyName
+	}
+	if f.Notes != nil {
+		c.Notes = f.Notes
+	}
+	if f.EnableCustomerAssociation != nil {
+		c.EnableCustomerAssociation = *f.EnableCustomerAssociation
+	}
+	if f.AllowActivationManagement != nil {
+		c.AllowActivationManagement = *f.AllowActivationManagement
+	}
+	if f.AllowMultipleUserAssociation != nil {
+		c.AllowMultipleUserAssociation = *f.AllowMultipleUserAssociation
+	}
+	if f.MaxNoOfDevices != nil {
+		c.MaxNoOfDevices = *f.MaxNoOfDevices
+	}
+}
+
+// ResellerFields are the editable reseller fields; nil means "not given".
+// Metadata entries with an empty value are removed by an edit.
+type ResellerFields struct {
+	Name, URL, Email, Phone, Description *string
+	Metadata                             map[string]string
+}
+
+// Validate checks the documented length limits.
+func (f ResellerFields) Validate() error {
+	switch {
+	case tooLong(f.Name, maxName):
+		return ResellerNameTooLong
+	case tooLong(f.URL, maxResellerURL):
+		return ResellerURLTooLong
+	case tooLong(f.Email, maxEmail):
+		return ResellerEmailTooLong
+	case tooLong(f.Phone, maxPhone):
+		return ResellerPhoneTooLong
+	case tooLong(f.Description, maxDescription):
+		return ResellerDescTooLong
+	}
+	n := 0
+	for k, v := range f.Metadata {
+		n += len(k) + len(v)
+	}
+	if n > MaxMetadataBytes {
+		return ResellerBadModel
+	}
+	return nil
+}
+
+// Apply copies the given fields onto r; metadata is merged, and keys
+// given with an empty value are deleted.
+func (f ResellerFields) Apply(r *Reseller) {
+	set := func(dst **string, v *string) {
+		if v != nil {
+			*dst = v
+		}
+	}
+	set(&r.Name, f.Name)
+	set(&r.URL, f.URL)
+	set(&r.Email, f.Email)
+	set(&r.Phone, f.Phone)
+	set(&r.Description, f.Description)
+	if f.Metadata != nil && r.Metadata == nil {
+		r.Metadata = map[string]string{}
+	}
+	for k, v := range f.Metadata {
+		if v == "" {
+			delete(r.Metadata, k)
+		} else {
+			r.Metadata[k] = v
+		}
+	}
+}
+
+func tooLong(s *string, n int) bool { return s != nil && utf8.RuneCountInString(*s) > n }
+
+// NewSecret returns a random customer secret (32 URL-safe characters from
+// 24 random bytes).
+func NewSecret(random io.Reader) (string, error) {
+	b := make([]byte, 24)
+	if _, err := io.ReadFull(random, b); err != nil {
+		return "", fmt.Errorf("customer secret: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// Store persists customers and resellers. Errors: apierr.NotFound for a
+// missing item, apierr.Conflict when a uniqueness condition failed.
+type Store interface {
+	NextID(ctx context.Context, counter string) (int64, error)
+	// CreateCustomer stores a new customer; Conflict if its secret is taken.
+	CreateCustomer(ctx context.Context, c Customer) error
+	GetCustomer(ctx context.Context, accountID, id int64) (Customer, error)
+	// CustomerBySecret finds a customer of the account by secret.
+	CustomerBySecret(ctx context.Context, accountID int64, secret string) (Customer, error)
+	// CustomerByEmail finds the oldest customer with this email (case
+	// insensitive), or NotFound.
+	CustomerByEmail(ctx context.Context, accountID int64, email string) (Customer, error)
+	// ReplaceCustomer writes c over prev (same id); when the secret
+	// changes, the old secret is released and the new one claimed
+	// atomically (Conflict if taken). NotFound if the customer is gone.
+	ReplaceCustomer(ctx context.Context, prev, c Customer) error
+	// DeleteCustomer removes the customer and its secret, then
+	// dissociates its licenses.
+	DeleteCustomer(ctx context.Context, c Customer) error
+	ListCustomers(ctx context.Context, accountID int64) ([]Customer, error)
+	// CustomersByID reads customers by id in the given order, skipping
+	// missing ones.
+	CustomersByID(ctx context.Context, accountID int64, ids []int64) ([]Customer, error)
+
+	CreateReseller(ctx context.Context, r Reseller) error
+	GetReseller(ctx context.Context, accountID, id int64) (Reseller, error)
+	PutReseller(ctx context.Context, r Reseller) error
+	// DeleteReseller removes the reseller, then dissociates its licenses.
+	DeleteReseller(ctx context.Context, r Reseller) error
+	ListResellers(ctx context.Context, accountID int64) ([]Reseller, error)
+	// ResellerCustomerIDs returns the distinct customer ids of the
+	// reseller's licenses.
+	ResellerCustomerIDs(ctx context.Context, accountID, resellerID int64) ([]int64, error)
+}
+
+// Service implements the customer and reseller operations.
+type Service struct {
+	store  Store
+	now    func() time.Time
+	random io.Reader
+}
+
+// NewService returns a Service.
+func NewService(s Store, now func() time.Time, random io.Reader) *Service {
+	return &Service{store: s, now: now, random: random}
+}
+
+// Store returns the underlying store.
+func (s *Service) Store() Store { return s.store }
+
+// AddCustomer creates a customer with a fresh unique secret. name is
+// required by AddCustomer (CreateKey's NewCustomer may pass "").
+func (s *Service) AddCustomer(ctx context.Context, accountID int64, f CustomerFields) (Customer, error) {
+	if err := f.Validate(); err != nil {
+		return Customer{}, err
+	}
+	id, err := s.store.NextID(ctx, "customer")
+	if err != nil {
+		return Customer{}, err
+	}
+	c := Customer{AccountID: accountID, ID: id, Created: s.now().UTC().Truncate(time.Millisecond)}
+	f.Apply(&c)
+	for attempt := 0; attempt < 3; attempt++ {
+		if c.Secret, err = NewSecret(s.random); err != nil {
+			return Customer{}, err
+		}
+		err = s.store.CreateCustomer(ctx, c)
+		if !errors.Is(err, apierr.Conflict) {
+			break
+		}
+	}
+	if errors.Is(err, apierr.Conflict) {
+		// Three random secrets in a row were taken: only a broken random
+		// source does that.
+		return Customer{}, SecretTaken.Wrap(errSecretGenerationFail)
+	}
+	return c, err
+}
+
+// AddOrUseCustomer returns the customer with f's email, or creates one.
+func (s *Service) AddOrUseCustomer(ctx context.Context, accountID int64, f CustomerFields) (Customer, error) {
+	if f.Email != nil && *f.Email != "" {
+		c, err := s.store.CustomerByEmail(ctx, accountID, *f.Email)
+		if err == nil {
+			return c, nil
+		}
+		if !errors.Is(err, apierr.NotFound) {
+			return Customer{}, err
+		}
+	}
+	return s.AddCustomer(ctx, accountID, f)
+}
+
+// EditCustomer changes the given fields; newSecret replaces the secret.
+// Concurrent edits are serialized by the store's conditional write
+// (a lost race is retried on the fresh record).
+func (s *Service) EditCustomer(ctx context.Context, accountID, id int64, f CustomerFields, newSecret bool) (Customer, error) {
+	if err := f.Validate(); err != nil {
+		return Customer{}, err
+	}
+	for attempt := 0; ; attempt++ {
+		prev, err := s.store.GetCustomer(ctx, accountID, id)
+		if errors.Is(err, apierr.NotFound) {
+			return Customer{}, CustomerCouldNotBeFound
+		}
+		if err != nil {
+			return Customer{}, err
+		}
+		c := prev
+		f.Apply(&c)
+		if newSecret {
+			if c.Secret, err = NewSecret(s.random); err != nil {
+				return Customer{}, err
+			}
+		}
+		err = s.store.ReplaceCustomer(ctx, prev, c)
+		switch {
+		case err == nil:
+			return c, nil
+		case errors.Is(err, apierr.NotFound):
+			return Customer{}, CustomerCouldNotBeFound
+		case errors.Is(err, apierr.Conflict) && attempt < 5:
+			continue
+		case errors.Is(err, apierr.Conflict) && newSecret:
+			return Customer{}, SecretTaken
+		default:
+			return Customer{}, err
+		}
+	}
+}
+
+// RemoveCustomer deletes a customer and dissociates its licenses.
+func (s *Service) RemoveCustomer(ctx context.Context, accountID, id int64) error {
+	c, err := s.store.GetCustomer(ctx, accountID, id)
+	if errors.Is(err, apierr.NotFound) {
+		return CustomerDoesNotExist
+	}
+	if err != nil {
+		return err
+	}
+	return s.store.DeleteCustomer(ctx, c)
+}
+
+// CustomerQuery filters GetCustomers.
+type CustomerQuery struct {
+	Search           string
+	IncludeIDSearch  bool
+	CustomerID       int64
+	Limit            int64
+	CreatedNewestTop bool
+}
+
+// GetCustomers lists the account's customers: by default in id order
+// (creation order), newest first with CreatedNewestTop; Search matches
+// name, company, email or secret (case-insensitive substring), and the id
+// when IncludeIDSearch is set and Search is numeric.
+func (s *Service) GetCustomers(ctx context.Context, accountID int64, q CustomerQuery) ([]Customer, error) {
+	all, err := s.store.ListCustomers(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	out := []Customer{}
+	needle := strings.ToLower(q.Search)
+	for _, c := range all {
+		if q.CustomerID != 0 && c.ID != q.CustomerID {
+			continue
+		}
+		if q.Search != "" && !matchesCustomer(c, needle, q.IncludeIDSearch) {
+			continue
+		}
+		out = append(out, c)
+	}
+	if q.CreatedNewestTop {
+		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+			out[i], out[j] = out[j], out[i]
+		}
+	}
+	if q.Limit > 0 && int64(len(out)) > q.Limit {
+		out = out[:q.Limit]
+	}
+	return out, nil
+}
+
+func matchesCustomer(c Customer, needle string, byID bool) bool {
+	has := func(s *string) bool { return s != nil && strings.Contains(strings.ToLower(*s), needle) }
+	if strings.Contains(strings.ToLower(c.Name), needle) || has(c.Email) || has(c.CompanyName) || strings.Contains(strings.ToLower(c.Secret), needle) {
+		return true
+	}
+	return byID && fmt.Sprint(c.ID) == strings.TrimSpace(needle)
+}
+
+// CustomerBySecret resolves GetCustomerLicensesBySecret's secret.
+func (s *Service) CustomerBySecret(ctx context.Context, accountID int64, secret string) (Customer, error) {
+	if secret == "" {
+		return Customer{}, SecretNotSpecified
+	}
+	c, err := s.store.CustomerBySecret(ctx, accountID, secret)
+	if errors.Is(err, apierr.NotFound) {
+		return Customer{}, CustomerDoesNotExist
+	}
+	return c, err
+}
+
+// AddReseller creates a reseller.
+func (s *Service) AddReseller(ctx context.Context, accountID int64, f ResellerFields) (Reseller, error) {
+	if err := f.Validate(); err != nil {
+		return Reseller{}, err
+	}
+	id, err := s.store.NextID(ctx, "reseller")
+	if err != nil {
+		return Reseller{}, err
+	}
+	r := Reseller{AccountID: accountID, ID: id, Created: s.now().UTC().Truncate(time.Millisecond), Metadata: map[string]string{}}
+	f.Apply(&r)
+	return r, s.store.CreateReseller(ctx, r)
+}
+
+// EditReseller changes the given fields of a reseller.
+func (s *Service) EditReseller(ctx context.Context, accountID, id int64, f ResellerFields) (Reseller, error) {
+	if err := f.Validate(); err != nil {
+		return Reseller{}, err
+	}
+	r, err := s.store.GetReseller(ctx, accountID, id)
+	if errors.Is(err, apierr.NotFound) {
+		return Reseller{}, ResellerNotFound
+	}
+	if err != nil {
+		return Reseller{}, err
+	}
+	f.Apply(&r)
+	err = s.store.PutReseller(ctx, r)
+	if errors.Is(err, apierr.NotFound) {
+		return Reseller{}, ResellerNotFound
+	}
+	return r, err
+}
+
+// RemoveReseller deletes a reseller and dissociates its licenses.
+func (s *Service) RemoveReseller(ctx context.Context, accountID, id int64) error {
+	r, err := s.store.GetReseller(ctx, accountID, id)
+	if errors.Is(err, apierr.NotFound) {
+		return ResellerAlreadyRemoved
+	}
+	if err != nil {
+		return err
+	}
+	return s.store.DeleteReseller(ctx, r)
+}
+
+// GetResellers lists resellers newest first; Search matches name, phone,
+// email or description; resellerID selects one.
+func (s *Service) GetResellers(ctx context.Context, accountID int64, search string, resellerID, limit int64) ([]Reseller, error) {
+	all, err := s.store.ListResellers(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	needle := strings.ToLower(search)
+	has := func(p *string) bool { return p != nil && strings.Contains(strings.ToLower(*p), needle) }
+	out := []Reseller{}
+	for i := len(all) - 1; i >= 0; i-- {
+		r := all[i]
+		if resellerID != 0 && r.ID != resellerID {
+			continue
+		}
+		if search != "" && !(has(r.Name) || has(r.Phone) || has(r.Email) || has(r.Description)) {
+			continue
+		}
+		out = append(out, r)
+	}
+	if limit > 0 && int64(len(out)) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// ResellerCustomers returns the customers of the reseller's licenses.
+func (s *Service) ResellerCustomers(ctx context.Context, accountID, resellerID int64) ([]Customer, error) {
+	if _, err := s.store.GetReseller(ctx, accountID, resellerID); errors.Is(err, apierr.NotFound) {
+		return nil, ResellerNotFound
+	} else if err != nil {
+		return nil, err
+	}
+	ids, err := s.store.ResellerCustomerIDs(ctx, accountID, resellerID)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.CustomersByID(ctx, accountID, ids)
+}
+
+// CustomerExists returns apierr.NotFound when the customer is missing.
+func (s *Service) CustomerExists(ctx context.Context, accountID, id int64) error {
+	_, err := s.store.GetCustomer(ctx, accountID, id)
+	return err
+}

@@ -1,0 +1,320 @@
+// Package customer implements the customer API group of Web API 3
+// (/api/customer/*): AddCustomer, EditCustomer, GetCustomers,
+// GetCustomerLicenses, GetCustomerLicensesBySecret and RemoveCustomer.
+package customer
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/keyturn/keyturn/shared/apierr"
+	"github.com/keyturn/keyturn/shared/catalog"
+	"github.com/keyturn/keyturn/shared/customers"
+	keyhandlers "github.com/keyturn/keyturn/shared/handlers/key"
+	"github.com/keyturn/keyturn/shared/keys"
+	"github.com/keyturn/keyturn/shared/license"
+	"github.com/keyturn/keyturn/shared/webapi"
+	"github.com/keyturn/keyturn/shared/wire"
+)
+
+// Deps are the customer group's dependencies.
+type Deps struct {
+	Customers *customers.Service
+	// Keys lists a customer's licenses.
+	Keys CustomerKeys
+	// Related reads the customer, reseller and data objects of a license
+	// (Detailed=true).
+	Related keyhandlers.RelatedReader
+	// Products gives feature definitions for Metadata=true.
+	Products catalog.ProductReader
+	// PublicURL is the deployment's base URL for portal links ("" = the
+	// request's own scheme and host).
+	PublicURL string
+	Now       func() time.Time
+}
+
+// CustomerKeys lists the licenses of a customer.
+type CustomerKeys interface {
+	CustomerKeys(ctx context.Context, accountID, customerID int64) ([]keys.Record, error)
+}
+
+type handlers struct{ d Deps }
+
+// Group returns the customer API group.
+func Group(d Deps) webapi.Group {
+	h := handlers{d: d}
+	return webapi.Group{Name: "customer", Methods: []webapi.Method{
+		{Name: "AddCustomer", Permission: "AddCustomer", Handle: h.add},
+		{Name: "EditCustomer", Permission: "EditCustomer", Handle: h.edit},
+		{Name: "GetCustomers", Permission: "GetCustomers", Handle: h.list},
+		{Name: "GetCustomerLicenses", Permission: "GetCustomerLicenses", Handle: h.licenses},
+		{Name: "GetCustomerLicensesBySecret", Permission: "GetCustomerLicensesBySecret", Handle: h.licensesBySecret},
+		{Name: "RemoveCustomer", Permission: "RemoveCustomer", Handle: h.remove},
+	}}
+}
+
+// Customer is the customer model (ModelVersion 1: id, name, email,
+// companyName, created; 2 adds the rest).
+type Customer struct {
+	ID                        int64   `json:"id"`
+	Name                      string  `json:"name"`
+	Email                     *string `json:"email"`
+	CompanyName               *string `json:"companyName"`
+	Created                   string  `json:"created"`
+	EnableCustomerAssociation *bool   `json:"enableCustomerAssociation,omitempty"`
+	AssociationAuthCode       *string `json:"associationAuthCode,omitempty"`
+	MaxNoOfDevices            *int64  `json:"maxNoOfDevices,omitempty"`
+	Owner                     *int64  `json:"owner,omitempty"`
+	ResellerID                *int64  `json:"resellerId,omitempty"`
+	IsPublic                  *bool   `json:"isPublic,omitempty"`
+	Secret                    *string `json:"secret,omitempty"`
+	Notes                     *string `json:"notes,omitempty"`
+}
+
+// NewCustomer returns the wire model of c for a model version.
+func NewCustomer(c customers.Customer, model int64) Customer {
+	out := Customer{ID: c.ID, Name: c.Name, Email: c.Email, CompanyName: c.CompanyName, Created: wire.ISOTime(c.Created)}
+	if model >= 2 {
+		zero, no := int64(0), false
+		assoc, secret, notes := c.EnableCustomerAssociation, c.Secret, c.Notes
+		if notes == nil {
+			empty := ""
+			notes = &empty
+		}
+		out.EnableCustomerAssociation, out.AssociationAuthCode, out.MaxNoOfDevices = &assoc, &secret, &c.MaxNoOfDevices
+		out.Owner, out.ResellerID, out.IsPublic, out.Secret, out.Notes = &c.AccountID, &zero, &no, &secret, notes
+	}
+	return out
+}
+
+// portalLink is the stable customer portal address of this deployment.
+func (h handlers) portalLink(c *webapi.Call, cust customers.Customer) string {
+	base := h.d.PublicURL
+	if base == "" {
+		base = c.RequestBase
+	}
+	q := url.Values{"account": {strconv.FormatInt(cust.AccountID, 10)}, "customer": {strconv.FormatInt(cust.ID, 10)}, "code": {cust.Secret}}
+	return base + "/portal/customer?" + q.Encode()
+}
+
+type addResult struct {
+	CustomerID int64   `json:"customerId"`
+	PortalLink *string `json:"portalLink,omitempty"`
+	Secret     string  `json:"secret"`
+}
+
+// add implements AddCustomer (Name, Email and CompanyName required).
+func (h handlers) add(ctx context.Context, c *webapi.Call) (any, error) {
+	f, err := keyhandlers.CustomerFieldsFrom(c.Params)
+	if err != nil {
+		return nil, err
+	}
+	if f.Name == nil || f.Email == nil || f.CompanyName == nil {
+		return nil, apierr.BadInput
+	}
+	f.MaxNoOfDevices = nil // set with EditCustomer only
+	cust, err := h.d.Customers.AddCustomer(ctx, c.Principal.AccountID, f)
+	if err != nil {
+		return nil, err
+	}
+	out := addResult{CustomerID: cust.ID, Secret: cust.Secret}
+	if cust.EnableCustomerAssociation {
+		link := h.portalLink(c, cust)
+		out.PortalLink = &link
+	}
+	return out, nil
+}
+
+type editResult struct {
+	CustomerID int64   `json:"customerId"`
+	PortalLink *string `json:"portalLink,omitempty"`
+	Secret     *string `json:"secret,omitempty"`
+}
+
+// edit implements EditCustomer: only given fields change; Secret=true
+// issues a new secret. The portal link and secret are returned when
+// EnableCustomerAssociation or Secret is true.
+func (h handlers) edit(ctx context.Context, c *webapi.Call) (any, error) {
+	id, err := c.Params.Int("CustomerId", 0)
+	if err != nil || id <= 0 {
+		return nil, apierr.BadInput
+	}
+	f, err := keyhandlers.CustomerFieldsFrom(c.Params)
+	if err != nil {
+		return nil, err
+	}
+	newSecret, err := c.Params.Bool("Secret", false)
+	if err != nil {
+		return nil, err
+	}
+	cust, err := h.d.Customers.EditCustomer(ctx, c.Principal.AccountID, id, f, newSecret)
+	if err != nil {
+		return nil, err
+	}
+	out := editResult{CustomerID: cust.ID}
+	if newSecret || (f.EnableCustomerAssociation != nil && *f.EnableCustomerAssociation) {
+		link := h.portalLink(c, cust)
+		out.PortalLink, out.Secret = &link, &cust.Secret
+	}
+	return out, nil
+}
+
+type listResult struct {
+	Customers         []Customer `json:"customers"`
+	ResellerCustomers []Customer `json:"resellerCustomers"`
+	VisibleCustomers  []Customer `json:"visibleCustomers"`
+}
+
+// list implements GetCustomers.
+func (h handlers) list(ctx context.Context, c *webapi.Call) (any, error) {
+	var q customers.CustomerQuery
+	var err error
+	q.Search, _ = c.Params.String("Search")
+	if q.IncludeIDSearch, err = c.Params.Bool("IncludeIdInSearch", false); err != nil {
+		return nil, err
+	}
+	if q.CustomerID, err = c.Params.Int("CustomerId", 0); err != nil {
+		return nil, err
+	}
+	if q.Limit, err = c.Params.Int("Limit", 0); err != nil || q.Limit < 0 {
+		return nil, apierr.BadInput
+	}
+	if q.CreatedNewestTop, err = c.Params.Bool("SortByCreatedDescending", false); err != nil {
+		return nil, err
+	}
+	model, err := c.Params.ModelVersion(2)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := h.d.Customers.GetCustomers(ctx, c.Principal.AccountID, q)
+	if err != nil {
+		return nil, err
+	}
+	out := listResult{Customers: Models(cs, model), ResellerCustomers: []Customer{}, VisibleCustomers: []Customer{}}
+	return out, nil
+}
+
+// Models converts customers to their wire model.
+func Models(cs []customers.Customer, model int64) []Customer {
+	out := make([]Customer, len(cs))
+	for i, c := range cs {
+		out[i] = NewCustomer(c, model)
+	}
+	return out
+}
+
+type licensesResult struct {
+	LicenseKeys any `json:"licenseKeys"`
+	// Metadata is a GlobalId -> Metadata map when requested (nil: absent).
+	Metadata any `json:"metadata,omitempty"`
+}
+
+// licenses implements GetCustomerLicenses.
+func (h handlers) licenses(ctx context.Context, c *webapi.Call) (any, error) {
+	id, err := c.Params.Int("CustomerId", 0)
+	if err != nil || id <= 0 {
+		return nil, apierr.BadInput
+	}
+	cust, err := h.d.Customers.Store().GetCustomer(ctx, c.Principal.AccountID, id)
+	if errors.Is(err, apierr.NotFound) {
+		return nil, customers.CustomerDoesNotExist
+	}
+	if err != nil {
+		return nil, err
+	}
+	return h.customerLicenses(ctx, c, cust)
+}
+
+// licensesBySecret implements GetCustomerLicensesBySecret.
+func (h handlers) licensesBySecret(ctx context.Context, c *webapi.Call) (any, error) {
+	secret, _ := c.Params.String("Secret")
+	cust, err := h.d.Customers.CustomerBySecret(ctx, c.Principal.AccountID, secret)
+	if err != nil {
+		return nil, err
+	}
+	return h.customerLicenses(ctx, c, cust)
+}
+
+// customerLicenses lists a customer's licenses the token may see (product
+// and key locks filter them): Basic License Keys, or with Detailed=true the
+// License Key model (ModelVersion; reseller null as documented); with
+// Metadata=true a GlobalId -> Metadata dictionary.
+func (h handlers) customerLicenses(ctx context.Context, c *webapi.Call, cust customers.Customer) (any, error) {
+	detailed, err := c.Params.Bool("Detailed", false)
+	if err != nil {
+		return nil, err
+	}
+	withMeta, err := c.Params.Bool("Metadata", false)
+	if err != nil {
+		return nil, err
+	}
+	model, err := c.Params.ModelVersion(3)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := h.d.Keys.CustomerKeys(ctx, c.Principal.AccountID, cust.ID)
+	if err != nil {
+		return nil, err
+	}
+	scope := c.Principal.Scope
+	visible := recs[:0]
+	for _, r := range recs {
+		if scope.CheckProduct(r.ProductID) == nil && scope.CheckKey(r.ID) == nil {
+			visible = append(visible, r)
+		}
+	}
+	now := h.d.Now()
+	out := licensesResult{}
+	basic := make([]license.BasicLicense, 0, len(visible))
+	full := make([]license.UnsignedLicense, 0, len(visible))
+	products := map[int64]catalog.Product{}
+	var meta map[string]license.Metadata
+	if withMeta {
+		meta = map[string]license.Metadata{}
+		out.Metadata = meta
+	}
+	for _, r := range visible {
+		l := license.FromRecord(r, now, model, "")
+		if detailed || withMeta {
+			rel, err := h.d.Related.LicenseRelated(ctx, c.Principal.AccountID, r, false)
+			if err != nil {
+				return nil, err
+			}
+			l = l.WithRelated(rel)
+		}
+		if detailed {
+			full = append(full, license.Unsigned(l, int(model)))
+		} else {
+			basic = append(basic, license.Basic(r))
+		}
+		if withMeta {
+			p, ok := products[r.ProductID]
+			if !ok {
+				if p, err = h.d.Products.GetProduct(ctx, c.Principal.AccountID, r.ProductID); err != nil {
+					return nil, err
+				}
+				products[r.ProductID] = p
+			}
+			meta[strconv.FormatInt(r.GlobalID, 10)] = license.ComputeMetadata(l, p.Features, now)
+		}
+	}
+	if detailed {
+		out.LicenseKeys = full
+	} else {
+		out.LicenseKeys = basic
+	}
+	return out, nil
+}
+
+// remove implements RemoveCustomer: the customer goes; its licenses stay,
+// dissociated (see package customers).
+func (h handlers) remove(ctx context.Context, c *webapi.Call) (any, error) {
+	id, err := c.Params.Int("CustomerId", 0)
+	if err != nil || id <= 0 {
+		return nil, apierr.BadInput
+	}
+	return nil, h.d.Customers.RemoveCustomer(ctx, c.Principal.AccountID, id)
+}
