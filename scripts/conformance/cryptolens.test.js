@@ -91,3 +91,13 @@ test('ExtendLicense, AddFeature, RemoveFeature and ChangeNotes change the key', 
   assert.strictEqual(after.F1, false);
   assert.strictEqual(after.Notes, 'changed by node');
 });
+
+test('CreateKey with NewCustomer puts the customer into the signed license', async () => {
+  const created = await Key.CreateKey(token, product, 30, '', false, null, false, 0, null, 0, 1, false, false, false, false, false, false, false, false, true, false, url);
+  assert.match(created.key, /^[A-Z]{5}-[A-Z]{5}-[A-Z]{5}-[A-Z]{5}$/);
+  assert.ok(Number.isInteger(created.customerId) && created.customerId > 0, 'customerId returned');
+  const lic = await Key.Activate(token, pub, product, created.key, 'machine-c', 0, false, 0, 0, url);
+  assert.ok(lic, 'activation verified by the client');
+  assert.strictEqual(lic.Customer.Id, created.customerId);
+  assert.deepStrictEqual(Object.keys(lic.Customer), ['Id', 'Name', 'Email', 'CompanyName', 'Created']);
+});

@@ -42,6 +42,10 @@ var (
 	ResellerPhoneTooLong    = apierr.New("The phone cannot be longer than 100 characters.")
 	ResellerDescTooLong     = apierr.New("The description cannot be longer than 500 characters.")
 	errSecretGenerationFail = errors.New("customer secret: could not generate a unique secret")
+
+	// ErrSecretInUse is returned by stores when a customer secret is
+	// already claimed in the account.
+	ErrSecretInUse = errors.New("customer secret in use")
 )
 
 // Length limits from the reference.
@@ -79,6 +83,9 @@ type Customer struct {
 	// DeviceCount is how many distinct machines are counted against
 	// MaxNoOfDevices (maintained by the store).
 	DeviceCount int64
+	// Version is the store's revision of the record (optimistic
+	// concurrency for edits).
+	Version int64
 }
 
 // Reseller is a stored reseller.
@@ -222,7 +229,8 @@ func NewSecret(random io.Reader) (string, error) {
 // missing item, apierr.Conflict when a uniqueness condition failed.
 type Store interface {
 	NextID(ctx context.Context, counter string) (int64, error)
-	// CreateCustomer stores a new customer; Conflict if its secret is taken.
+	// CreateCustomer stores a new customer; ErrSecretInUse if its secret
+	// is taken.
 	CreateCustomer(ctx context.Context, c Customer) error
 	GetCustomer(ctx context.Context, accountID, id int64) (Customer, error)
 	// CustomerBySecret finds a customer of the account by secret.
@@ -230,9 +238,11 @@ type Store interface {
 	// CustomerByEmail finds the oldest customer with this email (case
 	// insensitive), or NotFound.
 	CustomerByEmail(ctx context.Context, accountID int64, email string) (Customer, error)
-	// ReplaceCustomer writes c over prev (same id); when the secret
+	// ReplaceCustomer writes c's fields over prev (same id) if the stored
+	// record is still at prev.Version (else Conflict); when the secret
 	// changes, the old secret is released and the new one claimed
-	// atomically (Conflict if taken). NotFound if the customer is gone.
+	// atomically (ErrSecretInUse if taken). NotFound if the customer is
+	// gone. The device count is not touched.
 	ReplaceCustomer(ctx context.Context, prev, c Customer) error
 	// DeleteCustomer removes the customer and its secret, then
 	// dissociates its licenses.
@@ -285,11 +295,11 @@ func (s *Service) AddCustomer(ctx context.Context, accountID int64, f CustomerFi
 			return Customer{}, err
 		}
 		err = s.store.CreateCustomer(ctx, c)
-		if !errors.Is(err, apierr.Conflict) {
+		if !errors.Is(err, ErrSecretInUse) {
 			break
 		}
 	}
-	if errors.Is(err, apierr.Conflict) {
+	if errors.Is(err, ErrSecretInUse) {
 		// Three random secrets in a row were taken: only a broken random
 		// source does that.
 		return Customer{}, SecretTaken.Wrap(errSecretGenerationFail)
@@ -339,15 +349,18 @@ func (s *Service) EditCustomer(ctx context.Context, accountID, id int64, f Custo
 			return c, nil
 		case errors.Is(err, apierr.NotFound):
 			return Customer{}, CustomerCouldNotBeFound
-		case errors.Is(err, apierr.Conflict) && attempt < 5:
-			continue
-		case errors.Is(err, apierr.Conflict) && newSecret:
+		case errors.Is(err, apierr.Conflict) && attempt < maxEditAttempts:
+			continue // edited concurrently: apply the change to the fresh record
+		case errors.Is(err, ErrSecretInUse):
 			return Customer{}, SecretTaken
 		default:
 			return Customer{}, err
 		}
 	}
 }
+
+// maxEditAttempts bounds retries of an edit that keeps losing races.
+const maxEditAttempts = 50
 
 // RemoveCustomer deletes a customer and dissociates its licenses.
 func (s *Service) RemoveCustomer(ctx context.Context, accountID, id int64) error {

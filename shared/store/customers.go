@@ -81,7 +81,7 @@ func (it customerItem) customer() customers.Customer {
 		AccountID: it.AccountID, ID: it.ID, Name: it.Name, Email: it.Email, CompanyName: it.CompanyName, Notes: it.Notes,
 		Created: time.UnixMilli(it.CreatedMs).UTC(), EnableCustomerAssociation: it.EnableCustomerAssociation,
 		AllowActivationManagement: it.AllowActivationManagement, AllowMultipleUserAssociation: it.AllowMultipleUserAssociation,
-		MaxNoOfDevices: it.MaxNoOfDevices, Secret: it.Secret, DeviceCount: it.DeviceCount,
+		MaxNoOfDevices: it.MaxNoOfDevices, Secret: it.Secret, DeviceCount: it.DeviceCount, Version: it.Version,
 	}
 }
 
@@ -143,7 +143,10 @@ func (s *Store) CreateCustomer(ctx context.Context, c customers.Customer) error 
 	if err != nil {
 		return err
 	}
-	if _, err := s.runTransaction(ctx, []types.TransactWriteItem{cust, sec}); err != nil {
+	if idx, err := s.runTransaction(ctx, []types.TransactWriteItem{cust, sec}); err != nil {
+		if errors.Is(err, apierr.Conflict) && idx == 1 {
+			return customers.ErrSecretInUse
+		}
 		return err
 	}
 	if c.Email != nil && *c.Email != "" {
@@ -178,43 +181,91 @@ func (s *Store) CustomerBySecret(ctx context.Context, accountID int64, secret st
 	return s.GetCustomer(ctx, accountID, p.ID)
 }
 
-// CustomerByEmail implements customers.Store (two GetItems).
+// CustomerByEmail implements customers.Store (two GetItems). A pointer
+// left behind by a concurrent email edit is ignored (the customer's
+// current email must still match).
 func (s *Store) CustomerByEmail(ctx context.Context, accountID int64, email string) (customers.Customer, error) {
 	var p pointerItem
 	if err := s.get(ctx, emailPK(accountID, email), "CE", true, &p); err != nil {
 		return customers.Customer{}, err
 	}
-	return s.GetCustomer(ctx, accountID, p.ID)
+	c, err := s.GetCustomer(ctx, accountID, p.ID)
+	if err == nil && (c.Email == nil || !strings.EqualFold(strings.TrimSpace(*c.Email), strings.TrimSpace(email))) {
+		return customers.Customer{}, apierr.NotFound
+	}
+	return c, err
 }
 
-// ReplaceCustomer implements customers.Store: one transaction conditioned
-// on the version read (Conflict if the customer changed meanwhile, NotFound
-// if it is gone), moving the secret pointer when the secret changed.
+// ReplaceCustomer implements customers.Store: one UpdateItem conditioned
+// on the version read (a transaction with the secret pointers when the
+// secret changes). deviceCount is left alone: activations change it
+// concurrently.
 func (s *Store) ReplaceCustomer(ctx context.Context, prev, c customers.Customer) error {
-	var cur customerItem
-	if err := s.get(ctx, accountPK(prev.AccountID), customerSK(prev.ID), true, &cur); err != nil {
-		return err
+	values := map[string]types.AttributeValue{":v": num(prev.Version), ":next": num(prev.Version + 1)}
+	names := map[string]string{"#ver": "version"}
+	var sets []string
+	set := func(attr string, v any) error {
+		av, err := attributevalue.Marshal(v)
+		if err != nil {
+			return err
+		}
+		n, p := fmt.Sprintf("#f%d", len(sets)), fmt.Sprintf(":f%d", len(sets))
+		names[n], values[p] = attr, av
+		sets = append(sets, n+" = "+p)
+		return nil
 	}
-	if cur.Secret != prev.Secret {
-		return apierr.Conflict
+	for _, f := range []struct {
+		attr string
+		v    any
+	}{
+		{"name", c.Name}, {"email", c.Email}, {"companyName", c.CompanyName}, {"notes", c.Notes},
+		{"enableCustomerAssociation", c.EnableCustomerAssociation}, {"allowActivationManagement", c.AllowActivationManagement},
+		{"allowMultipleUserAssociation", c.AllowMultipleUserAssociation}, {"maxNoOfDevices", c.MaxNoOfDevices}, {"secret", c.Secret},
+	} {
+		if err := set(f.attr, f.v); err != nil {
+			return err
+		}
 	}
-	c.DeviceCount = cur.DeviceCount
-	put, err := s.putOp(newCustomerItem(c, cur.Version+1), "#ver = :v")
-	if err != nil {
-		return err
+	update := &types.Update{
+		TableName: s.table, Key: key(accountPK(c.AccountID), customerSK(c.ID)),
+		UpdateExpression:          aws.String("SET #ver = :next, " + strings.Join(sets, ", ")),
+		ConditionExpression:       aws.String("attribute_exists(pk) AND #ver = :v"),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
 	}
-	put.Put.ExpressionAttributeNames = map[string]string{"#ver": "version"}
-	put.Put.ExpressionAttributeValues = map[string]types.AttributeValue{":v": num(cur.Version)}
-	ops := []types.TransactWriteItem{put}
-	if c.Secret != prev.Secret {
+	if c.Secret == prev.Secret {
+		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: update.TableName, Key: update.Key, UpdateExpression: update.UpdateExpression,
+			ConditionExpression: update.ConditionExpression, ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		})
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			if len(ccf.Item) == 0 {
+				return apierr.NotFound
+			}
+			return apierr.Conflict
+		}
+		if err != nil {
+			return fmt.Errorf("update customer: %w", err)
+		}
+	} else {
 		sec, err := s.putOp(pointerItem{PK: secretPK(c.AccountID, c.Secret), SK: "CS", ID: c.ID}, "attribute_not_exists(pk)")
 		if err != nil {
 			return err
 		}
-		ops = append(ops, sec, s.deleteOp(secretPK(prev.AccountID, prev.Secret), "CS", "", nil))
-	}
-	if _, err := s.runTransaction(ctx, ops); err != nil {
-		return err
+		idx, err := s.runTransaction(ctx, []types.TransactWriteItem{{Update: update}, sec, s.deleteOp(secretPK(prev.AccountID, prev.Secret), "CS", "", nil)})
+		switch {
+		case errors.Is(err, apierr.Conflict) && idx == 1:
+			return customers.ErrSecretInUse
+		case errors.Is(err, apierr.Conflict):
+			if _, gerr := s.GetCustomer(ctx, c.AccountID, c.ID); errors.Is(gerr, apierr.NotFound) {
+				return apierr.NotFound
+			}
+			return apierr.Conflict
+		case err != nil:
+			return err
+		}
 	}
 	if email := c.Email; email != nil && *email != "" && (prev.Email == nil || !strings.EqualFold(*prev.Email, *email)) {
 		if err := s.put(ctx, pointerItem{PK: emailPK(c.AccountID, *email), SK: "CE", ID: c.ID}, true); err != nil && !errors.Is(err, apierr.Conflict) {
