@@ -217,6 +217,9 @@ func NewKeyturnStack(scope constructs.Construct, id string, p Props) awscdk.Stac
 		if g.Admin {
 			memory, timeout = signingMemoryMB, adminTimeout
 		}
+		if g.MemoryMB != 0 {
+			memory = g.MemoryMB
+		}
 		logs := awslogs.NewLogGroup(stack, jsii.String(name+"-Logs"), &awslogs.LogGroupProps{Retention: logRetention, RemovalPolicy: removal})
 		fn := awslambda.NewFunction(stack, jsii.String(name), &awslambda.FunctionProps{
 			Runtime:       awslambda.Runtime_PROVIDED_AL2023(),

@@ -27,6 +27,7 @@ import (
 	"github.com/keyturn/keyturn/shared/auth"
 	"github.com/keyturn/keyturn/shared/catalog"
 	"github.com/keyturn/keyturn/shared/config"
+	"github.com/keyturn/keyturn/shared/customers"
 	"github.com/keyturn/keyturn/shared/ddbtest"
 	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/store"
@@ -100,6 +101,24 @@ func run(endpoint string, n, conc int) error {
 		}
 		fresh = append(fresh, batch...)
 	}
+	// Keys of a customer with a device limit (and a reseller).
+	custName, resName := "bench customer", "bench reseller"
+	cust, err := a.Customers.AddCustomer(ctx, acc.ID, customers.CustomerFields{Name: &custName, MaxNoOfDevices: ptr(int64(n + 10))})
+	if err != nil {
+		return err
+	}
+	res, err := a.Customers.AddReseller(ctx, acc.ID, customers.ResellerFields{Name: &resName})
+	if err != nil {
+		return err
+	}
+	var owned []keys.Record
+	for len(owned) < n {
+		batch, err := a.Licenses.Create(ctx, acc.ID, p.ID, keys.Spec{Period: 30, MaxNoOfMachines: 5, CustomerID: cust.ID, ResellerID: res.ID}, min(1000, n-len(owned)))
+		if err != nil {
+			return err
+		}
+		owned = append(owned, batch...)
+	}
 	shared, err := a.Licenses.Create(ctx, acc.ID, p.ID, keys.Spec{Period: 30, MaxNoOfMachines: 100}, 1)
 	if err != nil {
 		return err
@@ -129,7 +148,13 @@ func run(endpoint string, n, conc int) error {
 			v.Set("FloatingTimeInterval", "300")
 			return v
 		}, "key/Activate"},
+		{"Activate (customer, limit)", func(i int) url.Values {
+			v := base(owned[i].Key)
+			v.Set("MachineCode", "cust-"+strconv.Itoa(i))
+			return v
+		}, "key/Activate"},
 		{"GetKey (signed)", func(i int) url.Values { return base(fresh[i%len(fresh)].Key) }, "key/GetKey"},
+		{"GetKey (customer+reseller)", func(i int) url.Values { return base(owned[i%len(owned)].Key) }, "key/GetKey"},
 		{"GetKey (unsigned)", func(i int) url.Values {
 			v := base(fresh[i%len(fresh)].Key)
 			v.Set("Sign", "false")
@@ -191,6 +216,8 @@ func run(endpoint string, n, conc int) error {
 	}
 	return nil
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 

@@ -37,7 +37,7 @@ func (m *metered) add(op string, cc *types.ConsumedCapacity, txn bool) {
 	w := aws.ToFloat64(cc.WriteCapacityUnits)
 	if r == 0 && w == 0 {
 		// Some operations report only the total.
-		if op == "GetItem" || op == "Query" {
+		if op == "GetItem" || op == "Query" || op == "BatchGetItem" {
 			r = aws.ToFloat64(cc.CapacityUnits)
 		} else {
 			w = aws.ToFloat64(cc.CapacityUnits)
@@ -127,5 +127,31 @@ func (m *metered) TransactWriteItems(ctx context.Context, in *dynamodb.TransactW
 		cc = &out.ConsumedCapacity[0]
 	}
 	m.add("TransactWriteItems", cc, true)
+	return out, err
+}
+
+func (m *metered) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	in.ReturnConsumedCapacity = types.ReturnConsumedCapacityTotal
+	out, err := m.API.BatchGetItem(ctx, in, o...)
+	var total types.ConsumedCapacity
+	if out != nil {
+		var units float64
+		for _, cc := range out.ConsumedCapacity {
+			units += aws.ToFloat64(cc.CapacityUnits) + aws.ToFloat64(cc.ReadCapacityUnits)
+		}
+		total.CapacityUnits = aws.Float64(units)
+	}
+	m.add("BatchGetItem", &total, false)
+	return out, err
+}
+
+func (m *metered) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	in.ReturnConsumedCapacity = types.ReturnConsumedCapacityTotal
+	out, err := m.API.DeleteItem(ctx, in, o...)
+	var cc *types.ConsumedCapacity
+	if out != nil {
+		cc = out.ConsumedCapacity
+	}
+	m.add("DeleteItem", cc, false)
 	return out, err
 }

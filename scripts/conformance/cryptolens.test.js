@@ -6,7 +6,7 @@
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert');
-const { Key, Helpers } = require('cryptolens');
+const { Key, Helpers, Data } = require('cryptolens');
 
 const url = process.env.KT_URL;
 const token = process.env.KT_TOKEN;
@@ -100,4 +100,23 @@ test('CreateKey with NewCustomer puts the customer into the signed license', asy
   assert.ok(lic, 'activation verified by the client');
   assert.strictEqual(lic.Customer.Id, created.customerId);
   assert.deepStrictEqual(Object.keys(lic.Customer), ['Id', 'Name', 'Email', 'CompanyName', 'Created']);
+});
+
+test('AddDataObjectToKey adds a data object that the signed license carries', async () => {
+  const created = await Key.CreateKey(token, product, 30, '', false, null, false, 0, null, 0, 1, false, false, false, false, false, false, false, false, false, false, url);
+  const features = JSON.stringify(['ModuleA', ['ModuleB', ['Sub']]]);
+  const id = await Data.AddDataObjectToKey(token, product, created.key, true, 'cryptolens_features', features, 0, url);
+  assert.ok(Number.isInteger(id) && id > 0, 'data object id returned');
+  await assert.rejects(Data.AddDataObjectToKey(token, product, created.key, true, 'cryptolens_features', '', 0, url),
+    { message: 'Data object with the same name already exists.' });
+  const counter = await Data.AddDataObjectToKey(token, product, created.key, false, 'uses', null, 42, url);
+  const lic = await Key.Activate(token, pub, product, created.key, 'machine-d', 0, false, 0, 0, url);
+  assert.ok(lic, 'activation verified by the client');
+  assert.deepStrictEqual(lic.DataObjects, [
+    { Id: id, Name: 'cryptolens_features', StringValue: features, IntValue: 0 },
+    { Id: counter, Name: 'uses', StringValue: '', IntValue: 42 },
+  ]);
+  assert.ok(Helpers.HasFeature(lic, 'ModuleA'));
+  assert.ok(Helpers.HasFeature(lic, 'ModuleB.Sub'));
+  assert.ok(!Helpers.HasFeature(lic, 'ModuleC'));
 });

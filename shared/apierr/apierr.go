@@ -73,3 +73,46 @@ func Message(err error) (string, bool) {
 	}
 	return "", false
 }
+
+// Data objects (/api/data/*). The messages the reference documents for the
+// data object methods, byte-identical. A missing data object is reported as
+// DataNotEnoughPermission: the reference documents no not-found message for
+// data objects, and a caller must not learn whether an id exists in another
+// account. Exceeding EnableBound/Bound is reported as DataInt32Limit, the only
+// documented "limit was reached" message of Increment/DecrementIntValue.
+// DataMachineNameTooLong is not in the reference (it documents only the
+// 100-character message, but a 10-character limit for the machine code
+// variant); it follows the documented message's pattern.
+var (
+	DataNotEnoughPermission = New("Not enough permission.")
+	DataProductNotFound     = New("Not enough permission and/or product not found.")
+	DataKeyNotFound         = New("Not enough permission and/or key not found.")
+	DataMachineNotFound     = New("Not enough permission and/or machine code not found.")
+	DataReferencerType      = New("Incorrect 'ReferencerType'. It can either be 0 (for a User), 1 (for a Product) and 2 (for a Key).")
+	DataNameTooLong         = New("The 'Name' should have the size of max 100 chars.")
+	DataMachineNameTooLong  = New("The 'Name' should have the size of max 10 chars.")
+	DataStringValueTooLong  = New("The 'StringValue' should have the size of max 10000 chars.")
+	DataObjectLimit         = New("The limit of the number of data objects was achieved.")
+	DataDuplicateName       = New("Data object with the same name already exists.")
+	DataStepNotAllowed      = New("The increment/decrement value not allowed by security settings.")
+	DataInt32Limit          = New("Cannot increment/decrement value since the limit was reached for an int32.")
+	DataEmpty               = New("Data parameter was empty.")
+	DataCorrupted           = New("Data parameter was corrupted.")
+)
+
+// End users (/api/userauth/*). The messages the reference documents for the
+// user authentication methods, byte-identical. UserAuthFailed answers every
+// failed Login alike (unknown user, wrong password, too many attempts), so
+// a caller cannot tell which; PasswordNotUpdated does the same for
+// ChangePassword.
+var (
+	UserAuthFailed       = New("Unable to authenticate user.")
+	NoUsernameOrPassword = New("No username or password supplied.")
+	NoUsername           = New("No username supplied.")
+	UsernameTaken        = New("Username already exists. Please pick a different one.")
+	UserCustomerNotFound = New("Customer not found.")
+	UsernameDoesNotExist = New("Username does not exist.")
+	PasswordNotUpdated   = New("Could not update the password.")
+	ResetTokenFailed     = New("Could not generate the password reset token.")
+	UserNotFound         = New("The user could not be found.")
+)

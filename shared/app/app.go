@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -24,15 +25,19 @@ import (
 	"github.com/keyturn/keyturn/shared/catalog"
 	"github.com/keyturn/keyturn/shared/config"
 	"github.com/keyturn/keyturn/shared/customers"
+	"github.com/keyturn/keyturn/shared/dataobj"
 	"github.com/keyturn/keyturn/shared/handlers/admin"
 	"github.com/keyturn/keyturn/shared/handlers/customer"
+	"github.com/keyturn/keyturn/shared/handlers/data"
 	"github.com/keyturn/keyturn/shared/handlers/key"
 	"github.com/keyturn/keyturn/shared/handlers/licensetemplate"
 	"github.com/keyturn/keyturn/shared/handlers/product"
 	"github.com/keyturn/keyturn/shared/handlers/reseller"
+	"github.com/keyturn/keyturn/shared/handlers/userauth"
 	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/signing"
 	"github.com/keyturn/keyturn/shared/store"
+	"github.com/keyturn/keyturn/shared/users"
 	"github.com/keyturn/keyturn/shared/webapi"
 )
 
@@ -54,7 +59,11 @@ type App struct {
 	Products *catalog.ProductCache
 	// Customers manages customers and resellers.
 	Customers *customers.Service
-	Now       func() time.Time
+	// Users are the end-user accounts (userauth).
+	Users *users.Service
+	// DataObjects are the data objects (usage counters).
+	DataObjects *dataobj.Service
+	Now         func() time.Time
 }
 
 // Clients are the AWS clients an App uses. Leave a field nil to have New
@@ -78,6 +87,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, clients Cl
 		}
 		if clients.DynamoDB == nil {
 			clients.DynamoDB = dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+				// A single-item write that meets a transaction on the same
+				// item (an activation while a data object is added to the
+				// key) fails with TransactionConflictException: retry it.
+				o.Retryer = retry.AddWithErrorCodes(retry.NewStandard(), "TransactionConflictException")
 				if cfg.DynamoEndpoint != "" {
 					o.BaseEndpoint = aws.String(cfg.DynamoEndpoint)
 				}
@@ -97,6 +110,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, clients Cl
 	if err != nil {
 		return nil, err
 	}
+	products := catalog.NewProductCache(st, productCacheTTL, now)
 	return &App{
 		Config:   cfg,
 		Logger:   logger,
@@ -108,9 +122,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, clients Cl
 		Licenses: keys.NewService(st, now).WithKeyGenerator(func() (string, error) {
 			return keys.GenerateKey(rand.Reader)
 		}).WithCustomerDevices(st),
-		Products:  catalog.NewProductCache(st, productCacheTTL, now),
-		Customers: customers.NewService(st, now, rand.Reader),
-		Now:       now,
+		Products:    products,
+		Customers:   customers.NewService(st, now, rand.Reader),
+		Users:       users.NewService(st, st, now, rand.Reader),
+		DataObjects: dataobj.NewService(st, st, products, now),
+		Now:         now,
 	}, nil
 }
 
@@ -203,6 +219,8 @@ func Groups(a *App) []webapi.Group {
 		licensetemplate.Group(a.Store),
 		customer.Group(a.CustomerDeps()),
 		reseller.Group(a.Customers),
+		userauth.Group(userauth.Deps{Users: a.Users}),
+		data.Group(data.Deps{Objects: a.DataObjects}),
 	}
 }
 
@@ -228,6 +246,10 @@ func (a *App) Handler(group string) (http.Handler, error) {
 		return a.WebAPI(customer.Group(a.CustomerDeps())), nil
 	case "reseller":
 		return a.WebAPI(reseller.Group(a.Customers)), nil
+	case "data":
+		return a.WebAPI(data.Group(data.Deps{Objects: a.DataObjects})), nil
+	case "userauth":
+		return a.WebAPI(userauth.Group(userauth.Deps{Users: a.Users})), nil
 	}
 	return nil, fmt.Errorf("unknown group %q", group)
 }

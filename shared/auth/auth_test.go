@@ -210,7 +210,7 @@ func TestKeyLock(t *testing.T) {
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	svc := NewService(st, c.now, rand.Reader, 0)
 	parent := Principal{AccountID: 3, TokenID: "p", Scope: Scope{Methods: []string{"GetKey"}, ProductLock: 7, KeyLock: -2, FeatureLock: 5}}
-	raw, err := svc.KeyLock(ctx, parent, 1234)
+	raw, err := svc.KeyLock(ctx, parent, 7, 1234)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +223,20 @@ func TestKeyLock(t *testing.T) {
 		!p.Scope.Expires.Equal(want.Expires) || !p.Scope.Allows("GetKey") || p.AccountID != 3 {
 		t.Errorf("derived scope = %+v, want %+v", p.Scope, want)
 	}
-	if _, err := svc.KeyLock(ctx, Principal{Scope: Scope{KeyLock: 0}}, 1); !errors.Is(err, apierr.KeyLockNotNegative) {
+	if _, err := svc.KeyLock(ctx, Principal{Scope: Scope{KeyLock: 0}}, 7, 1); !errors.Is(err, apierr.KeyLockNotNegative) {
 		t.Errorf("key lock 0: err = %v, want KeyLockNotNegative", err)
+	}
+	if _, err := svc.KeyLock(ctx, parent, 8, 1); !errors.Is(err, apierr.AccessDenied) {
+		t.Errorf("key of another product: err = %v, want AccessDenied", err)
+	}
+	// Without a product lock, the derived token is locked to the key's
+	// product: key ids repeat across products.
+	open := Principal{AccountID: 3, TokenID: "p", Scope: Scope{Methods: []string{"GetKey"}, KeyLock: -1}}
+	raw, err = svc.KeyLock(ctx, open, 9, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := svc.Authenticate(ctx, raw); err != nil || p.Scope.ProductLock != 9 || p.Scope.KeyLock != 1 {
+		t.Errorf("derived from an unlocked token: %+v, %v", p.Scope, err)
 	}
 }

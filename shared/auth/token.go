@@ -217,16 +217,20 @@ func (s *Service) Issue(ctx context.Context, accountID int64, name string, scope
 	return "", Token{}, errors.New("could not allocate a unique token id")
 }
 
-// KeyLock derives a token locked to keyID from the calling principal, as
-// auth/KeyLock does: same methods, product lock and feature lock, key lock
-// set to keyID, expiring after |KeyLock| days. The caller must have checked
-// that the key exists and belongs to the account.
-func (s *Service) KeyLock(ctx context.Context, p Principal, keyID int64) (string, error) {
+// KeyLock derives a token locked to one key from the calling principal,
+// as auth/KeyLock does: same methods and feature lock, product lock set to
+// the key's product and key lock to its id (key ids are only unique within
+// a product), expiring after |KeyLock| days. The caller must have checked
+// that the key exists, belongs to the account and passes the product lock.
+func (s *Service) KeyLock(ctx context.Context, p Principal, productID, keyID int64) (string, error) {
 	if p.Scope.KeyLock > -1 {
 		return "", apierr.KeyLockNotNegative
 	}
+	if err := p.Scope.CheckProduct(productID); err != nil {
+		return "", err
+	}
 	scope := p.Scope
-	scope.KeyLock = keyID
+	scope.ProductLock, scope.KeyLock = productID, keyID
 	exp := s.now().UTC().Add(time.Duration(-p.Scope.KeyLock) * 24 * time.Hour)
 	if scope.Expires.IsZero() || exp.Before(scope.Expires) {
 		scope.Expires = exp

@@ -18,6 +18,9 @@ type Group struct {
 	// Admin marks the management API: it creates signing keys (KMS
 	// GenerateDataKey / GetPublicKey) and receives the admin credential hash.
 	Admin bool
+	// MemoryMB overrides the function's memory (0: the default for its
+	// kind). CPU-bound groups get a full vCPU (1769 MB).
+	MemoryMB int
 }
 
 // Groups is every deployed group.
@@ -25,8 +28,11 @@ var Groups = []Group{
 	{Name: "admin", Route: "/admin", Writes: true, Admin: true},
 	{Name: "auth", Route: "/api/auth", Writes: true},
 	{Name: "customer", Route: "/api/customer", Writes: true},
+	{Name: "data", Route: "/api/data", Writes: true},
 	{Name: "key", Route: "/api/key", Writes: true, Signs: true},
 	{Name: "licensetemplate", Route: "/api/licensetemplate"},
 	{Name: "product", Route: "/api/product"},
 	{Name: "reseller", Route: "/api/reseller", Writes: true},
+	// userauth verifies argon2id password hashes: CPU-bound.
+	{Name: "userauth", Route: "/api/userauth", Writes: true, MemoryMB: 1769},
 }

@@ -20,9 +20,11 @@ import (
 	"github.com/keyturn/keyturn/shared/catalog"
 	"github.com/keyturn/keyturn/shared/config"
 	"github.com/keyturn/keyturn/shared/customers"
+	"github.com/keyturn/keyturn/shared/dataobj"
 	"github.com/keyturn/keyturn/shared/ddbtest"
 	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/lambdaentry"
+	"github.com/keyturn/keyturn/shared/users"
 )
 
 const (
@@ -106,6 +108,42 @@ var expectations = map[string]struct {
 	"reseller/GetResellerCustomers.error.json":        {200, `{"result":1,"message":"Reseller could not be found."}`},
 	"reseller/RemoveReseller.json":                    {200, `{"result":0,"message":""}`},
 	"reseller/RemoveReseller.error.json":              {200, `{"result":1,"message":"Reseller could not be found. Maybe it was already removed?"}`},
+
+	"data/AddDataObject.json":                {200, `{"id":`},
+	"data/AddDataObject.error.json":          {200, `{"result":1,"message":"Incorrect 'ReferencerType'. It can either be 0 (for a User), 1 (for a Product) and 2 (for a Key)."}`},
+	"data/AddDataObjectToKey.json":           {200, `{"id":`},
+	"data/AddDataObjectToKey.error.json":     {200, `{"result":1,"message":"Not enough permission and/or key not found."}`},
+	"data/ListDataObjects.json":              {200, `{"dataObjects":[{"referencerId":`},
+	"data/ListDataObjects.error.json":        {200, `{"result":1,"message":"Not enough permission and/or product not found."}`},
+	"data/IncrementIntValue.json":            {200, `{"result":0,"message":""}`},
+	"data/IncrementIntValue.error.json":      {200, `{"result":1,"message":"Cannot increment/decrement value since the limit was reached for an int32."}`},
+	"data/IncrementIntValueToKey.json":       {200, `{"result":0,"message":""}`},
+	"data/IncrementIntValueToKey.error.json": {200, `{"result":1,"message":"Not enough permission."}`},
+	"data/DecrementIntValue.json":            {200, `{"result":0,"message":""}`},
+	"data/DecrementIntValue.error.json":      {200, `{"result":1,"message":"Cannot increment/decrement value since the limit was reached for an int32."}`},
+	"data/SetIntValue.json":                  {200, `{"result":0,"message":""}`},
+	"data/SetIntValue.error.json":            {200, `{"result":1,"message":"The input parameters were incorrect."}`},
+	"data/SetStringValue.json":               {200, `{"result":0,"message":""}`},
+	"data/SetStringValue.error.json":         {200, `{"result":1,"message":"Not enough permission."}`},
+	"data/UploadValuesToKey.json":            {200, `{"result":0,"message":""}`},
+	"data/UploadValuesToKey.error.json":      {200, `{"result":1,"message":"Data parameter was empty."}`},
+
+	"userauth/Associate.json":                {200, `{"result":0,"message":""}`},
+	"userauth/Associate.error.json":          {200, `{"result":1,"message":"Customer not found."}`},
+	"userauth/ChangePassword.json":           {200, `{"result":0,"message":""}`},
+	"userauth/ChangePassword.error.json":     {200, `{"result":1,"message":"Could not update the password."}`},
+	"userauth/Dissociate.json":               {200, `{"result":0,"message":""}`},
+	"userauth/Dissociate.error.json":         {200, `{"result":1,"message":"Username does not exist."}`},
+	"userauth/GetUsers.json":                 {200, `{"users":[{"username":"event-user"`},
+	"userauth/GetUsers.error.json":           {200, badInput},
+	"userauth/Login.json":                    {200, `{"licenseKeys":[`},
+	"userauth/Login.error.json":              {200, `{"result":1,"message":"Unable to authenticate user."}`},
+	"userauth/Register.json":                 {200, `{"result":0,"message":""}`},
+	"userauth/Register.error.json":           {200, `{"result":1,"message":"No username or password supplied."}`},
+	"userauth/RemoveUser.json":               {200, `{"result":0,"message":""}`},
+	"userauth/RemoveUser.error.json":         {200, `{"result":1,"message":"The user could not be found."}`},
+	"userauth/ResetPasswordToken.json":       {200, `{"passwordResetToken":"`},
+	"userauth/ResetPasswordToken.error.json": {200, `{"result":1,"message":"Could not generate the password reset token."}`},
 }
 
 // TestEventsThroughLambdaHandler feeds every sample API Gateway v2 event in
@@ -149,6 +187,18 @@ func TestEventsThroughLambdaHandler(t *testing.T) {
 	}
 	tpl, err := a.Store.CreateTemplate(ctx, keys.Template{AccountID: acc.ID, ProductID: p.ID, Name: "events", Spec: keys.Spec{Period: 30}})
 	if err != nil {
+		t.Fatal(err)
+	}
+	doKey, err := a.Licenses.Create(ctx, acc.ID, p.ID, keys.Spec{Period: 30}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := a.DataObjects.Add(ctx, auth.Principal{AccountID: acc.ID},
+		dataobj.Where{Variant: dataobj.ToKey, ProductID: p.ID, Key: doKey[0].Key}, dataobj.NewObject{Name: "uses"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Users.Register(ctx, acc.ID, users.Registration{Username: "event-user", Password: "event-password"}); err != nil {
 		t.Fatal(err)
 	}
 	blocked, err := a.Licenses.Create(ctx, acc.ID, p.ID, keys.Spec{Block: true}, 1)
@@ -195,7 +245,8 @@ func TestEventsThroughLambdaHandler(t *testing.T) {
 			repl := strings.NewReplacer("{{token}}", url.QueryEscape(token), "{{keylock_token}}", url.QueryEscape(klToken),
 				"{{product}}", strconv.FormatInt(p.ID, 10), "{{key}}", fresh[0].Key, "{{blocked}}", blocked[0].Key,
 				"{{template}}", strconv.FormatInt(tpl.ID, 10), "{{admin}}", "event-admin",
-				"{{customer}}", strconv.FormatInt(cust.ID, 10), "{{secret}}", url.QueryEscape(cust.Secret), "{{reseller}}", strconv.FormatInt(rsl.ID, 10))
+				"{{customer}}", strconv.FormatInt(cust.ID, 10), "{{secret}}", url.QueryEscape(cust.Secret), "{{reseller}}", strconv.FormatInt(rsl.ID, 10),
+				"{{dokey}}", doKey[0].Key, "{{dataobject}}", strconv.FormatInt(obj.ID, 10))
 			ev.Body = repl.Replace(ev.Body)
 			for k, v := range ev.Headers {
 				ev.Headers[k] = repl.Replace(v)

@@ -288,7 +288,7 @@ func (h handlers) keyLock(ctx context.Context, c *webapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	tok, err := h.d.Tokens.KeyLock(ctx, c.Principal, r.ID)
+	tok, err := h.d.Tokens.KeyLock(ctx, c.Principal, r.ProductID, r.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,6 @@
+// Command data is the Lambda of the data API group (see shared/deploy).
+package main
+
+import "github.com/keyturn/keyturn/shared/lambdaentry"
+
+func main() { lambdaentry.Start("data") }

@@ -1,0 +1,6 @@
+// Command userauth is the Lambda of the userauth API group (see shared/deploy).
+package main
+
+import "github.com/keyturn/keyturn/shared/lambdaentry"
+
+func main() { lambdaentry.Start("userauth") }

@@ -1,0 +1,200 @@
+// Package userauth implements the userauth API group of Web API 3
+// (/api/userauth/*): end users who log in with a username and password to
+// obtain their licenses. Handlers bind parameters, check permissions, call
+// the users domain service and return the wire model.
+//
+// Permissions: Login and ChangePassword (with an old password or a reset
+// token) accept a token with UserAuthNormal or UserAuthAdmin; they are
+// registered without a webapi permission and check either one themselves.
+// Every other method, and ChangePassword with AdminMode=true, needs
+// UserAuthAdmin.
+//
+// Parameters follow the protocol's rules (package webapi): the literals
+// None, null and undefined and the empty string mean "not given", for
+// passwords too, so such a password can never be set. Login lists only the
+// licenses the token's product lock and key lock allow.
+package userauth
+
+import (
+	"context"
+
+	"github.com/keyturn/keyturn/shared/apierr"
+	"github.com/keyturn/keyturn/shared/auth"
+	"github.com/keyturn/keyturn/shared/license"
+	"github.com/keyturn/keyturn/shared/users"
+	"github.com/keyturn/keyturn/shared/webapi"
+	"github.com/keyturn/keyturn/shared/wire"
+)
+
+// The permissions of the group.
+const (
+	PermNormal = "UserAuthNormal"
+	PermAdmin  = "UserAuthAdmin"
+)
+
+// Deps are the userauth group's dependencies.
+type Deps struct {
+	Users *users.Service
+}
+
+type handlers struct{ d Deps }
+
+// Group returns the userauth API group.
+func Group(d Deps) webapi.Group {
+	h := handlers{d: d}
+	return webapi.Group{Name: "userauth", Methods: []webapi.Method{
+		// Login and ChangePassword accept either permission (checked by the
+		// handler; see userOrAdmin).
+		{Name: "Login", Handle: h.login},
+		{Name: "ChangePassword", Handle: h.changePassword},
+		{Name: "Register", Permission: PermAdmin, Handle: h.register},
+		{Name: "Associate", Permission: PermAdmin, Handle: h.associate},
+		{Name: "Dissociate", Permission: PermAdmin, Handle: h.dissociate},
+		{Name: "GetUsers", Permission: PermAdmin, Handle: h.getUsers},
+		{Name: "ResetPasswordToken", Permission: PermAdmin, Handle: h.resetPasswordToken},
+		{Name: "RemoveUser", Permission: PermAdmin, Handle: h.removeUser},
+	}}
+}
+
+// userOrAdmin returns apierr.AccessDenied unless the token has
+// UserAuthNormal or UserAuthAdmin.
+func userOrAdmin(s auth.Scope) error {
+	if s.Allows(PermNormal) || s.Allows(PermAdmin) {
+		return nil
+	}
+	return apierr.AccessDenied
+}
+
+// text returns a string parameter ("" when absent).
+func text(c *webapi.Call, name string) string {
+	v, _ := c.Params.String(name)
+	return v
+}
+
+// customerID binds the optional CustomerId (0 when absent).
+func customerID(c *webapi.Call) (int64, error) {
+	id, err := c.Params.Int("CustomerId", 0)
+	if err != nil || id < 0 {
+		return 0, apierr.BadInput
+	}
+	return id, nil
+}
+
+type loginResult struct {
+	LicenseKeys []license.BasicLicense `json:"licenseKeys"`
+}
+
+// login implements Login: the Basic License Key model of every license of
+// the user's customer that the token's product and key locks allow.
+func (h handlers) login(ctx context.Context, c *webapi.Call) (any, error) {
+	if err := userOrAdmin(c.Principal.Scope); err != nil {
+		return nil, err
+	}
+	recs, err := h.d.Users.Login(ctx, c.Principal.AccountID, text(c, "Username"), text(c, "Password"))
+	if err != nil {
+		return nil, err
+	}
+	out := loginResult{LicenseKeys: make([]license.BasicLicense, 0, len(recs))}
+	for _, r := range recs {
+		if c.Principal.Scope.CheckProduct(r.ProductID) != nil || c.Principal.Scope.CheckKey(r.ID) != nil {
+			continue
+		}
+		out.LicenseKeys = append(out.LicenseKeys, license.Basic(r))
+	}
+	return out, nil
+}
+
+// register implements Register.
+func (h handlers) register(ctx context.Context, c *webapi.Call) (any, error) {
+	cid, err := customerID(c)
+	if err != nil {
+		return nil, err
+	}
+	_, err = h.d.Users.Register(ctx, c.Principal.AccountID, users.Registration{
+		Username: text(c, "Username"), Password: text(c, "Password"), Email: text(c, "Email"), CustomerID: cid,
+	})
+	return nil, err
+}
+
+// associate implements Associate.
+func (h handlers) associate(ctx context.Context, c *webapi.Call) (any, error) {
+	cid, err := customerID(c)
+	if err != nil {
+		return nil, err
+	}
+	return nil, h.d.Users.Associate(ctx, c.Principal.AccountID, text(c, "Username"), cid)
+}
+
+// dissociate implements Dissociate.
+func (h handlers) dissociate(ctx context.Context, c *webapi.Call) (any, error) {
+	return nil, h.d.Users.Dissociate(ctx, c.Principal.AccountID, text(c, "Username"))
+}
+
+// User is the wire model of a user (GetUsers).
+type User struct {
+	Username string  `json:"username"`
+	Email    *string `json:"email"`
+	Created  string  `json:"created"`
+	// CustomerID is 0 when the user is not associated. A user whose
+	// customer was removed keeps showing the removed customer's id until
+	// Associate or Dissociate changes it.
+	CustomerID int64 `json:"customerId"`
+}
+
+type usersResult struct {
+	Users []User `json:"users"`
+}
+
+// getUsers implements GetUsers (optionally only the users of CustomerId).
+func (h handlers) getUsers(ctx context.Context, c *webapi.Call) (any, error) {
+	cid, err := customerID(c)
+	if err != nil {
+		return nil, err
+	}
+	us, err := h.d.Users.List(ctx, c.Principal.AccountID, cid)
+	if err != nil {
+		return nil, err
+	}
+	out := usersResult{Users: make([]User, 0, len(us))}
+	for _, u := range us {
+		out.Users = append(out.Users, User{Username: u.Username, Email: u.Email, Created: wire.ISOTime(u.Created), CustomerID: u.CustomerID})
+	}
+	return out, nil
+}
+
+// changePassword implements ChangePassword; AdminMode=true needs
+// UserAuthAdmin.
+func (h handlers) changePassword(ctx context.Context, c *webapi.Call) (any, error) {
+	if err := userOrAdmin(c.Principal.Scope); err != nil {
+		return nil, err
+	}
+	admin, err := c.Params.Bool("AdminMode", false)
+	if err != nil {
+		return nil, apierr.BadInput
+	}
+	if admin && !c.Principal.Scope.Allows(PermAdmin) {
+		return nil, apierr.AccessDenied
+	}
+	return nil, h.d.Users.ChangePassword(ctx, c.Principal.AccountID, users.PasswordChange{
+		Username: text(c, "Username"), NewPassword: text(c, "NewPassword"), OldPassword: text(c, "OldPassword"),
+		ResetToken: text(c, "PasswordResetToken"), AdminMode: admin,
+	})
+}
+
+type resetResult struct {
+	PasswordResetToken string `json:"passwordResetToken"`
+}
+
+// resetPasswordToken implements ResetPasswordToken.
+func (h handlers) resetPasswordToken(ctx context.Context, c *webapi.Call) (any, error) {
+	tok, err := h.d.Users.ResetToken(ctx, c.Principal.AccountID, text(c, "Username"))
+	if err != nil {
+		return nil, err
+	}
+	return resetResult{PasswordResetToken: tok}, nil
+}
+
+// removeUser implements RemoveUser.
+func (h handlers) removeUser(ctx context.Context, c *webapi.Call) (any, error) {
+	return nil, h.d.Users.Remove(ctx, c.Principal.AccountID, text(c, "Username"))
+}

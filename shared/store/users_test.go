@@ -1,0 +1,346 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/keyturn/keyturn/shared/apierr"
+	"github.com/keyturn/keyturn/shared/ddbtest"
+	"github.com/keyturn/keyturn/shared/store"
+	"github.com/keyturn/keyturn/shared/users"
+)
+
+// userTripDB counts every DynamoDB call (round trip).
+type userTripDB struct {
+	store.API
+	calls atomic.Int64
+}
+
+func (c *userTripDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	c.calls.Add(1)
+	return c.API.GetItem(ctx, in, o...)
+}
+
+func (c *userTripDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	c.calls.Add(1)
+	return c.API.PutItem(ctx, in, o...)
+}
+
+func (c *userTripDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	c.calls.Add(1)
+	return c.API.UpdateItem(ctx, in, o...)
+}
+
+func (c *userTripDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	c.calls.Add(1)
+	return c.API.DeleteItem(ctx, in, o...)
+}
+
+func (c *userTripDB) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	c.calls.Add(1)
+	return c.API.Query(ctx, in, o...)
+}
+
+type userRig struct {
+	db    *userTripDB
+	raw   *dynamodb.Client
+	table string
+	st    *store.Store
+	now   time.Time
+}
+
+func newUserRig(t *testing.T) *userRig {
+	t.Helper()
+	db, table := ddbtest.NewTable(t)
+	r := &userRig{db: &userTripDB{API: db}, raw: db, table: table, now: time.Date(2026, 4, 1, 8, 0, 0, 0, time.UTC)}
+	r.st = store.New(r.db, table)
+	return r
+}
+
+func (r *userRig) create(t *testing.T, u users.User) {
+	t.Helper()
+	if u.PasswordHash == "" {
+		u.PasswordHash = "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$" + strings.Repeat("A", 43)
+	}
+	if u.Created.IsZero() {
+		u.Created = r.now
+	}
+	if err := r.st.CreateUser(context.Background(), u); err != nil {
+		t.Fatalf("CreateUser(%s): %v", u.Username, err)
+	}
+}
+
+// trips runs f and returns how many DynamoDB calls it made.
+func (r *userRig) trips(f func()) int64 {
+	before := r.db.calls.Load()
+	f()
+	return r.db.calls.Load() - before
+}
+
+// rawItem reads an item with the bare client.
+func (r *userRig) rawItem(t *testing.T, pk, sk string) map[string]types.AttributeValue {
+	t.Helper()
+	out, err := r.raw.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(r.table), ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: pk}, "sk": &types.AttributeValueMemberS{Value: sk}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.Item
+}
+
+func TestUserCreateGetList(t *testing.T) {
+	ctx := context.Background()
+	r := newUserRig(t)
+	email := "alice@example.com"
+	alice := users.User{AccountID: 1, Username: "Alice", Email: &email, Created: r.now, CustomerID: 7, PasswordHash: "$argon2id$v=19$m=64,t=1,p=1$c2FsdA$a2V5"}
+	if n := r.trips(func() { r.create(t, alice) }); n != 1 {
+		t.Errorf("CreateUser: %d round trips, want 1", n)
+	}
+	r.create(t, users.User{AccountID: 1, Username: "bob"})
+	r.create(t, users.User{AccountID: 1, Username: "Carol", CustomerID: 7})
+	r.create(t, users.User{AccountID: 2, Username: "alice"})
+
+	if it := r.rawItem(t, "A#1", "USER#alice"); it == nil || it["username"].(*types.AttributeValueMemberS).Value != "Alice" {
+		t.Errorf("item A#1/USER#alice = %v", it)
+	}
+	for _, name := range []string{"alice", "ALICE", "Alice"} {
+		err := r.st.CreateUser(ctx, users.User{AccountID: 1, Username: name, PasswordHash: "x"})
+		if !errors.Is(err, apierr.Conflict) {
+			t.Errorf("CreateUser(%q) again: %v, want Conflict", name, err)
+		}
+	}
+
+	var got users.User
+	var err error
+	if n := r.trips(func() { got, err = r.st.GetUser(ctx, 1, "aLICE") }); n != 1 || err != nil {
+		t.Fatalf("GetUser: %v (%d round trips, want 1)", err, n)
+	}
+	if got.Username != "Alice" || got.Email == nil || *got.Email != email || !got.Created.Equal(r.now) || got.CustomerID != 7 ||
+		got.PasswordHash != alice.PasswordHash || got.AccountID != 1 || got.ResetTokenHash != nil || !got.ResetExpires.IsZero() {
+		t.Errorf("GetUser = %+v, want %+v", got, alice)
+	}
+	if _, err := r.st.GetUser(ctx, 3, "alice"); !errors.Is(err, apierr.NotFound) {
+		t.Errorf("GetUser in another account: %v, want NotFound", err)
+	}
+
+	tests := []struct {
+		account, customer int64
+		want              string
+	}{
+		{1, 0, "Alice,bob,Carol"},
+		{1, 7, "Alice,Carol"},
+		{1, 8, ""},
+		{2, 0, "alice"},
+		{3, 0, ""},
+	}
+	for _, tt := range tests {
+		var us []users.User
+		n := r.trips(func() { us, err = r.st.ListUsers(ctx, tt.account, tt.customer) })
+		if err != nil || n != 1 {
+			t.Fatalf("ListUsers(%d, %d): %v (%d round trips, want 1)", tt.account, tt.customer, err, n)
+		}
+		var names []string
+		for _, u := range us {
+			names = append(names, u.Username)
+		}
+		if got := strings.Join(names, ","); got != tt.want {
+			t.Errorf("ListUsers(%d, %d) = %s, want %s", tt.account, tt.customer, got, tt.want)
+		}
+	}
+}
+
+func TestUserUpdates(t *testing.T) {
+	ctx := context.Background()
+	r := newUserRig(t)
+	r.create(t, users.User{AccountID: 1, Username: "Alice", PasswordHash: "h0"})
+	tok := []byte("0123456789abcdef0123456789abcdef")
+	exp := r.now.Add(time.Hour)
+
+	type op struct {
+		name string
+		f    func() error
+		want error
+	}
+	ops := []op{
+		{"set customer", func() error { return r.st.SetUserCustomer(ctx, 1, "ALICE", 7) }, nil},
+		{"set customer, unknown user", func() error { return r.st.SetUserCustomer(ctx, 1, "bob", 7) }, apierr.NotFound},
+		{"set customer, other account", func() error { return r.st.SetUserCustomer(ctx, 2, "alice", 7) }, apierr.NotFound},
+		{"reset token", func() error { return r.st.SetUserResetToken(ctx, 1, "alice", tok, exp) }, nil},
+		{"reset token, unknown user", func() error { return r.st.SetUserResetToken(ctx, 1, "bob", tok, exp) }, apierr.NotFound},
+		{"password if hash, stale", func() error {
+			return r.st.SetUserPassword(ctx, 1, "alice", users.PasswordUpdate{Hash: "h1", IfHash: "stale"})
+		}, apierr.Conflict},
+		{"password with reset token, wrong token", func() error {
+			return r.st.SetUserPassword(ctx, 1, "alice", users.PasswordUpdate{Hash: "h1", IfResetToken: []byte("wrong"), Now: r.now})
+		}, apierr.Conflict},
+		{"password with reset token, expired", func() error {
+			return r.st.SetUserPassword(ctx, 1, "alice", users.PasswordUpdate{Hash: "h1", IfResetToken: tok, Now: exp})
+		}, apierr.Conflict},
+		{"password, unknown user", func() error {
+			return r.st.SetUserPassword(ctx, 1, "bob", users.PasswordUpdate{Hash: "h1"})
+		}, apierr.NotFound},
+		{"password with reset token", func() error {
+			return r.st.SetUserPassword(ctx, 1, "alice", users.PasswordUpdate{Hash: "h1", IfResetToken: tok, Now: exp.Add(-time.Second)})
+		}, nil},
+		{"reset token is consumed", func() error {
+			return r.st.SetUserPassword(ctx, 1, "alice", users.PasswordUpdate{Hash: "h2", IfResetToken: tok, Now: r.now})
+		}, apierr.Conflict},
+		{"password if hash", func() error {
+			return r.st.SetUserPassword(ctx, 1, "alice", users.PasswordUpdate{Hash: "h2", IfHash: "h1"})
+		}, nil},
+		{"password unconditionally", func() error {
+			return r.st.SetUserPassword(ctx, 1, "alice", users.PasswordUpdate{Hash: "h3"})
+		}, nil},
+	}
+	for _, o := range ops {
+		var err error
+		if n := r.trips(func() { err = o.f() }); n != 1 {
+			t.Errorf("%s: %d round trips, want 1", o.name, n)
+		}
+		if !errors.Is(err, o.want) {
+			t.Fatalf("%s: %v, want %v", o.name, err, o.want)
+		}
+	}
+	u, err := r.st.GetUser(ctx, 1, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.PasswordHash != "h3" || u.CustomerID != 7 || u.ResetTokenHash != nil || !u.ResetExpires.IsZero() {
+		t.Errorf("after updates: %+v", u)
+	}
+	// Dissociating stores 0.
+	if err := r.st.SetUserCustomer(ctx, 1, "alice", 0); err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := r.st.GetUser(ctx, 1, "alice"); u.CustomerID != 0 {
+		t.Errorf("customer after dissociate = %d", u.CustomerID)
+	}
+
+	if n := r.trips(func() { err = r.st.DeleteUser(ctx, 2, "alice") }); n != 1 || !errors.Is(err, apierr.NotFound) {
+		t.Errorf("DeleteUser in another account: %v (%d round trips)", err, n)
+	}
+	if err := r.st.DeleteUser(ctx, 1, "ALICE"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.st.DeleteUser(ctx, 1, "alice"); !errors.Is(err, apierr.NotFound) {
+		t.Errorf("second DeleteUser: %v, want NotFound", err)
+	}
+	if _, err := r.st.GetUser(ctx, 1, "alice"); !errors.Is(err, apierr.NotFound) {
+		t.Errorf("GetUser after delete: %v", err)
+	}
+}
+
+func TestLoginAttempts(t *testing.T) {
+	ctx := context.Background()
+	r := newUserRig(t)
+	exp := r.now.Add(30 * time.Minute)
+	reserve := func(name string, window int64) error {
+		var err error
+		if n := r.trips(func() { err = r.st.ReserveLoginAttempt(ctx, 1, name, window, 3, exp) }); n != 1 {
+			t.Errorf("ReserveLoginAttempt: %d round trips, want 1", n)
+		}
+		return err
+	}
+	for i := 0; i < 3; i++ {
+		if err := reserve("Alice", 100); err != nil {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+	}
+	if err := reserve("alice", 100); !errors.Is(err, apierr.Conflict) {
+		t.Fatalf("fourth attempt: %v, want Conflict", err)
+	}
+	it := r.rawItem(t, "UL#1#alice", "W#100")
+	if it["attempts"].(*types.AttributeValueMemberN).Value != "3" || it["ttl"].(*types.AttributeValueMemberN).Value != strconv.FormatInt(exp.Unix(), 10) {
+		t.Errorf("attempt item = %v", it)
+	}
+	if err := reserve("alice", 101); err != nil {
+		t.Errorf("next window: %v", err)
+	}
+	if err := reserve("bob", 100); err != nil {
+		t.Errorf("other name: %v", err)
+	}
+	if err := r.st.ReserveLoginAttempt(ctx, 2, "alice", 100, 3, exp); err != nil {
+		t.Errorf("other account: %v", err)
+	}
+	var err error
+	if n := r.trips(func() { err = r.st.ReleaseLoginAttempt(ctx, 1, "alice", 100) }); n != 1 || err != nil {
+		t.Fatalf("ReleaseLoginAttempt: %v (%d round trips)", err, n)
+	}
+	if err := reserve("alice", 100); err != nil {
+		t.Errorf("after a release: %v", err)
+	}
+	// Releasing what was never reserved changes nothing.
+	if err := r.st.ReleaseLoginAttempt(ctx, 1, "carol", 100); err != nil {
+		t.Errorf("release without a reservation: %v", err)
+	}
+	if it := r.rawItem(t, "UL#1#carol", "W#100"); it != nil {
+		t.Errorf("release created an item: %v", it)
+	}
+}
+
+// TestUserConcurrency checks the invariants under 20 concurrent writers:
+// one user per name, at most max attempts per window, one use per reset
+// token.
+func TestUserConcurrency(t *testing.T) {
+	ctx := context.Background()
+	r := newUserRig(t)
+	tok := []byte("token-hash")
+	r.create(t, users.User{AccountID: 1, Username: "alice"})
+	if err := r.st.SetUserResetToken(ctx, 1, "alice", tok, r.now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		f    func(i int) error
+		want int64
+	}{
+		{"create one name", func(i int) error {
+			name := []string{"dave", "Dave", "DAVE", " dave"}[i%4]
+			return r.st.CreateUser(ctx, users.User{AccountID: 1, Username: name, PasswordHash: "h"})
+		}, 1},
+		{"reserve attempts", func(int) error {
+			return r.st.ReserveLoginAttempt(ctx, 1, "alice", 7, 5, r.now.Add(time.Hour))
+		}, 5},
+		{"consume reset token", func(int) error {
+			return r.st.SetUserPassword(ctx, 1, "alice", users.PasswordUpdate{Hash: "new", IfResetToken: tok, Now: r.now})
+		}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var ok atomic.Int64
+			var wg sync.WaitGroup
+			for i := 0; i < 20; i++ {
+				wg.Add(1)
+				go func(i int) {
+					defer wg.Done()
+					err := tt.f(i)
+					switch {
+					case err == nil:
+						ok.Add(1)
+					case !errors.Is(err, apierr.Conflict):
+						t.Error(err)
+					}
+				}(i)
+			}
+			wg.Wait()
+			if ok.Load() != tt.want {
+				t.Errorf("%d successes, want %d", ok.Load(), tt.want)
+			}
+		})
+	}
+	u, _ := r.st.GetUser(ctx, 1, "alice")
+	if u.PasswordHash != "new" || !bytes.Equal(u.ResetTokenHash, nil) {
+		t.Errorf("after the race: %+v", u)
+	}
+}

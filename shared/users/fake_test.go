@@ -1,0 +1,191 @@
+package users
+
+import (
+	"bytes"
+	"context"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/keyturn/keyturn/shared/apierr"
+	"github.com/keyturn/keyturn/shared/keys"
+)
+
+// memStore is an in-memory Store with the same conditions as the DynamoDB
+// adapter (which has its own tests on DynamoDB Local).
+type memStore struct {
+	mu       sync.Mutex
+	users    map[string]User
+	attempts map[string]int64
+	// fail, when set, is returned by every call (store outage).
+	fail error
+}
+
+func newMemStore() *memStore {
+	return &memStore{users: map[string]User{}, attempts: map[string]int64{}}
+}
+
+func userKey(accountID int64, username string) string {
+	return strconv.FormatInt(accountID, 10) + "/" + Key(username)
+}
+
+func (m *memStore) CreateUser(_ context.Context, u User) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail != nil {
+		return m.fail
+	}
+	k := userKey(u.AccountID, u.Username)
+	if _, ok := m.users[k]; ok {
+		return apierr.Conflict
+	}
+	m.users[k] = u
+	return nil
+}
+
+func (m *memStore) GetUser(_ context.Context, accountID int64, username string) (User, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail != nil {
+		return User{}, m.fail
+	}
+	u, ok := m.users[userKey(accountID, username)]
+	if !ok {
+		return User{}, apierr.NotFound
+	}
+	return u, nil
+}
+
+func (m *memStore) ListUsers(_ context.Context, accountID, customerID int64) ([]User, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail != nil {
+		return nil, m.fail
+	}
+	var out []User
+	for _, u := range m.users {
+		if u.AccountID == accountID && (customerID == 0 || u.CustomerID == customerID) {
+			out = append(out, u)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return Key(out[i].Username) < Key(out[j].Username) })
+	return out, nil
+}
+
+func (m *memStore) update(accountID int64, username string, f func(*User) error) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail != nil {
+		return m.fail
+	}
+	k := userKey(accountID, username)
+	u, ok := m.users[k]
+	if !ok {
+		return apierr.NotFound
+	}
+	if err := f(&u); err != nil {
+		return err
+	}
+	m.users[k] = u
+	return nil
+}
+
+func (m *memStore) SetUserCustomer(_ context.Context, accountID int64, username string, customerID int64) error {
+	return m.update(accountID, username, func(u *User) error { u.CustomerID = customerID; return nil })
+}
+
+func (m *memStore) SetUserPassword(_ context.Context, accountID int64, username string, p PasswordUpdate) error {
+	return m.update(accountID, username, func(u *User) error {
+		switch {
+		case p.IfResetToken != nil:
+			if !bytes.Equal(u.ResetTokenHash, p.IfResetToken) || u.ResetExpires.Unix() <= p.Now.Unix() {
+				return apierr.Conflict
+			}
+		case p.IfHash != "":
+			if u.PasswordHash != p.IfHash {
+				return apierr.Conflict
+			}
+		}
+		u.PasswordHash, u.ResetTokenHash, u.ResetExpires = p.Hash, nil, time.Time{}
+		return nil
+	})
+}
+
+func (m *memStore) SetUserResetToken(_ context.Context, accountID int64, username string, hash []byte, expires time.Time) error {
+	return m.update(accountID, username, func(u *User) error {
+		u.ResetTokenHash, u.ResetExpires = hash, expires.Truncate(time.Second)
+		return nil
+	})
+}
+
+func (m *memStore) DeleteUser(_ context.Context, accountID int64, username string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail != nil {
+		return m.fail
+	}
+	k := userKey(accountID, username)
+	if _, ok := m.users[k]; !ok {
+		return apierr.NotFound
+	}
+	delete(m.users, k)
+	return nil
+}
+
+func (m *memStore) ReserveLoginAttempt(_ context.Context, accountID int64, username string, window, max int64, _ time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail != nil {
+		return m.fail
+	}
+	k := userKey(accountID, username) + "#" + strconv.FormatInt(window, 10)
+	if m.attempts[k] >= max {
+		return apierr.Conflict
+	}
+	m.attempts[k]++
+	return nil
+}
+
+func (m *memStore) ReleaseLoginAttempt(_ context.Context, accountID int64, username string, window int64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := userKey(accountID, username) + "#" + strconv.FormatInt(window, 10)
+	if m.attempts[k] > 0 {
+		m.attempts[k]--
+	}
+	return nil
+}
+
+// fakeCustomers is a hand-written Customers with function fields.
+type fakeCustomers struct {
+	exists func(accountID, customerID int64) error
+	keys   func(accountID, customerID int64) ([]keys.Record, error)
+}
+
+func (f fakeCustomers) CustomerExists(_ context.Context, accountID, customerID int64) error {
+	return f.exists(accountID, customerID)
+}
+
+func (f fakeCustomers) CustomerKeys(_ context.Context, accountID, customerID int64) ([]keys.Record, error) {
+	return f.keys(accountID, customerID)
+}
+
+// customersOf returns Customers where account 1 has customers with the
+// given licenses (by customer id).
+func customersOf(byID map[int64][]keys.Record) fakeCustomers {
+	return fakeCustomers{
+		exists: func(accountID, customerID int64) error {
+			if _, ok := byID[customerID]; !ok || accountID != 1 {
+				return apierr.NotFound
+			}
+			return nil
+		},
+		keys: func(accountID, customerID int64) ([]keys.Record, error) {
+			if accountID != 1 {
+				return []keys.Record{}, nil
+			}
+			return byID[customerID], nil
+		},
+	}
+}

@@ -1,0 +1,564 @@
+// Package users is the end-user domain of the userauth API group: users
+// that log in with a username and password to obtain the licenses of the
+// customer they are associated with, password hashing (argon2id), password
+// reset tokens and the per-user limit on login attempts. It imports nothing
+// from AWS; package store implements Store and *store.Store satisfies
+// Customers.
+//
+// Rules:
+//   - A user belongs to one account; usernames are unique within the
+//     account, compared case-insensitively (see Key), and kept as
+//     registered for display. Leading and trailing white space of a
+//     username is ignored everywhere.
+//   - Passwords are stored only as argon2id hashes with their salt and
+//     parameters (PHC string format).
+//   - Login and ChangePassword with an old password are guessing oracles,
+//     so both first reserve an attempt in the user's login window: at most
+//     MaxAttempts attempts that were not successful per Window (fixed
+//     windows aligned to the epoch). A successful attempt gives its
+//     reservation back. The limit is per username whether or not the user
+//     exists, so it reveals nothing either; while it is reached, the
+//     answer is the same error as for a wrong password, without spending
+//     the hashing work.
+//   - An unknown username costs the same hashing work as a wrong password.
+//   - A password reset token is 32 random bytes (base64url); only its
+//     SHA-256 is stored, with an expiry. It is consumed by the conditional
+//     write that sets the new password, so it works once; a new token
+//     replaces the previous one; any password change voids it.
+//   - A user associated with a customer that was removed is treated as not
+//     associated by Login (no licenses). GetUsers still shows the stored
+//     customer id until Associate or Dissociate changes it.
+package users
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/keyturn/keyturn/shared/apierr"
+	"github.com/keyturn/keyturn/shared/keys"
+)
+
+// Limits on input sizes. Usernames are bounded in characters so that the
+// item keys built from them stay far below DynamoDB's key size limits;
+// passwords in bytes to bound the work per request.
+const (
+	MaxUsername = 128
+	MaxEmail    = 254
+	MaxPassword = 1024
+)
+
+// Defaults of the service's policies.
+const (
+	// DefaultMaxAttempts is the number of unsuccessful login attempts a
+	// username gets per window.
+	DefaultMaxAttempts = 5
+	// DefaultWindow is the login window length.
+	DefaultWindow = 15 * time.Minute
+	// DefaultResetTTL is how long a password reset token is valid.
+	DefaultResetTTL = 24 * time.Hour
+)
+
+// resetTokenBytes is the entropy of a password reset token.
+const resetTokenBytes = 32
+
+// User is a stored end user.
+type User struct {
+	AccountID int64
+	// Username is the name as registered (see Key for uniqueness).
+	Username string
+	// Email is optional (nil when not given).
+	Email   *string
+	Created time.Time
+	// CustomerID is the associated customer, 0 for none.
+	CustomerID int64
+	// PasswordHash is the PHC-encoded argon2id hash of the password.
+	PasswordHash string
+	// ResetTokenHash is the SHA-256 of the outstanding password reset
+	// token (nil when there is none); ResetExpires is its expiry.
+	ResetTokenHash []byte
+	ResetExpires   time.Time
+}
+
+// PasswordUpdate is a conditional password change. The store applies it
+// only when the user exists and the precondition holds, and it removes any
+// outstanding reset token in the same write.
+type PasswordUpdate struct {
+	// Hash is the new PHC-encoded hash.
+	Hash string
+	// IfHash, when set, requires the stored hash to equal it (the old
+	// password was verified against that hash).
+	IfHash string
+	// IfResetToken, when set, requires the stored reset token hash to
+	// equal it and ResetExpires to be after Now.
+	IfResetToken []byte
+	Now          time.Time
+}
+
+// Store persists users and login attempts.
+type Store interface {
+	// CreateUser stores a new user; apierr.Conflict when the account has
+	// a user with the same Key.
+	CreateUser(ctx context.Context, u User) error
+	// GetUser returns the user (strongly consistent) or apierr.NotFound.
+	GetUser(ctx context.Context, accountID int64, username string) (User, error)
+	// ListUsers returns the account's users ordered by Key; a non-zero
+	// customerID keeps only users associated with it.
+	ListUsers(ctx context.Context, accountID, customerID int64) ([]User, error)
+	// SetUserCustomer sets the user's customer id (0 dissociates);
+	// apierr.NotFound when the user does not exist.
+	SetUserCustomer(ctx context.Context, accountID int64, username string, customerID int64) error
+	// SetUserPassword applies u; apierr.NotFound when the user does not
+	// exist, apierr.Conflict when the precondition fails.
+	SetUserPassword(ctx context.Context, accountID int64, username string, u PasswordUpdate) error
+	// SetUserResetToken stores a reset token hash and expiry, replacing any
+	// previous one; apierr.NotFound when the user does not exist.
+	SetUserResetToken(ctx context.Context, accountID int64, username string, hash []byte, expires time.Time) error
+	// DeleteUser removes the user; apierr.NotFound when it does not exist.
+	DeleteUser(ctx context.Context, accountID int64, username string) error
+	// ReserveLoginAttempt atomically counts one attempt for the username
+	// in the window with the given index, unless max attempts are already
+	// counted there (then apierr.Conflict). The window's record may be
+	// removed after expires.
+	ReserveLoginAttempt(ctx context.Context, accountID int64, username string, window, max int64, expires time.Time) error
+	// ReleaseLoginAttempt gives back one attempt reserved in the window.
+	ReleaseLoginAttempt(ctx context.Context, accountID int64, username string, window int64) error
+}
+
+// Customers is what the user domain needs from the customer domain.
+// *store.Store implements it.
+type Customers interface {
+	// CustomerExists returns apierr.NotFound when the customer does not exist in the account.
+	CustomerExists(ctx context.Context, accountID, customerID int64) error
+	// CustomerKeys returns the customer's license keys, [] if none.
+	CustomerKeys(ctx context.Context, accountID, customerID int64) ([]keys.Record, error)
+}
+
+// Key returns the form of a username that is unique within an account:
+// trimmed and lower-cased.
+func Key(username string) string { return strings.ToLower(strings.TrimSpace(username)) }
+
+// Service implements the userauth methods.
+type Service struct {
+	store       Store
+	customers   Customers
+	now         func() time.Time
+	rand        io.Reader
+	hasher      *Hasher
+	maxAttempts int64
+	window      time.Duration
+	resetTTL    time.Duration
+}
+
+// NewService returns a Service with DefaultParams, DefaultMaxAttempts per
+// DefaultWindow and DefaultResetTTL. rand supplies salts and reset tokens.
+func NewService(st Store, customers Customers, now func() time.Time, rand io.Reader) *Service {
+	return &Service{store: st, customers: customers, now: now, rand: rand, hasher: NewHasher(DefaultParams, rand),
+		maxAttempts: DefaultMaxAttempts, window: DefaultWindow, resetTTL: DefaultResetTTL}
+}
+
+// WithParams returns a copy of s that hashes new passwords with p
+// (existing hashes keep their own parameters).
+func (s *Service) WithParams(p Params) *Service {
+	c := *s
+	c.hasher = NewHasher(p, s.rand)
+	return &c
+}
+
+// WithLoginLimit returns a copy of s that allows max unsuccessful attempts
+// per window.
+func (s *Service) WithLoginLimit(max int64, window time.Duration) *Service {
+	c := *s
+	c.maxAttempts, c.window = max, window
+	return &c
+}
+
+// WithResetTTL returns a copy of s whose reset tokens live for ttl.
+func (s *Service) WithResetTTL(ttl time.Duration) *Service {
+	c := *s
+	c.resetTTL = ttl
+	return &c
+}
+
+// Registration is the input of Register.
+type Registration struct {
+	Username string
+	Password string
+	// Email is optional ("" for none).
+	Email string
+	// CustomerID is optional (0 for none).
+	CustomerID int64
+}
+
+// validUsername checks a trimmed username; errMissing is returned for an
+// empty one.
+func validUsername(username string, errMissing error) (string, error) {
+	u := strings.TrimSpace(username)
+	if u == "" {
+		return "", errMissing
+	}
+	if !utf8.ValidString(u) || utf8.RuneCountInString(u) > MaxUsername {
+		return "", apierr.BadInput
+	}
+	return u, nil
+}
+
+func validPassword(p string) error {
+	if p == "" {
+		return apierr.NoUsernameOrPassword
+	}
+	if len(p) > MaxPassword {
+		return apierr.BadInput
+	}
+	return nil
+}
+
+// Register creates a user. Errors: apierr.NoUsernameOrPassword,
+// apierr.BadInput (too long, invalid UTF-8, negative customer id),
+// apierr.UserCustomerNotFound, apierr.UsernameTaken.
+func (s *Service) Register(ctx context.Context, accountID int64, r Registration) (User, error) {
+	username, err := validUsername(r.Username, apierr.NoUsernameOrPassword)
+	if err != nil {
+		return User{}, err
+	}
+	if err := validPassword(r.Password); err != nil {
+		return User{}, err
+	}
+	email := strings.TrimSpace(r.Email)
+	if !utf8.ValidString(email) || utf8.RuneCountInString(email) > MaxEmail || r.CustomerID < 0 {
+		return User{}, apierr.BadInput
+	}
+	if r.CustomerID != 0 {
+		if err := s.customerExists(ctx, accountID, r.CustomerID); err != nil {
+			return User{}, err
+		}
+	}
+	hash, err := s.hasher.Hash(r.Password)
+	if err != nil {
+		return User{}, err
+	}
+	u := User{AccountID: accountID, Username: username, Created: s.now().UTC().Truncate(time.Second), CustomerID: r.CustomerID, PasswordHash: hash}
+	if email != "" {
+		u.Email = &email
+	}
+	err = s.store.CreateUser(ctx, u)
+	if errors.Is(err, apierr.Conflict) {
+		return User{}, apierr.UsernameTaken
+	}
+	if err != nil {
+		return User{}, err
+	}
+	return u, nil
+}
+
+func (s *Service) customerExists(ctx context.Context, accountID, customerID int64) error {
+	err := s.customers.CustomerExists(ctx, accountID, customerID)
+	if errors.Is(err, apierr.NotFound) {
+		return apierr.UserCustomerNotFound
+	}
+	return err
+}
+
+// attempt is a reserved login attempt.
+type attempt struct {
+	window int64
+}
+
+// windowOf returns the index of the login window containing t and when
+// that window's record may be removed (a window after its end).
+func (s *Service) windowOf(t time.Time) (int64, time.Time) {
+	w := t.UnixNano() / int64(s.window)
+	return w, time.Unix(0, (w+2)*int64(s.window))
+}
+
+// checkPassword reserves an attempt in the username's login window and
+// verifies password. The reservation and the user read run in parallel
+// (both are needed whatever the other's outcome). It returns the user and
+// the reservation on success, and failed (not an error) for a reached
+// limit, an unknown user or a wrong password. Only a reached limit skips
+// the hashing work: the limit does not depend on the user's existence or
+// password, so skipping reveals neither.
+func (s *Service) checkPassword(ctx context.Context, accountID int64, username, password string) (u User, a attempt, failed bool, err error) {
+	w, exp := s.windowOf(s.now())
+	var userErr error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		u, userErr = s.store.GetUser(ctx, accountID, username)
+	}()
+	resErr := s.store.ReserveLoginAttempt(ctx, accountID, username, w, s.maxAttempts, exp)
+	wg.Wait()
+	switch {
+	case errors.Is(resErr, apierr.Conflict):
+		return User{}, attempt{}, true, nil
+	case resErr != nil:
+		return User{}, attempt{}, false, resErr
+	case errors.Is(userErr, apierr.NotFound):
+		s.hasher.VerifyDummy(password)
+		return User{}, attempt{}, true, nil
+	case userErr != nil:
+		return User{}, attempt{}, false, userErr
+	}
+	ok, err := s.hasher.Verify(u.PasswordHash, password)
+	if err != nil {
+		return User{}, attempt{}, false, fmt.Errorf("user %q: %w", u.Username, err)
+	}
+	if !ok {
+		return User{}, attempt{}, true, nil
+	}
+	return u, attempt{window: w}, false, nil
+}
+
+// release gives back a successful attempt's reservation, even when the
+// request is cancelled meanwhile. It is best effort: if it fails, the
+// attempt simply counts against the window.
+func (s *Service) release(ctx context.Context, accountID int64, username string, a attempt) {
+	_ = s.store.ReleaseLoginAttempt(context.WithoutCancel(ctx), accountID, username, a.window)
+}
+
+// Login authenticates a user and returns the licenses of the associated
+// customer (none when there is no customer or it was removed). Errors:
+// apierr.NoUsernameOrPassword, apierr.BadInput, and apierr.UserAuthFailed
+// for an unknown user, a wrong password and a reached attempt limit alike.
+func (s *Service) Login(ctx context.Context, accountID int64, username, password string) ([]keys.Record, error) {
+	username, err := validUsername(username, apierr.NoUsernameOrPassword)
+	if err != nil {
+		return nil, err
+	}
+	if password == "" {
+		return nil, apierr.NoUsernameOrPassword
+	}
+	if len(password) > MaxPassword {
+		return nil, apierr.UserAuthFailed
+	}
+	u, a, failed, err := s.checkPassword(ctx, accountID, username, password)
+	if err != nil {
+		return nil, err
+	}
+	if failed {
+		return nil, apierr.UserAuthFailed
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.release(ctx, accountID, username, a)
+	}()
+	recs, err := s.customerKeys(ctx, accountID, u.CustomerID)
+	wg.Wait()
+	return recs, err
+}
+
+// customerKeys returns the licenses of the customer, or none when id is 0
+// or the customer does not exist (any more). The existence check and the
+// key listing run in parallel.
+func (s *Service) customerKeys(ctx context.Context, accountID, customerID int64) ([]keys.Record, error) {
+	if customerID == 0 {
+		return []keys.Record{}, nil
+	}
+	var existsErr error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		existsErr = s.customers.CustomerExists(ctx, accountID, customerID)
+	}()
+	recs, err := s.customers.CustomerKeys(ctx, accountID, customerID)
+	wg.Wait()
+	if errors.Is(existsErr, apierr.NotFound) {
+		return []keys.Record{}, nil
+	}
+	if existsErr != nil {
+		return nil, existsErr
+	}
+	if err != nil {
+		return nil, err
+	}
+	if recs == nil {
+		recs = []keys.Record{}
+	}
+	return recs, nil
+}
+
+// Associate associates the user with a customer of the account. Errors:
+// apierr.BadInput (no username, invalid customer id),
+// apierr.UserCustomerNotFound, apierr.UsernameDoesNotExist.
+func (s *Service) Associate(ctx context.Context, accountID int64, username string, customerID int64) error {
+	username, err := validUsername(username, apierr.BadInput)
+	if err != nil {
+		return err
+	}
+	if customerID < 0 {
+		return apierr.BadInput
+	}
+	if customerID == 0 {
+		return apierr.UserCustomerNotFound
+	}
+	if err := s.customerExists(ctx, accountID, customerID); err != nil {
+		return err
+	}
+	return s.setCustomer(ctx, accountID, username, customerID)
+}
+
+// Dissociate removes the user's customer association. Errors:
+// apierr.BadInput (no username), apierr.UsernameDoesNotExist.
+func (s *Service) Dissociate(ctx context.Context, accountID int64, username string) error {
+	username, err := validUsername(username, apierr.BadInput)
+	if err != nil {
+		return err
+	}
+	return s.setCustomer(ctx, accountID, username, 0)
+}
+
+func (s *Service) setCustomer(ctx context.Context, accountID int64, username string, customerID int64) error {
+	err := s.store.SetUserCustomer(ctx, accountID, username, customerID)
+	if errors.Is(err, apierr.NotFound) {
+		return apierr.UsernameDoesNotExist
+	}
+	return err
+}
+
+// List returns the account's users (ordered by Key), only those of
+// customerID when it is non-zero. Errors: apierr.BadInput for a negative
+// customer id.
+func (s *Service) List(ctx context.Context, accountID, customerID int64) ([]User, error) {
+	if customerID < 0 {
+		return nil, apierr.BadInput
+	}
+	us, err := s.store.ListUsers(ctx, accountID, customerID)
+	if err != nil {
+		return nil, err
+	}
+	if us == nil {
+		us = []User{}
+	}
+	return us, nil
+}
+
+// PasswordChange is the input of ChangePassword. The mode is chosen in
+// this order: AdminMode (the caller must have checked the admin
+// permission), ResetToken, OldPassword.
+type PasswordChange struct {
+	Username    string
+	NewPassword string
+	OldPassword string
+	ResetToken  string
+	AdminMode   bool
+}
+
+// ChangePassword sets a new password and voids any reset token. Errors:
+// apierr.NoUsernameOrPassword (no username or new password),
+// apierr.BadInput (too long, or no old password, reset token or admin
+// mode), and apierr.PasswordNotUpdated for an unknown user, a wrong old
+// password, a wrong, used or expired reset token, a reached attempt limit
+// (old-password mode counts against the login limit) and a concurrent
+// change.
+func (s *Service) ChangePassword(ctx context.Context, accountID int64, c PasswordChange) error {
+	username, err := validUsername(c.Username, apierr.NoUsernameOrPassword)
+	if err != nil {
+		return err
+	}
+	if err := validPassword(c.NewPassword); err != nil {
+		return err
+	}
+	var upd PasswordUpdate
+	var a *attempt
+	switch {
+	case c.AdminMode:
+	case c.ResetToken != "":
+		u, err := s.store.GetUser(ctx, accountID, username)
+		if errors.Is(err, apierr.NotFound) {
+			return apierr.PasswordNotUpdated
+		}
+		if err != nil {
+			return err
+		}
+		// Check the token before hashing anything: a wrong token costs no
+		// hashing work whether or not the user exists.
+		h := hashToken(c.ResetToken)
+		if len(u.ResetTokenHash) == 0 || subtle.ConstantTimeCompare(h, u.ResetTokenHash) != 1 || !s.now().Before(u.ResetExpires) {
+			return apierr.PasswordNotUpdated
+		}
+		upd.IfResetToken = h
+	case c.OldPassword != "":
+		if len(c.OldPassword) > MaxPassword {
+			return apierr.PasswordNotUpdated
+		}
+		u, at, failed, err := s.checkPassword(ctx, accountID, username, c.OldPassword)
+		if err != nil {
+			return err
+		}
+		if failed {
+			return apierr.PasswordNotUpdated
+		}
+		upd.IfHash, a = u.PasswordHash, &at
+	default:
+		return apierr.BadInput
+	}
+	if a != nil {
+		defer s.release(ctx, accountID, username, *a)
+	}
+	if upd.Hash, err = s.hasher.Hash(c.NewPassword); err != nil {
+		return err
+	}
+	upd.Now = s.now()
+	err = s.store.SetUserPassword(ctx, accountID, username, upd)
+	if errors.Is(err, apierr.NotFound) || errors.Is(err, apierr.Conflict) {
+		return apierr.PasswordNotUpdated
+	}
+	return err
+}
+
+// ResetToken creates a password reset token for the user, replacing any
+// previous one, and returns it (it is not stored, only its hash). Errors:
+// apierr.NoUsername, apierr.BadInput, apierr.ResetTokenFailed (unknown
+// user).
+func (s *Service) ResetToken(ctx context.Context, accountID int64, username string) (string, error) {
+	username, err := validUsername(username, apierr.NoUsername)
+	if err != nil {
+		return "", err
+	}
+	b := make([]byte, resetTokenBytes)
+	if _, err := io.ReadFull(s.rand, b); err != nil {
+		return "", fmt.Errorf("reset token: %w", err)
+	}
+	token := base64.RawURLEncoding.EncodeToString(b)
+	err = s.store.SetUserResetToken(ctx, accountID, username, hashToken(token), s.now().Add(s.resetTTL))
+	if errors.Is(err, apierr.NotFound) {
+		return "", apierr.ResetTokenFailed
+	}
+	if err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// Remove deletes the user. Errors: apierr.NoUsername, apierr.BadInput,
+// apierr.UserNotFound.
+func (s *Service) Remove(ctx context.Context, accountID int64, username string) error {
+	username, err := validUsername(username, apierr.NoUsername)
+	if err != nil {
+		return err
+	}
+	err = s.store.DeleteUser(ctx, accountID, username)
+	if errors.Is(err, apierr.NotFound) {
+		return apierr.UserNotFound
+	}
+	return err
+}
+
+// hashToken returns the stored form of a reset token. Tokens carry 256
+// random bits, so a fast hash suffices (there is nothing to brute-force).
+func hashToken(token string) []byte {
+	h := sha256.Sum256([]byte(strings.TrimSpace(token)))
+	return h[:]
+}
