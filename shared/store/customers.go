@@ -366,15 +366,7 @@ func (s *Store) ListCustomers(ctx context.Context, accountID int64) ([]customers
 	if err != nil {
 		return nil, err
 	}
-	out := make([]customers.Customer, 0, len(items))
-	for _, m := range items {
-		var it customerItem
-		if err := attributevalue.UnmarshalMap(m, &it); err != nil {
-			return nil, fmt.Errorf("unmarshal customer: %w", err)
-		}
-		out = append(out, it.customer())
-	}
-	return out, nil
+	return decodeAll(items, "customer", customerItem.customer)
 }
 
 // CustomersByID reads customers by id with BatchGetItem, in the given
@@ -388,15 +380,7 @@ func (s *Store) CustomersByID(ctx context.Context, accountID int64, ids []int64)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]customers.Customer, 0, len(items))
-	for _, m := range items {
-		var it customerItem
-		if err := attributevalue.UnmarshalMap(m, &it); err != nil {
-			return nil, fmt.Errorf("unmarshal customer: %w", err)
-		}
-		out = append(out, it.customer())
-	}
-	return out, nil
+	return decodeAll(items, "customer", customerItem.customer)
 }
 
 // CustomerKeys returns the customer's licenses in key order: one index
@@ -527,15 +511,7 @@ func (s *Store) ListResellers(ctx context.Context, accountID int64) ([]customers
 	if err != nil {
 		return nil, err
 	}
-	out := make([]customers.Reseller, 0, len(items))
-	for _, m := range items {
-		var it resellerItem
-		if err := attributevalue.UnmarshalMap(m, &it); err != nil {
-			return nil, fmt.Errorf("unmarshal reseller: %w", err)
-		}
-		out = append(out, it.reseller())
-	}
-	return out, nil
+	return decodeAll(items, "reseller", resellerItem.reseller)
 }
 
 // ResellerCustomerIDs implements customers.Store: the distinct customers

@@ -27,9 +27,11 @@ func devicePK(accountID, customerID int64) string {
 // against the customer's device limit, all or nothing: a transaction of
 // the key update (same condition as AddNode), the device record (refs + 1;
 // created if new) and, for a new machine, the customer's deviceCount + 1
-// under deviceCount < Max. One GetItem decides whether the machine is new;
-// a race on that is a failed condition and the caller re-reads. After the
-// transaction the key is read back (transactions return no values).
+// under deviceCount < Max. The machine is assumed new first; a failed
+// device condition means it is known and the transaction is re-run with
+// refs + 1 only. Other races are a failed condition and the caller
+// re-reads. After the transaction the key is read back (transactions
+// return no values).
 func (s *Store) addNodeCounted(ctx context.Context, productID int64, k string, a keys.NodeActivation) (keys.Record, error) {
 	d := a.Devices
 	expr, cond, names, values, err := addNodeUpdate(a)
@@ -46,48 +48,48 @@ func (s *Store) addNodeCounted(ctx context.Context, productID int64, k string, a
 		UpdateExpression: aws.String(expr), ConditionExpression: aws.String("attribute_exists(pk) AND " + cond),
 		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
 	}}
-	var dev struct {
-		Refs int64 `dynamodbav:"refs"`
-	}
-	err = s.get(ctx, devicePK(d.AccountID, d.CustomerID), nodeKey(a.Mid), true, &dev)
-	known := err == nil
-	if err != nil && !errors.Is(err, apierr.NotFound) {
-		return keys.Record{}, err
-	}
-	ops := []types.TransactWriteItem{keyOp}
-	if known {
-		ops = append(ops, types.TransactWriteItem{Update: &types.Update{
-			TableName: s.table, Key: key(devicePK(d.AccountID, d.CustomerID), nodeKey(a.Mid)),
-			UpdateExpression: aws.String("ADD refs :one"), ConditionExpression: aws.String("attribute_exists(pk)"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)},
-		}})
-	} else {
-		ops = append(ops,
-			types.TransactWriteItem{Put: &types.Put{
-				TableName: s.table, ConditionExpression: aws.String("attribute_not_exists(pk)"),
-				Item: map[string]types.AttributeValue{
-					"pk": &types.AttributeValueMemberS{Value: devicePK(d.AccountID, d.CustomerID)},
-					"sk": &types.AttributeValueMemberS{Value: nodeKey(a.Mid)}, "refs": num(1),
-				},
-			}},
-			types.TransactWriteItem{Update: &types.Update{
-				TableName: s.table, Key: key(accountPK(d.AccountID), customerSK(d.CustomerID)),
-				UpdateExpression:          aws.String("ADD deviceCount :one"),
-				ConditionExpression:       aws.String("attribute_exists(pk) AND (attribute_not_exists(deviceCount) OR deviceCount < :max)"),
-				ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":max": num(d.Max)},
+	// Most activations bring a machine the customer has not used yet:
+	// try that first, and count a known machine again only if its device
+	// record turns out to exist (no read before the write).
+	for _, known := range []bool{false, true} {
+		ops := []types.TransactWriteItem{keyOp}
+		if known {
+			ops = append(ops, types.TransactWriteItem{Update: &types.Update{
+				TableName: s.table, Key: key(devicePK(d.AccountID, d.CustomerID), nodeKey(a.Mid)),
+				UpdateExpression: aws.String("ADD refs :one"), ConditionExpression: aws.String("attribute_exists(pk)"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)},
 			}})
-	}
-	idx, err := s.runTransaction(ctx, ops)
-	if errors.Is(err, apierr.Conflict) && idx == 2 {
-		if _, gerr := s.GetCustomer(ctx, d.AccountID, d.CustomerID); errors.Is(gerr, apierr.NotFound) {
-			return keys.Record{}, apierr.Conflict // customer removed meanwhile: re-read the key
+		} else {
+			ops = append(ops,
+				types.TransactWriteItem{Put: &types.Put{
+					TableName: s.table, ConditionExpression: aws.String("attribute_not_exists(pk)"),
+					Item: map[string]types.AttributeValue{
+						"pk": &types.AttributeValueMemberS{Value: devicePK(d.AccountID, d.CustomerID)},
+						"sk": &types.AttributeValueMemberS{Value: nodeKey(a.Mid)}, "refs": num(1),
+					},
+				}},
+				types.TransactWriteItem{Update: &types.Update{
+					TableName: s.table, Key: key(accountPK(d.AccountID), customerSK(d.CustomerID)),
+					UpdateExpression:          aws.String("ADD deviceCount :one"),
+					ConditionExpression:       aws.String("attribute_exists(pk) AND (attribute_not_exists(deviceCount) OR deviceCount < :max)"),
+					ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":max": num(d.Max)},
+				}})
 		}
-		return keys.Record{}, apierr.LimitReached
+		idx, err := s.runTransaction(ctx, ops)
+		switch {
+		case errors.Is(err, apierr.Conflict) && idx == 1 && !known:
+			continue // the machine is already counted for this customer
+		case errors.Is(err, apierr.Conflict) && idx == 2:
+			if _, gerr := s.GetCustomer(ctx, d.AccountID, d.CustomerID); errors.Is(gerr, apierr.NotFound) {
+				return keys.Record{}, apierr.Conflict // customer removed meanwhile: re-read the key
+			}
+			return keys.Record{}, apierr.LimitReached
+		case err != nil:
+			return keys.Record{}, err // Conflict on the key or a device race: the caller re-reads
+		}
+		return s.GetKey(ctx, productID, k, true)
 	}
-	if err != nil {
-		return keys.Record{}, err // Conflict on the key or a device race: the caller re-reads
-	}
-	return s.GetKey(ctx, productID, k, true)
+	return keys.Record{}, apierr.Conflict
 }
 
 // ReleaseDevice un-counts a machine that one of the customer's licenses

@@ -222,3 +222,17 @@ func (s *Store) batchGet(ctx context.Context, ks []map[string]types.AttributeVal
 	}
 	return items, nil
 }
+
+// decodeAll unmarshals items into their item type I and converts each to
+// its domain value with conv.
+func decodeAll[I, D any](items []map[string]types.AttributeValue, what string, conv func(I) D) ([]D, error) {
+	out := make([]D, 0, len(items))
+	for _, m := range items {
+		var it I
+		if err := attributevalue.UnmarshalMap(m, &it); err != nil {
+			return nil, fmt.Errorf("unmarshal %s: %w", what, err)
+		}
+		out = append(out, conv(it))
+	}
+	return out, nil
+}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -90,15 +89,7 @@ func (s *Store) ListTokens(ctx context.Context, accountID int64) ([]auth.Token, 
 	if err != nil {
 		return nil, err
 	}
-	out := make([]auth.Token, 0, len(items))
-	for _, m := range items {
-		var it tokenItem
-		if err := attributevalue.UnmarshalMap(m, &it); err != nil {
-			return nil, fmt.Errorf("unmarshal token: %w", err)
-		}
-		out = append(out, it.domain())
-	}
-	return out, nil
+	return decodeAll(items, "token", tokenItem.domain)
 }
 
 // DeleteToken implements auth.TokenStore: a conditional delete that only

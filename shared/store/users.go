@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -100,15 +99,7 @@ func (s *Store) ListUsers(ctx context.Context, accountID, customerID int64) ([]u
 	if err != nil {
 		return nil, err
 	}
-	out := make([]users.User, 0, len(items))
-	for _, m := range items {
-		var it userItem
-		if err := attributevalue.UnmarshalMap(m, &it); err != nil {
-			return nil, fmt.Errorf("unmarshal user: %w", err)
-		}
-		out = append(out, it.user())
-	}
-	return out, nil
+	return decodeAll(items, "user", userItem.user)
 }
 
 // updateUser runs a conditional UpdateItem on an existing user. A failed
