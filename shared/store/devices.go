@@ -70,9 +70,12 @@ func (s *Store) addNodeCounted(ctx context.Context, productID int64, k string, a
 				}},
 				types.TransactWriteItem{Update: &types.Update{
 					TableName: s.table, Key: key(accountPK(d.AccountID), customerSK(d.CustomerID)),
-					UpdateExpression:          aws.String("ADD deviceCount :one"),
-					ConditionExpression:       aws.String("attribute_exists(pk) AND (attribute_not_exists(deviceCount) OR deviceCount < :max)"),
-					ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":max": num(d.Max)},
+					UpdateExpression: aws.String("ADD deviceCount :one"),
+					// The stored limit decides (the caller's copy may be a
+					// moment old); 0 means unlimited.
+					ConditionExpression: aws.String("attribute_exists(pk) AND (maxNoOfDevices = :zero OR " +
+						"attribute_not_exists(deviceCount) OR deviceCount < maxNoOfDevices)"),
+					ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":zero": num(0)},
 				}})
 		}
 		idx, err := s.runTransaction(ctx, ops)
@@ -128,11 +131,14 @@ func (s *Store) ReleaseDevice(ctx context.Context, accountID, customerID int64, 
 }
 
 // DeviceLimit implements keys.CustomerDevices: the customer's
-// MaxNoOfDevices, 0 when the customer does not exist (one GetItem).
+// MaxNoOfDevices, 0 when the customer does not exist. One eventually
+// consistent GetItem: it only chooses the write path; the transaction's
+// condition checks the stored limit.
 func (s *Store) DeviceLimit(ctx context.Context, accountID, customerID int64) (int64, error) {
-	c, err := s.GetCustomer(ctx, accountID, customerID)
+	var it customerItem
+	err := s.get(ctx, accountPK(accountID), customerSK(customerID), false, &it)
 	if errors.Is(err, apierr.NotFound) {
 		return 0, nil
 	}
-	return c.MaxNoOfDevices, err
+	return it.MaxNoOfDevices, err
 }
