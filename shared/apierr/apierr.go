@@ -115,4 +115,8 @@ var (
 	PasswordNotUpdated   = New("Could not update the password.")
 	ResetTokenFailed     = New("Could not generate the password reset token.")
 	UserNotFound         = New("The user could not be found.")
+	// CustomerHasUser is Keyturn's own (the reference documents no
+	// message): Register or Associate with a customer that has
+	// AllowMultipleUserAssociation off and a user already.
+	CustomerHasUser = New("The customer already has a user and does not allow multiple user associations.")
 )

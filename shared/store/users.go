@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -34,6 +35,14 @@ import (
 // for unknown usernames too; each window is a new item, so a counter never
 // needs resetting, and the window index in the key is the expiry check
 // (a stale item of a past window is never read; ttl lets DynamoDB drop it).
+//
+// A customer item counts its associated users in userCount. Every write
+// that changes a user's customer (Register with a customer, Associate,
+// Dissociate, RemoveUser) is one transaction: the user item, conditioned
+// on the customer id read, plus ADD userCount on the customer gaining
+// the user (conditioned on allowMultipleUserAssociation or no user yet)
+// and on the customer losing it. Parallel associations therefore cannot
+// give a single-user customer two users.
 
 const userPrefix = "USER#"
 
@@ -66,13 +75,18 @@ func (it userItem) user() users.User {
 	return u
 }
 
-// CreateUser implements users.Store: one conditional PutItem.
+// CreateUser implements users.Store: one conditional PutItem, or with a
+// customer one transaction that also takes a user slot on it.
 func (s *Store) CreateUser(ctx context.Context, u users.User) error {
 	it := userItem{
 		PK: accountPK(u.AccountID), SK: userSK(u.Username), AccountID: u.AccountID, Username: u.Username, Email: u.Email,
 		Created: u.Created.Unix(), CustomerID: u.CustomerID, PasswordHash: u.PasswordHash,
 	}
-	return s.put(ctx, it, true)
+	op, err := s.putOp(it, "attribute_not_exists(pk)")
+	if err != nil {
+		return err
+	}
+	return s.writeUserMove(ctx, u.AccountID, 0, u.CustomerID, op)
 }
 
 // GetUser implements users.Store: one strongly consistent GetItem (a
@@ -135,10 +149,16 @@ func (s *Store) updateUser(ctx context.Context, accountID int64, username, expr,
 	return nil
 }
 
-// SetUserCustomer implements users.Store: one conditional UpdateItem.
-func (s *Store) SetUserCustomer(ctx context.Context, accountID int64, username string, customerID int64) error {
-	return s.updateUser(ctx, accountID, username, "SET customerId = :c", "",
-		map[string]types.AttributeValue{":c": num(customerID)})
+// SetUserCustomer implements users.Store: one transaction (user item and
+// the user counts of the customers involved).
+func (s *Store) SetUserCustomer(ctx context.Context, accountID int64, username string, from, to int64) error {
+	op := types.TransactWriteItem{Update: &types.Update{
+		TableName: s.table, Key: key(accountPK(accountID), userSK(username)),
+		UpdateExpression:          aws.String("SET customerId = :to"),
+		ConditionExpression:       aws.String("attribute_exists(pk) AND customerId = :from"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":to": num(to), ":from": num(from)},
+	}}
+	return s.writeUserMove(ctx, accountID, from, to, op)
 }
 
 // SetUserPassword implements users.Store: one conditional UpdateItem that
@@ -166,24 +186,79 @@ func (s *Store) SetUserResetToken(ctx context.Context, accountID int64, username
 		map[string]types.AttributeValue{":rh": &types.AttributeValueMemberB{Value: hash}, ":e": num(expires.Unix())})
 }
 
-// DeleteUser implements users.Store: one conditional DeleteItem. The
+// DeleteUser implements users.Store: one conditional DeleteItem, or with a
+// customer one transaction that also gives its user slot back. The
 // username's attempt counters stay until their ttl (the limit is per
 // username, not per user).
-func (s *Store) DeleteUser(ctx context.Context, accountID int64, username string) error {
-	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName:                s.table,
-		Key:                      key(accountPK(accountID), userSK(username)),
-		ConditionExpression:      aws.String("attribute_exists(#pk)"),
-		ExpressionAttributeNames: map[string]string{"#pk": schema.PK},
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return apierr.NotFound
+func (s *Store) DeleteUser(ctx context.Context, accountID int64, username string, customerID int64) error {
+	op := s.deleteOp(accountPK(accountID), userSK(username), "attribute_exists(pk) AND customerId = :from",
+		map[string]types.AttributeValue{":from": num(customerID)})
+	return s.writeUserMove(ctx, accountID, customerID, 0, op)
+}
+
+// writeUserMove writes userOp together with the user counts of moving a
+// user's association from customer `from` to customer `to` (0: none).
+// Errors: apierr.Conflict when userOp's condition fails,
+// users.ErrNoCustomer when `to` does not exist, users.ErrCustomerHasUser
+// when `to` allows one user and has one. A `from` customer that is gone,
+// or counts no users (associated before counting began), has no slot to
+// give back: the write is retried without it.
+func (s *Store) writeUserMove(ctx context.Context, accountID, from, to int64, userOp types.TransactWriteItem) error {
+	give := from != 0 && from != to
+	for {
+		ops, take, giveAt := []types.TransactWriteItem{userOp}, -1, -1
+		if to != 0 && to != from {
+			take = len(ops)
+			ops = append(ops, s.userCountOp(accountID, to, 1,
+				"attribute_exists(pk) AND (allowMultipleUserAssociation = :true OR attribute_not_exists(userCount) OR userCount < :one)"))
+		}
+		if give {
+			giveAt = len(ops)
+			ops = append(ops, s.userCountOp(accountID, from, -1, "attribute_exists(pk) AND userCount > :zero"))
+		}
+		var idx int
+		var err error
+		if len(ops) == 1 {
+			idx, err = 0, s.writeOne(ctx, userOp)
+		} else {
+			idx, err = s.runTransaction(ctx, ops)
+		}
+		switch {
+		case !errors.Is(err, apierr.Conflict):
+			return err
+		case idx == giveAt:
+			give = false
+		case idx == take:
+			if err := s.CustomerExists(ctx, accountID, to); err != nil {
+				if errors.Is(err, apierr.NotFound) {
+					return users.ErrNoCustomer
+				}
+				return err
+			}
+			return users.ErrCustomerHasUser
+		default:
+			return apierr.Conflict
+		}
 	}
-	if err != nil {
-		return fmt.Errorf("delete user: %w", err)
+}
+
+// userCountOp adds delta to a customer's userCount under cond (which may
+// use :true, :one and :zero).
+func (s *Store) userCountOp(accountID, customerID, delta int64, cond string) types.TransactWriteItem {
+	values := map[string]types.AttributeValue{":d": num(delta)}
+	for _, v := range []struct {
+		name string
+		av   types.AttributeValue
+	}{{":true", &types.AttributeValueMemberBOOL{Value: true}}, {":one", num(1)}, {":zero", num(0)}} {
+		if strings.Contains(cond, v.name) {
+			values[v.name] = v.av
+		}
 	}
-	return nil
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName: s.table, Key: key(accountPK(accountID), customerSK(customerID)),
+		UpdateExpression: aws.String("ADD userCount :d"), ConditionExpression: aws.String(cond),
+		ExpressionAttributeValues: values,
+	}}
 }
 
 func loginWindowSK(window int64) string { return "W#" + strconv.FormatInt(window, 10) }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/keyturn/keyturn/shared/apierr"
+	"github.com/keyturn/keyturn/shared/customers"
 	"github.com/keyturn/keyturn/shared/ddbtest"
 	"github.com/keyturn/keyturn/shared/store"
 	"github.com/keyturn/keyturn/shared/users"
@@ -45,6 +47,11 @@ func (c *userTripDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInpu
 func (c *userTripDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
 	c.calls.Add(1)
 	return c.API.DeleteItem(ctx, in, o...)
+}
+
+func (c *userTripDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	c.calls.Add(1)
+	return c.API.TransactWriteItems(ctx, in, o...)
 }
 
 func (c *userTripDB) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
@@ -81,6 +88,29 @@ func (r *userRig) create(t *testing.T, u users.User) {
 	}
 }
 
+// customer stores a customer users can be associated with.
+func (r *userRig) customer(t *testing.T, accountID, id int64, allowMultipleUsers bool) {
+	t.Helper()
+	c := customers.Customer{AccountID: accountID, ID: id, Name: "c" + strconv.FormatInt(id, 10), Created: r.now,
+		Secret: "secret-" + strconv.FormatInt(id, 10), AllowMultipleUserAssociation: allowMultipleUsers}
+	if err := r.st.CreateCustomer(context.Background(), c); err != nil {
+		t.Fatalf("CreateCustomer(%d/%d): %v", accountID, id, err)
+	}
+}
+
+// customerSK is the sort key of a customer item.
+func customerSK(id int64) string { return fmt.Sprintf("C#%012d", id) }
+
+// userCount is the customer's stored user count.
+func (r *userRig) userCount(t *testing.T, accountID, id int64) string {
+	t.Helper()
+	it := r.rawItem(t, "A#"+strconv.FormatInt(accountID, 10), customerSK(id))
+	if n, ok := it["userCount"].(*types.AttributeValueMemberN); ok {
+		return n.Value
+	}
+	return "none"
+}
+
 // trips runs f and returns how many DynamoDB calls it made.
 func (r *userRig) trips(f func()) int64 {
 	before := r.db.calls.Load()
@@ -102,6 +132,7 @@ func (r *userRig) rawItem(t *testing.T, pk, sk string) map[string]types.Attribut
 func TestUserCreateGetList(t *testing.T) {
 	ctx := context.Background()
 	r := newUserRig(t)
+	r.customer(t, 1, 7, true)
 	email := "alice@example.com"
 	alice := users.User{AccountID: 1, Username: "Alice", Email: &email, Created: r.now, CustomerID: 7, PasswordHash: "$argon2id$v=19$m=64,t=1,p=1$c2FsdA$a2V5"}
 	if n := r.trips(func() { r.create(t, alice) }); n != 1 {
@@ -163,6 +194,7 @@ func TestUserCreateGetList(t *testing.T) {
 func TestUserUpdates(t *testing.T) {
 	ctx := context.Background()
 	r := newUserRig(t)
+	r.customer(t, 1, 7, false)
 	r.create(t, users.User{AccountID: 1, Username: "Alice", PasswordHash: "h0"})
 	tok := []byte("0123456789abcdef0123456789abcdef")
 	exp := r.now.Add(time.Hour)
@@ -173,9 +205,10 @@ func TestUserUpdates(t *testing.T) {
 		want error
 	}
 	ops := []op{
-		{"set customer", func() error { return r.st.SetUserCustomer(ctx, 1, "ALICE", 7) }, nil},
-		{"set customer, unknown user", func() error { return r.st.SetUserCustomer(ctx, 1, "bob", 7) }, apierr.NotFound},
-		{"set customer, other account", func() error { return r.st.SetUserCustomer(ctx, 2, "alice", 7) }, apierr.NotFound},
+		{"set customer", func() error { return r.st.SetUserCustomer(ctx, 1, "ALICE", 0, 7) }, nil},
+		{"set customer, stale", func() error { return r.st.SetUserCustomer(ctx, 1, "ALICE", 0, 7) }, apierr.Conflict},
+		{"set customer, unknown user", func() error { return r.st.SetUserCustomer(ctx, 1, "bob", 0, 7) }, apierr.Conflict},
+		{"set customer, other account", func() error { return r.st.SetUserCustomer(ctx, 2, "alice", 0, 7) }, apierr.Conflict},
 		{"reset token", func() error { return r.st.SetUserResetToken(ctx, 1, "alice", tok, exp) }, nil},
 		{"reset token, unknown user", func() error { return r.st.SetUserResetToken(ctx, 1, "bob", tok, exp) }, apierr.NotFound},
 		{"password if hash, stale", func() error {
@@ -219,22 +252,31 @@ func TestUserUpdates(t *testing.T) {
 	if u.PasswordHash != "h3" || u.CustomerID != 7 || u.ResetTokenHash != nil || !u.ResetExpires.IsZero() {
 		t.Errorf("after updates: %+v", u)
 	}
-	// Dissociating stores 0.
-	if err := r.st.SetUserCustomer(ctx, 1, "alice", 0); err != nil {
-		t.Fatal(err)
+	if got := r.userCount(t, 1, 7); got != "1" {
+		t.Errorf("customer 7 userCount = %s, want 1", got)
+	}
+	// Dissociating stores 0 and gives the slot back (one transaction).
+	if n := r.trips(func() { err = r.st.SetUserCustomer(ctx, 1, "alice", 7, 0) }); n != 1 || err != nil {
+		t.Fatalf("dissociate: %v (%d round trips)", err, n)
 	}
 	if u, _ := r.st.GetUser(ctx, 1, "alice"); u.CustomerID != 0 {
 		t.Errorf("customer after dissociate = %d", u.CustomerID)
 	}
+	if got := r.userCount(t, 1, 7); got != "0" {
+		t.Errorf("customer 7 userCount after dissociate = %s, want 0", got)
+	}
 
-	if n := r.trips(func() { err = r.st.DeleteUser(ctx, 2, "alice") }); n != 1 || !errors.Is(err, apierr.NotFound) {
+	if n := r.trips(func() { err = r.st.DeleteUser(ctx, 2, "alice", 0) }); n != 1 || !errors.Is(err, apierr.Conflict) {
 		t.Errorf("DeleteUser in another account: %v (%d round trips)", err, n)
 	}
-	if err := r.st.DeleteUser(ctx, 1, "ALICE"); err != nil {
-		t.Fatal(err)
+	if err := r.st.DeleteUser(ctx, 1, "ALICE", 7); !errors.Is(err, apierr.Conflict) {
+		t.Errorf("DeleteUser with a stale customer: %v, want Conflict", err)
 	}
-	if err := r.st.DeleteUser(ctx, 1, "alice"); !errors.Is(err, apierr.NotFound) {
-		t.Errorf("second DeleteUser: %v, want NotFound", err)
+	if n := r.trips(func() { err = r.st.DeleteUser(ctx, 1, "ALICE", 0) }); n != 1 || err != nil {
+		t.Fatalf("DeleteUser: %v (%d round trips)", err, n)
+	}
+	if err := r.st.DeleteUser(ctx, 1, "alice", 0); !errors.Is(err, apierr.Conflict) {
+		t.Errorf("second DeleteUser: %v, want Conflict", err)
 	}
 	if _, err := r.st.GetUser(ctx, 1, "alice"); !errors.Is(err, apierr.NotFound) {
 		t.Errorf("GetUser after delete: %v", err)
@@ -342,5 +384,127 @@ func TestUserConcurrency(t *testing.T) {
 	u, _ := r.st.GetUser(ctx, 1, "alice")
 	if u.PasswordHash != "new" || !bytes.Equal(u.ResetTokenHash, nil) {
 		t.Errorf("after the race: %+v", u)
+	}
+}
+
+// TestUserCustomerSlots: a customer without AllowMultipleUserAssociation
+// gets exactly one user however many Associate or Register race for it;
+// one with it gets them all and counts them; a removed or uncounted
+// customer never blocks dissociating or deleting its users; a refused
+// write leaves nothing behind.
+func TestUserCustomerSlots(t *testing.T) {
+	ctx := context.Background()
+	r := newUserRig(t)
+	r.customer(t, 1, 10, false)
+	r.customer(t, 1, 11, true)
+	const n = 16
+	name := func(i int) string { return "u" + strconv.Itoa(i) }
+	for i := 0; i < n; i++ {
+		r.create(t, users.User{AccountID: 1, Username: name(i)})
+	}
+	// race runs f for 0..n-1 in parallel and returns the errors.
+	race := func(f func(i int) error) []error {
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() { defer wg.Done(); errs[i] = f(i) }()
+		}
+		wg.Wait()
+		return errs
+	}
+	// winners checks that exactly want calls succeeded and the rest were
+	// refused with ErrCustomerHasUser; it returns the winners.
+	winners := func(what string, errs []error, want int) []int {
+		t.Helper()
+		var won []int
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				won = append(won, i)
+			case !errors.Is(err, users.ErrCustomerHasUser):
+				t.Errorf("%s %d: %v", what, i, err)
+			}
+		}
+		if len(won) != want {
+			t.Fatalf("%s: %d succeeded, want %d", what, len(won), want)
+		}
+		return won
+	}
+
+	won := winners("associate with 10", race(func(i int) error { return r.st.SetUserCustomer(ctx, 1, name(i), 0, 10) }), 1)
+	list, err := r.st.ListUsers(ctx, 1, 10)
+	if err != nil || len(list) != 1 || users.Key(list[0].Username) != name(won[0]) {
+		t.Fatalf("users of 10: %+v, %v", list, err)
+	}
+	if got := r.userCount(t, 1, 10); got != "1" {
+		t.Errorf("10 counts %s users, want 1", got)
+	}
+	winners("register with full 10", race(func(i int) error {
+		return r.st.CreateUser(ctx, users.User{AccountID: 1, Username: "r" + strconv.Itoa(i), CustomerID: 10, PasswordHash: "h"})
+	}), 0)
+	if _, err := r.st.GetUser(ctx, 1, "r0"); !errors.Is(err, apierr.NotFound) {
+		t.Errorf("refused registration left a user: %v", err)
+	}
+	// The winner leaves; the slot is free for exactly one registration.
+	if err := r.st.SetUserCustomer(ctx, 1, name(won[0]), 10, 0); err != nil {
+		t.Fatal(err)
+	}
+	winners("register with free 10", race(func(i int) error {
+		return r.st.CreateUser(ctx, users.User{AccountID: 1, Username: "r" + strconv.Itoa(i), CustomerID: 10, PasswordHash: "h"})
+	}), 1)
+
+	winners("associate with 11", race(func(i int) error { return r.st.SetUserCustomer(ctx, 1, name(i), 0, 11) }), n)
+	if got := r.userCount(t, 1, 11); got != strconv.Itoa(n) {
+		t.Errorf("11 counts %s users, want %d", got, n)
+	}
+	// Moving between customers moves the count.
+	if err := r.st.SetUserCustomer(ctx, 1, name(0), 11, 10); !errors.Is(err, users.ErrCustomerHasUser) {
+		t.Errorf("move to full 10: %v", err)
+	}
+	if err := r.st.DeleteUser(ctx, 1, name(1), 11); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.userCount(t, 1, 11); got != strconv.Itoa(n-1) {
+		t.Errorf("11 after a delete counts %s users, want %d", got, n-1)
+	}
+
+	// Unknown customer: refused, nothing written.
+	if err := r.st.CreateUser(ctx, users.User{AccountID: 1, Username: "ghost", CustomerID: 99, PasswordHash: "h"}); !errors.Is(err, users.ErrNoCustomer) {
+		t.Errorf("register with unknown customer: %v", err)
+	}
+	if err := r.st.SetUserCustomer(ctx, 1, name(2), 11, 99); !errors.Is(err, users.ErrNoCustomer) {
+		t.Errorf("associate with unknown customer: %v", err)
+	}
+	if _, err := r.st.GetUser(ctx, 1, "ghost"); !errors.Is(err, apierr.NotFound) {
+		t.Errorf("ghost user: %v", err)
+	}
+	if r.rawItem(t, "A#1", customerSK(99)) != nil {
+		t.Error("a refused association created customer 99")
+	}
+
+	// A removed customer does not block its users: dissociating and
+	// deleting retry without giving a slot back (2 round trips).
+	r.customer(t, 1, 12, true)
+	for _, u := range []string{name(2), name(3)} {
+		if err := r.st.SetUserCustomer(ctx, 1, u, 11, 12); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c12, err := r.st.GetCustomer(ctx, 1, 12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.st.DeleteCustomer(ctx, c12); err != nil {
+		t.Fatal(err)
+	}
+	if k := r.trips(func() { err = r.st.SetUserCustomer(ctx, 1, name(2), 12, 0) }); err != nil || k != 2 {
+		t.Errorf("dissociate from removed customer: %v (%d round trips, want 2)", err, k)
+	}
+	if k := r.trips(func() { err = r.st.DeleteUser(ctx, 1, name(3), 12) }); err != nil || k != 2 {
+		t.Errorf("delete user of removed customer: %v (%d round trips, want 2)", err, k)
+	}
+	if r.rawItem(t, "A#1", customerSK(12)) != nil {
+		t.Error("giving a slot back re-created removed customer 12")
 	}
 }

@@ -3,6 +3,7 @@ package users
 import (
 	"bytes"
 	"context"
+	"errors"
 	"sort"
 	"strconv"
 	"sync"
@@ -18,12 +19,45 @@ type memStore struct {
 	mu       sync.Mutex
 	users    map[string]User
 	attempts map[string]int64
+	// customers are the customers users can be associated with, by
+	// custKey, with their user slots as the store counts them.
+	customers map[string]*memCustomer
 	// fail, when set, is returned by every call (store outage).
 	fail error
 }
 
+// memCustomer is a customer's user-association state.
+type memCustomer struct {
+	allowMultiple bool
+	users         int64
+}
+
 func newMemStore() *memStore {
-	return &memStore{users: map[string]User{}, attempts: map[string]int64{}}
+	return &memStore{users: map[string]User{}, attempts: map[string]int64{}, customers: map[string]*memCustomer{}}
+}
+
+func custKey(accountID, customerID int64) string {
+	return strconv.FormatInt(accountID, 10) + "/" + strconv.FormatInt(customerID, 10)
+}
+
+// move applies the slot changes of moving a user from customer `from` to
+// `to` (m.mu held), with the DynamoDB adapter's rules: `to` must exist
+// and have room; a gone or uncounted `from` gives nothing back.
+func (m *memStore) move(accountID, from, to int64) error {
+	if to != 0 && to != from {
+		c, ok := m.customers[custKey(accountID, to)]
+		switch {
+		case !ok:
+			return ErrNoCustomer
+		case !c.allowMultiple && c.users >= 1:
+			return ErrCustomerHasUser
+		}
+		c.users++
+	}
+	if c, ok := m.customers[custKey(accountID, from)]; ok && from != 0 && from != to && c.users > 0 {
+		c.users--
+	}
+	return nil
 }
 
 func userKey(accountID int64, username string) string {
@@ -39,6 +73,9 @@ func (m *memStore) CreateUser(_ context.Context, u User) error {
 	k := userKey(u.AccountID, u.Username)
 	if _, ok := m.users[k]; ok {
 		return apierr.Conflict
+	}
+	if err := m.move(u.AccountID, 0, u.CustomerID); err != nil {
+		return err
 	}
 	m.users[k] = u
 	return nil
@@ -91,8 +128,21 @@ func (m *memStore) update(accountID int64, username string, f func(*User) error)
 	return nil
 }
 
-func (m *memStore) SetUserCustomer(_ context.Context, accountID int64, username string, customerID int64) error {
-	return m.update(accountID, username, func(u *User) error { u.CustomerID = customerID; return nil })
+func (m *memStore) SetUserCustomer(_ context.Context, accountID int64, username string, from, to int64) error {
+	err := m.update(accountID, username, func(u *User) error {
+		if u.CustomerID != from {
+			return apierr.Conflict
+		}
+		if err := m.move(accountID, from, to); err != nil {
+			return err
+		}
+		u.CustomerID = to
+		return nil
+	})
+	if errors.Is(err, apierr.NotFound) {
+		return apierr.Conflict // one failed condition, as in a transaction
+	}
+	return err
 }
 
 func (m *memStore) SetUserPassword(_ context.Context, accountID int64, username string, p PasswordUpdate) error {
@@ -119,16 +169,17 @@ func (m *memStore) SetUserResetToken(_ context.Context, accountID int64, usernam
 	})
 }
 
-func (m *memStore) DeleteUser(_ context.Context, accountID int64, username string) error {
+func (m *memStore) DeleteUser(_ context.Context, accountID int64, username string, customerID int64) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.fail != nil {
 		return m.fail
 	}
 	k := userKey(accountID, username)
-	if _, ok := m.users[k]; !ok {
-		return apierr.NotFound
+	if u, ok := m.users[k]; !ok || u.CustomerID != customerID {
+		return apierr.Conflict
 	}
+	_ = m.move(accountID, customerID, 0) // giving back cannot fail
 	delete(m.users, k)
 	return nil
 }

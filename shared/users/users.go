@@ -106,24 +106,30 @@ type PasswordUpdate struct {
 // Store persists users and login attempts.
 type Store interface {
 	// CreateUser stores a new user; apierr.Conflict when the account has
-	// a user with the same Key.
+	// a user with the same Key. A user with a customer takes a user slot
+	// on it in the same write: ErrNoCustomer, ErrCustomerHasUser.
 	CreateUser(ctx context.Context, u User) error
 	// GetUser returns the user (strongly consistent) or apierr.NotFound.
 	GetUser(ctx context.Context, accountID int64, username string) (User, error)
 	// ListUsers returns the account's users ordered by Key; a non-zero
 	// customerID keeps only users associated with it.
 	ListUsers(ctx context.Context, accountID, customerID int64) ([]User, error)
-	// SetUserCustomer sets the user's customer id (0 dissociates);
-	// apierr.NotFound when the user does not exist.
-	SetUserCustomer(ctx context.Context, accountID int64, username string, customerID int64) error
+	// SetUserCustomer moves the user from customer `from` to `to` (0:
+	// none; from != to), giving back the slot on `from` and taking one on
+	// `to` in the same write. apierr.Conflict when the user does not
+	// exist or its customer is not `from`; ErrNoCustomer,
+	// ErrCustomerHasUser for `to`.
+	SetUserCustomer(ctx context.Context, accountID int64, username string, from, to int64) error
 	// SetUserPassword applies u; apierr.NotFound when the user does not
 	// exist, apierr.Conflict when the precondition fails.
 	SetUserPassword(ctx context.Context, accountID int64, username string, u PasswordUpdate) error
 	// SetUserResetToken stores a reset token hash and expiry, replacing any
 	// previous one; apierr.NotFound when the user does not exist.
 	SetUserResetToken(ctx context.Context, accountID int64, username string, hash []byte, expires time.Time) error
-	// DeleteUser removes the user; apierr.NotFound when it does not exist.
-	DeleteUser(ctx context.Context, accountID int64, username string) error
+	// DeleteUser removes the user and gives back its slot on customerID;
+	// apierr.Conflict when the user does not exist or its customer is not
+	// customerID.
+	DeleteUser(ctx context.Context, accountID int64, username string, customerID int64) error
 	// ReserveLoginAttempt atomically counts one attempt for the username
 	// in the window with the given index, unless max attempts are already
 	// counted there (then apierr.Conflict). The window's record may be
@@ -132,6 +138,15 @@ type Store interface {
 	// ReleaseLoginAttempt gives back one attempt reserved in the window.
 	ReleaseLoginAttempt(ctx context.Context, accountID int64, username string, window int64) error
 }
+
+// Store errors about the customer a user is being associated with.
+var (
+	// ErrNoCustomer: the customer does not exist.
+	ErrNoCustomer = errors.New("customer does not exist")
+	// ErrCustomerHasUser: the customer has a user and does not allow
+	// multiple user associations.
+	ErrCustomerHasUser = errors.New("customer allows one user and has one")
+)
 
 // Customers is what the user domain needs from the customer domain.
 // *store.Store implements it.
@@ -223,7 +238,8 @@ func validPassword(p string) error {
 
 // Register creates a user. Errors: apierr.NoUsernameOrPassword,
 // apierr.BadInput (too long, invalid UTF-8, negative customer id),
-// apierr.UserCustomerNotFound, apierr.UsernameTaken.
+// apierr.UserCustomerNotFound, apierr.CustomerHasUser,
+// apierr.UsernameTaken.
 func (s *Service) Register(ctx context.Context, accountID int64, r Registration) (User, error) {
 	username, err := validUsername(r.Username, apierr.NoUsernameOrPassword)
 	if err != nil {
@@ -237,6 +253,7 @@ func (s *Service) Register(ctx context.Context, accountID int64, r Registration)
 		return User{}, apierr.BadInput
 	}
 	if r.CustomerID != 0 {
+		// Fails early (before the costly hash); the write checks again.
 		if err := s.customerExists(ctx, accountID, r.CustomerID); err != nil {
 			return User{}, err
 		}
@@ -254,7 +271,7 @@ func (s *Service) Register(ctx context.Context, accountID int64, r Registration)
 		return User{}, apierr.UsernameTaken
 	}
 	if err != nil {
-		return User{}, err
+		return User{}, customerError(err)
 	}
 	return u, nil
 }
@@ -389,9 +406,11 @@ func (s *Service) customerKeys(ctx context.Context, accountID, customerID int64)
 	return recs, nil
 }
 
-// Associate associates the user with a customer of the account. Errors:
+// Associate associates the user with a customer of the account. A
+// customer without AllowMultipleUserAssociation takes one user. Errors:
 // apierr.BadInput (no username, invalid customer id),
-// apierr.UserCustomerNotFound, apierr.UsernameDoesNotExist.
+// apierr.UserCustomerNotFound, apierr.CustomerHasUser,
+// apierr.UsernameDoesNotExist.
 func (s *Service) Associate(ctx context.Context, accountID int64, username string, customerID int64) error {
 	username, err := validUsername(username, apierr.BadInput)
 	if err != nil {
@@ -403,10 +422,7 @@ func (s *Service) Associate(ctx context.Context, accountID int64, username strin
 	if customerID == 0 {
 		return apierr.UserCustomerNotFound
 	}
-	if err := s.customerExists(ctx, accountID, customerID); err != nil {
-		return err
-	}
-	return s.setCustomer(ctx, accountID, username, customerID)
+	return s.moveUser(ctx, accountID, username, customerID, apierr.UsernameDoesNotExist)
 }
 
 // Dissociate removes the user's customer association. Errors:
@@ -416,13 +432,53 @@ func (s *Service) Dissociate(ctx context.Context, accountID int64, username stri
 	if err != nil {
 		return err
 	}
-	return s.setCustomer(ctx, accountID, username, 0)
+	return s.moveUser(ctx, accountID, username, 0, apierr.UsernameDoesNotExist)
 }
 
-func (s *Service) setCustomer(ctx context.Context, accountID int64, username string, customerID int64) error {
-	err := s.store.SetUserCustomer(ctx, accountID, username, customerID)
-	if errors.Is(err, apierr.NotFound) {
-		return apierr.UsernameDoesNotExist
+// maxMoveAttempts bounds the retries of a user write that keeps losing
+// races with other changes of the same user.
+const maxMoveAttempts = 20
+
+// moveUser associates the user with customer `to` (0: none). The user is read for its current customer and the write is
+// conditioned on it; a lost race is retried. A missing user is notFound.
+func (s *Service) moveUser(ctx context.Context, accountID int64, username string, to int64, notFound error) error {
+	return s.withUser(ctx, accountID, username, notFound, func(u User) error {
+		if u.CustomerID == to {
+			if to == 0 {
+				return nil
+			}
+			return s.customerExists(ctx, accountID, to)
+		}
+		return s.store.SetUserCustomer(ctx, accountID, username, u.CustomerID, to)
+	})
+}
+
+// withUser reads the user and runs write with it until write succeeds or
+// fails other than with apierr.Conflict (the user changed or vanished
+// since the read). A missing user is notFound.
+func (s *Service) withUser(ctx context.Context, accountID int64, username string, notFound error, write func(User) error) error {
+	for attempt := 0; ; attempt++ {
+		u, err := s.store.GetUser(ctx, accountID, username)
+		if errors.Is(err, apierr.NotFound) {
+			return notFound
+		}
+		if err != nil {
+			return err
+		}
+		err = write(u)
+		if !errors.Is(err, apierr.Conflict) || attempt == maxMoveAttempts {
+			return customerError(err)
+		}
+	}
+}
+
+// customerError maps the store's customer errors to API errors.
+func customerError(err error) error {
+	switch {
+	case errors.Is(err, ErrNoCustomer):
+		return apierr.UserCustomerNotFound
+	case errors.Is(err, ErrCustomerHasUser):
+		return apierr.CustomerHasUser
 	}
 	return err
 }
@@ -542,18 +598,16 @@ func (s *Service) ResetToken(ctx context.Context, accountID int64, username stri
 	return token, nil
 }
 
-// Remove deletes the user. Errors: apierr.NoUsername, apierr.BadInput,
-// apierr.UserNotFound.
+// Remove deletes the user (giving back its customer's user slot). Errors:
+// apierr.NoUsername, apierr.BadInput, apierr.UserNotFound.
 func (s *Service) Remove(ctx context.Context, accountID int64, username string) error {
 	username, err := validUsername(username, apierr.NoUsername)
 	if err != nil {
 		return err
 	}
-	err = s.store.DeleteUser(ctx, accountID, username)
-	if errors.Is(err, apierr.NotFound) {
-		return apierr.UserNotFound
-	}
-	return err
+	return s.withUser(ctx, accountID, username, apierr.UserNotFound, func(u User) error {
+		return s.store.DeleteUser(ctx, accountID, username, u.CustomerID)
+	})
 }
 
 // hashToken returns the stored form of a reset token. Tokens carry 256

@@ -34,6 +34,9 @@ func newRig(t *testing.T) *rig {
 	t.Helper()
 	r := &rig{st: newMemStore(), now: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
 	cust := customersOf(map[int64][]keys.Record{7: aliceKeys, 8: nil})
+	// Customer 7 allows multiple users, 8 takes one.
+	r.st.customers[custKey(1, 7)] = &memCustomer{allowMultiple: true}
+	r.st.customers[custKey(1, 8)] = &memCustomer{}
 	r.svc = NewService(r.st, cust, r.clock, rand.Reader).WithParams(TestParams)
 	kdf := r.svc.hasher.kdf
 	r.svc.hasher.kdf = func(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
@@ -71,9 +74,11 @@ func (r *rig) seed(t *testing.T) {
 	r.register(t, 1, Registration{Username: "Alice", Password: "pw-alice", Email: "alice@example.com", CustomerID: 7})
 	r.register(t, 1, Registration{Username: "bob", Password: "pw-bob"})
 	r.register(t, 1, Registration{Username: "carol", Password: "pw-carol"})
-	if err := r.st.SetUserCustomer(context.Background(), 1, "carol", 9); err != nil {
+	r.st.customers[custKey(1, 9)] = &memCustomer{}
+	if err := r.st.SetUserCustomer(context.Background(), 1, "carol", 0, 9); err != nil {
 		t.Fatal(err)
 	}
+	delete(r.st.customers, custKey(1, 9))
 }
 
 func TestRegister(t *testing.T) {
@@ -308,7 +313,8 @@ func TestCustomerErrorIsInternal(t *testing.T) {
 	if _, err := r.svc.Login(context.Background(), 1, "alice", "pw-alice"); !errors.Is(err, boom) {
 		t.Errorf("Login: %v, want %v", err, boom)
 	}
-	if err := r.svc.Associate(context.Background(), 1, "bob", 7); !errors.Is(err, boom) {
+	// Re-associating with the same customer only checks that it exists.
+	if err := r.svc.Associate(context.Background(), 1, "alice", 7); !errors.Is(err, boom) {
 		t.Errorf("Associate: %v, want %v", err, boom)
 	}
 }
@@ -328,7 +334,7 @@ func TestAssociateDissociate(t *testing.T) {
 		{"associate negative customer", func(s *Service) error { return s.Associate(context.Background(), 1, "bob", -7) }, apierr.BadInput, "bob", 0},
 		{"associate unknown user", func(s *Service) error { return s.Associate(context.Background(), 1, "mallory", 7) }, apierr.UsernameDoesNotExist, "bob", 0},
 		{"associate no username", func(s *Service) error { return s.Associate(context.Background(), 1, "", 7) }, apierr.BadInput, "bob", 0},
-		{"associate across accounts", func(s *Service) error { return s.Associate(context.Background(), 2, "bob", 7) }, apierr.UserCustomerNotFound, "bob", 0},
+		{"associate across accounts", func(s *Service) error { return s.Associate(context.Background(), 2, "bob", 7) }, apierr.UsernameDoesNotExist, "bob", 0},
 		{"dissociate", func(s *Service) error { return s.Dissociate(context.Background(), 1, "Alice") }, nil, "alice", 0},
 		{"dissociate removed customer", func(s *Service) error { return s.Dissociate(context.Background(), 1, "carol") }, nil, "carol", 0},
 		{"dissociate unassociated", func(s *Service) error { return s.Dissociate(context.Background(), 1, "bob") }, nil, "bob", 0},
@@ -351,6 +357,56 @@ func TestAssociateDissociate(t *testing.T) {
 				t.Errorf("%s customer = %d, want %d", tt.user, u.CustomerID, tt.wantCust)
 			}
 		})
+	}
+}
+
+// TestSingleUserCustomer: a customer without AllowMultipleUserAssociation
+// (8) takes one user, through Register or Associate; dissociating, moving
+// or removing that user frees it; a customer with it (7) takes any number.
+func TestSingleUserCustomer(t *testing.T) {
+	r := newRig(t)
+	r.seed(t)
+	ctx := context.Background()
+	steps := []struct {
+		name    string
+		run     func() error
+		wantErr error
+	}{
+		{"bob takes 8", func() error { return r.svc.Associate(ctx, 1, "bob", 8) }, nil},
+		{"bob again", func() error { return r.svc.Associate(ctx, 1, "bob", 8) }, nil},
+		{"alice refused", func() error { return r.svc.Associate(ctx, 1, "alice", 8) }, apierr.CustomerHasUser},
+		{"register refused", func() error {
+			_, err := r.svc.Register(ctx, 1, Registration{Username: "dave", Password: "p", CustomerID: 8})
+			return err
+		}, apierr.CustomerHasUser},
+		{"bob moves to 7", func() error { return r.svc.Associate(ctx, 1, "bob", 7) }, nil},
+		{"alice takes 8", func() error { return r.svc.Associate(ctx, 1, "alice", 8) }, nil},
+		{"alice dissociates", func() error { return r.svc.Dissociate(ctx, 1, "alice") }, nil},
+		{"register takes 8", func() error {
+			_, err := r.svc.Register(ctx, 1, Registration{Username: "dave", Password: "p", CustomerID: 8})
+			return err
+		}, nil},
+		{"carol refused", func() error { return r.svc.Associate(ctx, 1, "carol", 8) }, apierr.CustomerHasUser},
+		{"dave removed", func() error { return r.svc.Remove(ctx, 1, "dave") }, nil},
+		{"carol takes 8", func() error { return r.svc.Associate(ctx, 1, "carol", 8) }, nil},
+		{"7 takes many", func() error { return r.svc.Associate(ctx, 1, "alice", 7) }, nil},
+	}
+	for _, s := range steps {
+		if err := s.run(); !errors.Is(err, s.wantErr) {
+			t.Fatalf("%s: %v, want %v", s.name, err, s.wantErr)
+		}
+	}
+	want := map[string]int64{"alice": 7, "bob": 7, "carol": 8}
+	for name, cust := range want {
+		if u, err := r.st.GetUser(ctx, 1, name); err != nil || u.CustomerID != cust {
+			t.Errorf("%s: customer %d (%v), want %d", name, u.CustomerID, err, cust)
+		}
+	}
+	if got := r.st.customers[custKey(1, 8)].users; got != 1 {
+		t.Errorf("customer 8 counts %d users, want 1", got)
+	}
+	if got := r.st.customers[custKey(1, 7)].users; got != 2 {
+		t.Errorf("customer 7 counts %d users, want 2", got)
 	}
 }
 

@@ -196,11 +196,19 @@ func (e *env) must(role, method string, kv ...string) string {
 }
 
 // customer creates customer id in the account with n licenses (see
-// licenses).
+// licenses); it allows multiple user associations.
 func (e *env) customer(accountID, id int64, n int) {
 	e.t.Helper()
+	e.customerWith(accountID, id, n, true)
+}
+
+// customerWith is customer with AllowMultipleUserAssociation given.
+func (e *env) customerWith(accountID, id int64, n int, allowMultipleUsers bool) {
+	e.t.Helper()
 	ctx := context.Background()
-	if err := e.st.CreateCustomer(ctx, customers.Customer{AccountID: accountID, ID: id, Name: "Customer", Created: e.now, Secret: "secret-" + string(rune('a'+id))}); err != nil {
+	c := customers.Customer{AccountID: accountID, ID: id, Name: "Customer", Created: e.now, Secret: "secret-" + string(rune('a'+id)),
+		AllowMultipleUserAssociation: allowMultipleUsers}
+	if err := e.st.CreateCustomer(ctx, c); err != nil {
 		e.t.Fatal(err)
 	}
 	e.licenses(accountID, id, n)
@@ -436,6 +444,30 @@ func TestDocumentedErrors(t *testing.T) {
 	}
 }
 
+// TestSingleUserCustomer: a customer without AllowMultipleUserAssociation
+// takes one user, by Register or Associate, until that user leaves.
+func TestSingleUserCustomer(t *testing.T) {
+	e := newEnv(t)
+	e.customerWith(account, 8, 1, false)
+	const taken = `{"result":1,"message":"The customer already has a user and does not allow multiple user associations."}`
+	e.must("admin", "Register", "Username", "alice", "Password", "pw", "CustomerId", "8")
+	if got := e.call("admin", "Register", "Username", "bob", "Password", "pw", "CustomerId", "8"); got != taken {
+		t.Errorf("Register with a taken customer = %s", got)
+	}
+	e.must("admin", "Register", "Username", "bob", "Password", "pw")
+	if got := e.call("admin", "Associate", "Username", "bob", "CustomerId", "8"); got != taken {
+		t.Errorf("Associate with a taken customer = %s", got)
+	}
+	e.must("admin", "Associate", "Username", "alice", "CustomerId", "8") // already hers
+	e.must("admin", "Dissociate", "Username", "alice")
+	e.must("admin", "Associate", "Username", "bob", "CustomerId", "8")
+	e.must("admin", "RemoveUser", "Username", "bob")
+	e.must("admin", "Register", "Username", "carol", "Password", "pw", "CustomerId", "8")
+	if got := e.must("admin", "GetUsers", "CustomerId", "8"); !strings.Contains(got, `"username":"carol"`) || strings.Count(got, `"username"`) != 1 {
+		t.Errorf("GetUsers CustomerId=8 = %s", got)
+	}
+}
+
 // TestAccountIsolation checks that a token never sees another account's
 // users or customers.
 func TestAccountIsolation(t *testing.T) {
@@ -449,7 +481,7 @@ func TestAccountIsolation(t *testing.T) {
 	}{
 		{"GetUsers", nil, `{"users":[],"result":0,"message":""}`},
 		{"Login", []string{"Username", "alice", "Password", "pw"}, authFailed},
-		{"Associate", []string{"Username", "alice", "CustomerId", "7"}, custNotFound},
+		{"Associate", []string{"Username", "alice", "CustomerId", "7"}, userNotExist},
 		{"Dissociate", []string{"Username", "alice"}, userNotExist},
 		{"ResetPasswordToken", []string{"Username", "alice"}, resetFailed},
 		{"ChangePassword", []string{"Username", "alice", "NewPassword", "x", "AdminMode", "true"}, notUpdated},
@@ -670,7 +702,7 @@ func TestRoundTrips(t *testing.T) {
 		kv     []string
 		want   int64
 	}{
-		// CustomerExists (1) + PutItem (1).
+		// CustomerExists (1) + TransactWriteItems (user, customer's user count).
 		{"Register", []string{"Username", "alice", "Password", "pw", "CustomerId", "7"}, 2},
 		{"Register", []string{"Username", "bob", "Password", "pw"}, 1},
 		// GetItem user || UpdateItem reserve; then UpdateItem release ||
@@ -680,16 +712,17 @@ func TestRoundTrips(t *testing.T) {
 		{"Login", []string{"Username", "bob", "Password", "pw"}, 3},
 		{"Login", []string{"Username", "bob", "Password", "wrong"}, 2},
 		{"Login", []string{"Username", "nobody", "Password", "wrong"}, 2},
-		// GetItem customer + UpdateItem.
+		// GetItem user + TransactWriteItems (user, customer's user count).
 		{"Associate", []string{"Username", "bob", "CustomerId", "7"}, 2},
-		{"Dissociate", []string{"Username", "bob"}, 1},
+		{"Dissociate", []string{"Username", "bob"}, 2},
 		{"GetUsers", nil, 1},
 		{"GetUsers", []string{"CustomerId", "7"}, 1},
 		{"ResetPasswordToken", []string{"Username", "bob"}, 1},
 		// GetItem user || reserve; release; UpdateItem.
 		{"ChangePassword", []string{"Username", "bob", "OldPassword", "pw", "NewPassword", "pw2"}, 4},
 		{"ChangePassword", []string{"Username", "bob", "NewPassword", "pw3", "AdminMode", "true"}, 1},
-		{"RemoveUser", []string{"Username", "carl"}, 1},
+		// GetItem user (for its customer) + DeleteItem.
+		{"RemoveUser", []string{"Username", "carl"}, 2},
 	}
 	for _, tt := range tests {
 		before := e.db.calls.Load()
