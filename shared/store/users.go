@@ -162,7 +162,7 @@ func (s *Store) SetUserCustomer(ctx context.Context, accountID int64, username s
 }
 
 // SetUserPassword implements users.Store: one conditional UpdateItem that
-// sets the hash and removes the reset token. With IfResetToken the
+// sets the hash and removes the reset token (unless KeepResetToken). With IfResetToken the
 // condition consumes the token: of concurrent changes with one token,
 // exactly one succeeds.
 func (s *Store) SetUserPassword(ctx context.Context, accountID int64, username string, u users.PasswordUpdate) error {
@@ -177,7 +177,11 @@ func (s *Store) SetUserPassword(ctx context.Context, accountID int64, username s
 		cond = "passwordHash = :old"
 		values[":old"] = &types.AttributeValueMemberS{Value: u.IfHash}
 	}
-	return s.updateUser(ctx, accountID, username, "SET passwordHash = :h REMOVE resetHash, resetExpires", cond, values)
+	expr := "SET passwordHash = :h REMOVE resetHash, resetExpires"
+	if u.KeepResetToken {
+		expr = "SET passwordHash = :h"
+	}
+	return s.updateUser(ctx, accountID, username, expr, cond, values)
 }
 
 // SetUserResetToken implements users.Store: one conditional UpdateItem.

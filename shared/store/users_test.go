@@ -255,6 +255,16 @@ func TestUserUpdates(t *testing.T) {
 	if got := r.userCount(t, 1, 7); got != "1" {
 		t.Errorf("customer 7 userCount = %s, want 1", got)
 	}
+	// A re-hash keeps an outstanding reset token.
+	if err := r.st.SetUserResetToken(ctx, 1, "alice", tok, exp); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.st.SetUserPassword(ctx, 1, "alice", users.PasswordUpdate{Hash: "h4", IfHash: "h3", KeepResetToken: true}); err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := r.st.GetUser(ctx, 1, "alice"); u.PasswordHash != "h4" || !bytes.Equal(u.ResetTokenHash, tok) {
+		t.Errorf("after a re-hash: %+v", u)
+	}
 	// Dissociating stores 0 and gives the slot back (one transaction).
 	if n := r.trips(func() { err = r.st.SetUserCustomer(ctx, 1, "alice", 7, 0) }); n != 1 || err != nil {
 		t.Fatalf("dissociate: %v (%d round trips)", err, n)

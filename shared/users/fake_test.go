@@ -157,7 +157,10 @@ func (m *memStore) SetUserPassword(_ context.Context, accountID int64, username 
 				return apierr.Conflict
 			}
 		}
-		u.PasswordHash, u.ResetTokenHash, u.ResetExpires = p.Hash, nil, time.Time{}
+		u.PasswordHash = p.Hash
+		if !p.KeepResetToken {
+			u.ResetTokenHash, u.ResetExpires = nil, time.Time{}
+		}
 		return nil
 	})
 }

@@ -111,6 +111,19 @@ func (h *Hasher) Verify(encoded, password string) (bool, error) {
 	return subtle.ConstantTimeCompare(got, key) == 1, nil
 }
 
+// NeedsRehash reports whether encoded was made with other parameters (or
+// lengths) than the ones h hashes with now. Callers that just verified the
+// password re-hash it, so raised parameters reach existing users as they
+// log in.
+func (h *Hasher) NeedsRehash(encoded string) bool {
+	p, salt, key, err := decode(encoded)
+	if err != nil {
+		return false // nothing to upgrade: it never verifies
+	}
+	p.SaltLen, p.KeyLen = uint32(len(salt)), uint32(len(key))
+	return p != h.params
+}
+
 // VerifyDummy does the work of one verification and discards the result.
 // Callers use it when there is no user, so that an unknown username takes
 // as long as a wrong password.

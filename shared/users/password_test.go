@@ -111,3 +111,35 @@ func BenchmarkVerifyDefault(b *testing.B) {
 		}
 	}
 }
+
+func TestNeedsRehash(t *testing.T) {
+	cur := NewHasher(TestParams, rand.Reader)
+	with := func(f func(p *Params)) string {
+		t.Helper()
+		p := TestParams
+		f(&p)
+		enc, err := NewHasher(p, rand.Reader).Hash("pw")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return enc
+	}
+	tests := []struct {
+		name string
+		enc  string
+		want bool
+	}{
+		{"current params", with(func(*Params) {}), false},
+		{"fewer passes", with(func(p *Params) { p.Time = 2 }), true},
+		{"other memory", with(func(p *Params) { p.MemoryKiB = 128 }), true},
+		{"other lanes", with(func(p *Params) { p.Threads = 2 }), true},
+		{"shorter salt", with(func(p *Params) { p.SaltLen = 8 }), true},
+		{"longer key", with(func(p *Params) { p.KeyLen = 64 }), true},
+		{"malformed", "$argon2id$v=19$m=64,t=1,p=1$bad", false},
+	}
+	for _, tt := range tests {
+		if got := cur.NeedsRehash(tt.enc); got != tt.want {
+			t.Errorf("%s: NeedsRehash(%q) = %v, want %v", tt.name, tt.enc, got, tt.want)
+		}
+	}
+}

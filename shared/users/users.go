@@ -101,6 +101,9 @@ type PasswordUpdate struct {
 	// equal it and ResetExpires to be after Now.
 	IfResetToken []byte
 	Now          time.Time
+	// KeepResetToken leaves an outstanding reset token in place (a
+	// re-hash of the same password is not a password change).
+	KeepResetToken bool
 }
 
 // Store persists users and login attempts.
@@ -365,14 +368,34 @@ func (s *Service) Login(ctx context.Context, accountID int64, username, password
 		return nil, apierr.UserAuthFailed
 	}
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		s.release(ctx, accountID, username, a)
 	}()
+	go func() {
+		defer wg.Done()
+		s.rehash(ctx, u, password)
+	}()
 	recs, err := s.customerKeys(ctx, accountID, u.CustomerID)
 	wg.Wait()
 	return recs, err
+}
+
+// rehash replaces u's verified password hash with one made with the
+// current parameters when they differ. It is best effort (the next Login
+// tries again) and conditioned on the hash read, so a password changed
+// meanwhile is never overwritten.
+func (s *Service) rehash(ctx context.Context, u User, password string) {
+	if !s.hasher.NeedsRehash(u.PasswordHash) {
+		return
+	}
+	hash, err := s.hasher.Hash(password)
+	if err != nil {
+		return
+	}
+	_ = s.store.SetUserPassword(context.WithoutCancel(ctx), u.AccountID, u.Username,
+		PasswordUpdate{Hash: hash, IfHash: u.PasswordHash, KeepResetToken: true})
 }
 
 // customerKeys returns the licenses of the customer, or none when id is 0

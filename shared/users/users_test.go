@@ -224,6 +224,60 @@ func TestLoginHashWork(t *testing.T) {
 	}
 }
 
+// TestLoginRehash: after the parameters are raised, a successful Login
+// stores the password re-hashed with the new ones (keeping an outstanding
+// reset token); a failed Login changes nothing; a re-hash never
+// overwrites a password changed since it was read.
+func TestLoginRehash(t *testing.T) {
+	r := newRig(t)
+	r.seed(t)
+	ctx := context.Background()
+	if _, err := r.svc.ResetToken(ctx, 1, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	old, _ := r.st.GetUser(ctx, 1, "alice")
+	raised := TestParams
+	raised.Time = 2
+	svc := r.svc.WithParams(raised)
+
+	if _, err := svc.Login(ctx, 1, "alice", "wrong"); !errors.Is(err, apierr.UserAuthFailed) {
+		t.Fatalf("wrong password: %v", err)
+	}
+	if u, _ := r.st.GetUser(ctx, 1, "alice"); u.PasswordHash != old.PasswordHash {
+		t.Error("a failed Login re-hashed the password")
+	}
+	if _, err := svc.Login(ctx, 1, "alice", "pw-alice"); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := r.st.GetUser(ctx, 1, "alice")
+	if u.PasswordHash == old.PasswordHash || svc.hasher.NeedsRehash(u.PasswordHash) {
+		t.Errorf("hash after Login = %q, want one with %+v", u.PasswordHash, raised)
+	}
+	if u.ResetTokenHash == nil {
+		t.Error("the re-hash voided the reset token")
+	}
+	if _, err := svc.Login(ctx, 1, "alice", "pw-alice"); err != nil {
+		t.Errorf("Login with the re-hashed password: %v", err)
+	}
+	// Same parameters: no write (the stored hash stays byte-identical).
+	again, _ := r.st.GetUser(ctx, 1, "alice")
+	if again.PasswordHash != u.PasswordHash {
+		t.Error("Login re-hashed a hash made with the current parameters")
+	}
+	// A re-hash racing with a password change loses.
+	if err := r.svc.ChangePassword(ctx, 1, PasswordChange{Username: "alice", NewPassword: "new", AdminMode: true}); err != nil {
+		t.Fatal(err)
+	}
+	changed, _ := r.st.GetUser(ctx, 1, "alice")
+	if !svc.hasher.NeedsRehash(old.PasswordHash) {
+		t.Fatal("the stale read would not be re-hashed")
+	}
+	svc.rehash(ctx, old, "pw-alice") // old is a stale read
+	if now, _ := r.st.GetUser(ctx, 1, "alice"); now.PasswordHash != changed.PasswordHash {
+		t.Error("a stale re-hash overwrote the changed password")
+	}
+}
+
 func TestLoginLimit(t *testing.T) {
 	ctx := context.Background()
 	r := newRig(t)
