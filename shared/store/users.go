@@ -28,6 +28,10 @@ import (
 //	UL#<account>#<users.Key>   / W#<window index>    login attempts of one username in one
 //	                                                 fixed window (attempts, ttl)
 //
+// A user with a customer carries gsi3pk CU#<account>#<customer> and gsi3sk
+// <users.Key>, so the sparse gsi3 lists a customer's users (GetUsers
+// CustomerId) without reading the account's other users.
+//
 // Users live in their account's partition, so GetUsers is one Query. The
 // sort key holds the case-folded username, so a conditional put makes
 // usernames unique per account. Attempt counters are their own items
@@ -62,6 +66,13 @@ type userItem struct {
 	PasswordHash string  `dynamodbav:"passwordHash"`
 	ResetHash    []byte  `dynamodbav:"resetHash,omitempty"`
 	ResetExpires int64   `dynamodbav:"resetExpires,omitempty"`
+	GSI3PK       string  `dynamodbav:"gsi3pk,omitempty"`
+	GSI3SK       string  `dynamodbav:"gsi3sk,omitempty"`
+}
+
+// customerUsersPK is the gsi3 partition of a customer's users.
+func customerUsersPK(accountID, customerID int64) string {
+	return "CU#" + strconv.FormatInt(accountID, 10) + "#" + strconv.FormatInt(customerID, 10)
 }
 
 func (it userItem) user() users.User {
@@ -82,6 +93,9 @@ func (s *Store) CreateUser(ctx context.Context, u users.User) error {
 		PK: accountPK(u.AccountID), SK: userSK(u.Username), AccountID: u.AccountID, Username: u.Username, Email: u.Email,
 		Created: u.Created.Unix(), CustomerID: u.CustomerID, PasswordHash: u.PasswordHash,
 	}
+	if u.CustomerID != 0 {
+		it.GSI3PK, it.GSI3SK = customerUsersPK(u.AccountID, u.CustomerID), users.Key(u.Username)
+	}
 	op, err := s.putOp(it, "attribute_not_exists(pk)")
 	if err != nil {
 		return err
@@ -101,19 +115,31 @@ func (s *Store) GetUser(ctx context.Context, accountID int64, username string) (
 }
 
 // ListUsers implements users.Store: one Query (paginated) over the
-// account's users; a customer filter is a FilterExpression, so it reads
-// (and bills) every user of the account like the unfiltered listing.
+// account's users, or for a customer a Query of gsi3 and one BatchGetItem
+// per 100 of its users (none when it has no users).
 func (s *Store) ListUsers(ctx context.Context, accountID, customerID int64) ([]users.User, error) {
-	q := prefixQuery(accountPK(accountID), userPrefix)
-	if customerID != 0 {
-		q.FilterExpression = aws.String("customerId = :c")
-		q.ExpressionAttributeValues[":c"] = num(customerID)
+	var items []map[string]types.AttributeValue
+	var err error
+	if customerID == 0 {
+		items, err = s.queryAll(ctx, prefixQuery(accountPK(accountID), userPrefix))
+	} else {
+		items, err = s.indexItems(ctx, indexQuery(schema.GSI3, "gsi3pk", customerUsersPK(accountID, customerID)))
 	}
-	items, err := s.queryAll(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	return decodeAll(items, "user", userItem.user)
+	all, err := decodeAll(items, "user", userItem.user)
+	if err != nil || customerID == 0 {
+		return all, err
+	}
+	// The index lags the table: keep only users still with the customer.
+	out := all[:0]
+	for _, u := range all {
+		if u.CustomerID == customerID {
+			out = append(out, u)
+		}
+	}
+	return out, nil
 }
 
 // updateUser runs a conditional UpdateItem on an existing user. A failed
@@ -152,11 +178,18 @@ func (s *Store) updateUser(ctx context.Context, accountID int64, username, expr,
 // SetUserCustomer implements users.Store: one transaction (user item and
 // the user counts of the customers involved).
 func (s *Store) SetUserCustomer(ctx context.Context, accountID int64, username string, from, to int64) error {
+	expr := "SET customerId = :to REMOVE gsi3pk, gsi3sk"
+	values := map[string]types.AttributeValue{":to": num(to), ":from": num(from)}
+	if to != 0 {
+		expr = "SET customerId = :to, gsi3pk = :g, gsi3sk = :gs"
+		values[":g"] = &types.AttributeValueMemberS{Value: customerUsersPK(accountID, to)}
+		values[":gs"] = &types.AttributeValueMemberS{Value: users.Key(username)}
+	}
 	op := types.TransactWriteItem{Update: &types.Update{
 		TableName: s.table, Key: key(accountPK(accountID), userSK(username)),
-		UpdateExpression:          aws.String("SET customerId = :to"),
+		UpdateExpression:          aws.String(expr),
 		ConditionExpression:       aws.String("attribute_exists(pk) AND customerId = :from"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":to": num(to), ":from": num(from)},
+		ExpressionAttributeValues: values,
 	}}
 	return s.writeUserMove(ctx, accountID, from, to, op)
 }

@@ -54,6 +54,11 @@ func (c *userTripDB) TransactWriteItems(ctx context.Context, in *dynamodb.Transa
 	return c.API.TransactWriteItems(ctx, in, o...)
 }
 
+func (c *userTripDB) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	c.calls.Add(1)
+	return c.API.BatchGetItem(ctx, in, o...)
+}
+
 func (c *userTripDB) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
 	c.calls.Add(1)
 	return c.API.Query(ctx, in, o...)
@@ -165,21 +170,25 @@ func TestUserCreateGetList(t *testing.T) {
 		t.Errorf("GetUser in another account: %v, want NotFound", err)
 	}
 
+	// A customer's users come from gsi3 (Query + BatchGetItem, or the
+	// Query alone when it has none); all users from one table Query.
 	tests := []struct {
 		account, customer int64
 		want              string
+		trips             int64
 	}{
-		{1, 0, "Alice,bob,Carol"},
-		{1, 7, "Alice,Carol"},
-		{1, 8, ""},
-		{2, 0, "alice"},
-		{3, 0, ""},
+		{1, 0, "Alice,bob,Carol", 1},
+		{1, 7, "Alice,Carol", 2},
+		{1, 8, "", 1},
+		{2, 0, "alice", 1},
+		{2, 7, "", 1},
+		{3, 0, "", 1},
 	}
 	for _, tt := range tests {
 		var us []users.User
 		n := r.trips(func() { us, err = r.st.ListUsers(ctx, tt.account, tt.customer) })
-		if err != nil || n != 1 {
-			t.Fatalf("ListUsers(%d, %d): %v (%d round trips, want 1)", tt.account, tt.customer, err, n)
+		if err != nil || n != tt.trips {
+			t.Fatalf("ListUsers(%d, %d): %v (%d round trips, want %d)", tt.account, tt.customer, err, n, tt.trips)
 		}
 		var names []string
 		for _, u := range us {
@@ -460,9 +469,13 @@ func TestUserCustomerSlots(t *testing.T) {
 	if err := r.st.SetUserCustomer(ctx, 1, name(won[0]), 10, 0); err != nil {
 		t.Fatal(err)
 	}
-	winners("register with free 10", race(func(i int) error {
+	reg := winners("register with free 10", race(func(i int) error {
 		return r.st.CreateUser(ctx, users.User{AccountID: 1, Username: "r" + strconv.Itoa(i), CustomerID: 10, PasswordHash: "h"})
 	}), 1)
+	// The index follows: the user who left is no longer listed.
+	if list, err := r.st.ListUsers(ctx, 1, 10); err != nil || len(list) != 1 || list[0].Username != "r"+strconv.Itoa(reg[0]) {
+		t.Errorf("users of 10 after the change: %+v, %v", list, err)
+	}
 
 	winners("associate with 11", race(func(i int) error { return r.st.SetUserCustomer(ctx, 1, name(i), 0, 11) }), n)
 	if got := r.userCount(t, 1, 11); got != strconv.Itoa(n) {
@@ -477,6 +490,9 @@ func TestUserCustomerSlots(t *testing.T) {
 	}
 	if got := r.userCount(t, 1, 11); got != strconv.Itoa(n-1) {
 		t.Errorf("11 after a delete counts %s users, want %d", got, n-1)
+	}
+	if list, err := r.st.ListUsers(ctx, 1, 11); err != nil || len(list) != n-1 {
+		t.Errorf("users of 11: %d, %v; want %d", len(list), err, n-1)
 	}
 
 	// Unknown customer: refused, nothing written.
