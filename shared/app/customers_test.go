@@ -611,3 +611,179 @@ func capturedLicenses(t *testing.T) [][]byte {
 	}
 	return out
 }
+
+// deviceCount is the customer's stored device count.
+func (e *env) deviceCount(f fixture, cid int64) int64 {
+	e.t.Helper()
+	c, err := e.app.Customers.Store().GetCustomer(context.Background(), f.account, cid)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c.DeviceCount
+}
+
+// distinctMachines counts the machines node-locked on any of the keys.
+func (e *env) distinctMachines(f fixture, ks ...string) int64 {
+	e.t.Helper()
+	seen := map[string]bool{}
+	for _, k := range ks {
+		for mid := range e.record(f, k).Nodes {
+			seen[mid] = true
+		}
+	}
+	return int64(len(seen))
+}
+
+// TestCustomerDeviceRecount: setting MaxNoOfDevices counts the machines
+// the customer already uses (activated while it had no limit), so the
+// limit holds from then on; a license that changes customer takes its
+// machines along.
+func TestCustomerDeviceRecount(t *testing.T) {
+	e, f, _ := activateEnv(t)
+	const limitMsg = "Cannot activate the new device as the limit has been reached."
+	pid := strconv.FormatInt(f.product, 10)
+	a, _ := e.addCustomer(f)
+	b, _ := e.addCustomer(f, "Email", "b@example.com")
+	aText, bText := strconv.FormatInt(a, 10), strconv.FormatInt(b, 10)
+	k1 := e.createKey(f, "CustomerId", aText)
+	k2 := e.createKey(f, "CustomerId", aText)
+	k3 := e.createKey(f, "CustomerId", aText)
+	activate := func(k, mid string) string {
+		t.Helper()
+		_, r := e.activate(f, "Key", k, "MachineCode", mid)
+		return r.Message
+	}
+	deactivate := func(k, mid string) {
+		t.Helper()
+		if got := e.post("key/Deactivate", "token", f.token, "ProductId", pid, "Key", k, "MachineCode", mid); got != ok {
+			t.Fatalf("Deactivate %s = %s", mid, got)
+		}
+	}
+	edit := func(cid string, max string) {
+		t.Helper()
+		if got := e.post("customer/EditCustomer", "token", f.token, "CustomerId", cid, "MaxNoOfDevices", max); !strings.Contains(got, `"result":0`) {
+			t.Fatalf("EditCustomer = %s", got)
+		}
+	}
+	// No limit yet: nothing is counted.
+	for _, a := range [][2]string{{k1, "m1"}, {k1, "m2"}, {k2, "m2"}, {k2, "m3"}, {k3, "x1"}, {k3, "x2"}} {
+		if msg := activate(a[0], a[1]); msg != "" {
+			t.Fatalf("activate %s: %s", a[1], msg)
+		}
+	}
+	if got := e.deviceCount(f, a); got != 0 {
+		t.Fatalf("device count without a limit = %d", got)
+	}
+	// A limit of 4 below the 5 machines in use: all 5 are counted, no new
+	// machine gets in, known machines still activate other licenses.
+	edit(aText, "4")
+	if got := e.deviceCount(f, a); got != 5 {
+		t.Fatalf("device count after setting the limit = %d, want 5", got)
+	}
+	if msg := activate(k1, "m4"); msg != limitMsg {
+		t.Errorf("new machine over the limit: %q", msg)
+	}
+	if msg := activate(k2, "m1"); msg != "" {
+		t.Errorf("known machine on another license: %q", msg)
+	}
+	edit(aText, "4") // recounting again changes nothing
+	if got := e.deviceCount(f, a); got != 5 {
+		t.Errorf("device count after a second recount = %d, want 5", got)
+	}
+	// m2 leaves k1 but is still on k2; then it leaves k2 too.
+	deactivate(k1, "m2")
+	if got := e.deviceCount(f, a); got != 5 {
+		t.Errorf("m2 still on k2: device count %d, want 5", got)
+	}
+	deactivate(k2, "m2")
+	if got := e.deviceCount(f, a); got != 4 {
+		t.Errorf("m2 gone: device count %d, want 4", got)
+	}
+	// k3 (x1, x2) moves to b, which has a limit: its machines go along.
+	edit(bText, "10")
+	if got := e.post("key/ChangeCustomer", "token", f.token, "ProductId", pid, "Key", k3, "CustomerId", bText); got != ok {
+		t.Fatalf("ChangeCustomer = %s", got)
+	}
+	if ga, gb := e.deviceCount(f, a), e.deviceCount(f, b); ga != 2 || gb != 2 {
+		t.Errorf("after moving k3: a counts %d (want 2), b counts %d (want 2)", ga, gb)
+	}
+	if msg := activate(k1, "m4"); msg != "" {
+		t.Errorf("a is under its limit again: %q", msg)
+	}
+	// Dissociating k3 releases its machines from b.
+	if got := e.post("key/ChangeCustomer", "token", f.token, "ProductId", pid, "Key", k3, "CustomerId", "0"); !strings.Contains(got, `"result":1`) {
+		t.Fatalf("ChangeCustomer 0 = %s", got)
+	}
+	if got := e.deviceCount(f, b); got != 0 {
+		t.Errorf("b after k3 left: %d devices, want 0", got)
+	}
+	if got, want := e.deviceCount(f, a), e.distinctMachines(f, k1, k2); got != want {
+		t.Errorf("a counts %d devices, its licenses have %d", got, want)
+	}
+	// A machine that left a license without being released (written
+	// around the service) is released by the next recount.
+	if err := e.app.Store.RemoveNode(context.Background(), f.product, k1, "m4"); err != nil { // m4 is on k1 only
+		t.Fatal(err)
+	}
+	before := e.deviceCount(f, a)
+	edit(aText, "4")
+	if got, want := e.deviceCount(f, a), e.distinctMachines(f, k1, k2); got != want || got == before {
+		t.Errorf("after recounting a stale device: a counts %d (before %d), its licenses have %d", got, before, want)
+	}
+}
+
+// TestCustomerDeviceRecountRaces: recounts racing with activations and
+// deactivations on the customer's licenses leave the count equal to the
+// distinct machines the licenses have.
+func TestCustomerDeviceRecountRaces(t *testing.T) {
+	e, f, _ := activateEnv(t)
+	pid := strconv.FormatInt(f.product, 10)
+	cid, _ := e.addCustomer(f)
+	cidText := strconv.FormatInt(cid, 10)
+	ks := []string{e.createKey(f, "CustomerId", cidText), e.createKey(f, "CustomerId", cidText), e.createKey(f, "CustomerId", cidText)}
+	// Some machines before any limit, then the limit and a race.
+	for i := 0; i < 6; i++ {
+		if _, r := e.activate(f, "Key", ks[i%3], "MachineCode", fmt.Sprintf("old-%d", i%4)); r.Result != 0 {
+			t.Fatal(r.Message)
+		}
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 24; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			k, mid := ks[i%3], fmt.Sprintf("new-%d", i%8)
+			switch {
+			case i%6 == 0:
+				e.post("customer/EditCustomer", "token", f.token, "CustomerId", cidText, "MaxNoOfDevices", "1000")
+			case i%6 == 5:
+				e.post("key/Deactivate", "token", f.token, "ProductId", pid, "Key", ks[i%3], "MachineCode", fmt.Sprintf("old-%d", i%4))
+			default:
+				e.activate(f, "Key", k, "MachineCode", mid)
+			}
+		}(i)
+	}
+	wg.Wait()
+	// Activations that read "no limit" before the first recount stored
+	// their limit are not counted; a last recount picks them up.
+	e.post("customer/EditCustomer", "token", f.token, "CustomerId", cidText, "MaxNoOfDevices", "1000")
+	if got, want := e.deviceCount(f, cid), e.distinctMachines(f, ks...); got != want {
+		t.Errorf("device count %d, licenses have %d distinct machines", got, want)
+	}
+	// From here every change is counted as it happens.
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			if i%2 == 0 {
+				e.activate(f, "Key", ks[i%3], "MachineCode", fmt.Sprintf("late-%d", i%3))
+			} else {
+				e.post("key/Deactivate", "token", f.token, "ProductId", pid, "Key", ks[i%3], "MachineCode", fmt.Sprintf("new-%d", i%8))
+			}
+		}(i)
+	}
+	wg.Wait()
+	if got, want := e.deviceCount(f, cid), e.distinctMachines(f, ks...); got != want {
+		t.Errorf("after counted changes: device count %d, licenses have %d distinct machines", got, want)
+	}
+}

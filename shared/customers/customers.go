@@ -248,6 +248,10 @@ type Store interface {
 	// dissociates its licenses.
 	DeleteCustomer(ctx context.Context, c Customer) error
 	ListCustomers(ctx context.Context, accountID int64) ([]Customer, error)
+	// RecountDevices brings the customer's device count in line with the
+	// machines node-locked on its licenses (counting those activated while
+	// it had no limit).
+	RecountDevices(ctx context.Context, accountID, customerID int64) error
 	// CustomersByID reads customers by id in the given order, skipping
 	// missing ones.
 	CustomersByID(ctx context.Context, accountID int64, ids []int64) ([]Customer, error)
@@ -322,6 +326,7 @@ func (s *Service) AddOrUseCustomer(ctx context.Context, accountID int64, f Custo
 }
 
 // EditCustomer changes the given fields; newSecret replaces the secret.
+// Giving a positive MaxNoOfDevices also recounts the customer's devices.
 // Concurrent edits are serialized by the store's conditional write
 // (a lost race is retried on the fresh record).
 func (s *Service) EditCustomer(ctx context.Context, accountID, id int64, f CustomerFields, newSecret bool) (Customer, error) {
@@ -346,6 +351,14 @@ func (s *Service) EditCustomer(ctx context.Context, accountID, id int64, f Custo
 		err = s.store.ReplaceCustomer(ctx, prev, c)
 		switch {
 		case err == nil:
+			// Setting a limit counts what the customer already uses.
+			// Counting is idempotent, so an edit that failed here is
+			// completed by repeating it.
+			if f.MaxNoOfDevices != nil && c.MaxNoOfDevices > 0 {
+				if err := s.store.RecountDevices(ctx, accountID, id); err != nil {
+					return Customer{}, err
+				}
+			}
 			return c, nil
 		case errors.Is(err, apierr.NotFound):
 			return Customer{}, CustomerCouldNotBeFound

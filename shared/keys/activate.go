@@ -35,9 +35,14 @@ type CustomerDevices interface {
 	// DeviceLimit returns the customer's MaxNoOfDevices (0: unlimited or
 	// no such customer).
 	DeviceLimit(ctx context.Context, accountID, customerID int64) (int64, error)
-	// ReleaseDevice un-counts a machine one of the customer's licenses
-	// deactivated.
-	ReleaseDevice(ctx context.Context, accountID, customerID int64, mid string) error
+	// ReleaseDevice un-counts a machine that the customer's license
+	// globalID no longer has (the device stays counted while another of
+	// the customer's licenses has it).
+	ReleaseDevice(ctx context.Context, accountID, customerID, globalID int64, mid string) error
+	// CountKeyDevices counts the machines node-locked on r (a license that
+	// just became the customer's) for the customer, beyond its limit if
+	// need be: they are already activated.
+	CountKeyDevices(ctx context.Context, accountID, customerID int64, r Record) error
 }
 
 // WithCustomerDevices makes node-locked activations of keys that have a
@@ -142,7 +147,7 @@ func (s *Service) Activate(ctx context.Context, in ActivateInput) (Record, error
 					return Record{}, err
 				}
 				if maxDevices > 0 {
-					act.Devices = &DeviceLimit{AccountID: r.AccountID, CustomerID: r.CustomerID, Max: maxDevices}
+					act.Devices = &DeviceLimit{AccountID: r.AccountID, CustomerID: r.CustomerID, Max: maxDevices, GlobalID: r.GlobalID}
 				}
 			}
 			out, err = s.store.AddNode(ctx, in.ProductID, in.Key, act)
@@ -239,7 +244,7 @@ func (s *Service) Deactivate(ctx context.Context, accountID, productID int64, ke
 		return apierr.KeyNotFound
 	}
 	if err == nil && r.CustomerID != 0 && s.devices != nil {
-		err = s.devices.ReleaseDevice(ctx, accountID, r.CustomerID, machineCode)
+		err = s.devices.ReleaseDevice(ctx, accountID, r.CustomerID, r.GlobalID, machineCode)
 	}
 	return err
 }

@@ -3,6 +3,7 @@ package keys
 import (
 	"context"
 	"errors"
+	"maps"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -118,13 +119,60 @@ func (s *Service) Create(ctx context.Context, accountID, productID int64, spec S
 	return recs, nil
 }
 
-// Change applies c to a key of the account. Errors: apierr.KeyNotFound.
+// Change applies c to a key of the account. A license that changes
+// customer takes its machines along: they stop counting toward the old
+// customer's MaxNoOfDevices and count toward the new one's (a read before
+// the write, and the device writes after it). Errors: apierr.KeyNotFound.
 func (s *Service) Change(ctx context.Context, accountID, productID int64, key string, c Change) (Record, error) {
+	moving := c.CustomerID != nil && s.devices != nil
+	var before Record
+	if moving {
+		var err error
+		before, err = s.store.GetKey(ctx, productID, key, true)
+		if errors.Is(err, apierr.NotFound) || err == nil && before.AccountID != accountID {
+			return Record{}, apierr.KeyNotFound
+		}
+		if err != nil {
+			return Record{}, err
+		}
+	}
 	r, err := s.store.Update(ctx, accountID, productID, key, c)
 	if errors.Is(err, apierr.NotFound) {
 		return Record{}, apierr.KeyNotFound
 	}
+	if err == nil && moving && before.CustomerID != r.CustomerID {
+		err = s.moveDevices(ctx, before, r)
+	}
 	return r, err
+}
+
+// moveDevices releases the machines of a license from its old customer's
+// device count (those it had when read and right after the change, which
+// covers an activation that landed in between) and counts them for the
+// new customer if that one limits devices.
+func (s *Service) moveDevices(ctx context.Context, before, after Record) error {
+	if before.CustomerID != 0 {
+		mids := map[string]bool{}
+		for mid := range maps.Keys(before.Nodes) {
+			mids[mid] = true
+		}
+		for mid := range maps.Keys(after.Nodes) {
+			mids[mid] = true
+		}
+		for mid := range mids {
+			if err := s.devices.ReleaseDevice(ctx, before.AccountID, before.CustomerID, before.GlobalID, mid); err != nil {
+				return err
+			}
+		}
+	}
+	if after.CustomerID == 0 || len(after.Nodes) == 0 {
+		return nil
+	}
+	limit, err := s.devices.DeviceLimit(ctx, after.AccountID, after.CustomerID)
+	if err != nil || limit == 0 {
+		return err
+	}
+	return s.devices.CountKeyDevices(ctx, after.AccountID, after.CustomerID, after)
 }
 
 // Extend moves the expiry by days: from the current expiry if it has not

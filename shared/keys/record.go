@@ -115,6 +115,9 @@ type DeviceLimit struct {
 	AccountID  int64
 	CustomerID int64
 	Max        int64
+	// GlobalID is the activated license's GlobalId (device records list
+	// the licenses that have the machine).
+	GlobalID int64
 }
 
 // SeatClaim asks the store to take floating slot Slot for Seat.Mid. The

@@ -26,7 +26,7 @@ import (
 //	CS#<account>#<secret> / CS               secret -> customer id (unique secrets)
 //	CE#<account>#<email>  / CE               lower-cased email -> first customer with it
 //	A#<account>          / R#<id:012>        reseller
-//	CD#<account>#<customer> / <machine code> a machine counted against MaxNoOfDevices
+//	CD#<account>#<customer> / m<machine code> a machine counted against MaxNoOfDevices (see devices.go)
 //
 // Licenses point at them with customerId / resellerId and the sparse
 // indexes gsi3 / gsi4 (see keys.go).
