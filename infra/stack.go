@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfrontorigins"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
@@ -121,10 +122,14 @@ func NewKeyturnStack(scope constructs.Construct, id string, p Props) awscdk.Stac
 	}
 
 	// The symmetric key wraps the accounts' private signing keys (envelope).
+	// Key policies: the account administers the keys but cannot use them
+	// through IAM; each function that uses a key is named in its policy
+	// with exactly its actions (see allowKeyUse).
 	wrapKey := awskms.NewKey(stack, jsii.String("SigningWrapKey"), &awskms.KeyProps{
 		Description:       jsii.String("Keyturn: wraps account signing keys (envelope mode)"),
 		EnableKeyRotation: jsii.Bool(true),
 		RemovalPolicy:     removal,
+		Policy:            keyAdminPolicy(),
 	})
 	var signKey awskms.Key
 	if p.SigningMode == config.SigningKMS {
@@ -133,6 +138,7 @@ func NewKeyturnStack(scope constructs.Construct, id string, p Props) awscdk.Stac
 			KeySpec:       awskms.KeySpec_RSA_2048,
 			KeyUsage:      awskms.KeyUsage_SIGN_VERIFY,
 			RemovalPolicy: removal,
+			Policy:        keyAdminPolicy(),
 		})
 	}
 
@@ -239,18 +245,19 @@ func NewKeyturnStack(scope constructs.Construct, id string, p Props) awscdk.Stac
 		} else {
 			table.Grant(fn, toStrings(readActions)...)
 		}
-		if g.Signs || g.Admin {
+		switch {
+		case g.Admin:
+			// Wraps new account keys and reads them back.
+			allowKeyUse(wrapKey, fn, "kms:Decrypt", "kms:GenerateDataKey")
+		case g.Signs:
 			// Envelope: unwrap the account key once per cold start.
-			wrapKey.Grant(fn, jsii.String("kms:Decrypt"))
-		}
-		if g.Admin {
-			wrapKey.Grant(fn, jsii.String("kms:GenerateDataKey"))
+			allowKeyUse(wrapKey, fn, "kms:Decrypt")
 		}
 		if signKey != nil && g.Signs {
-			signKey.Grant(fn, jsii.String("kms:Sign"), jsii.String("kms:GetPublicKey"))
+			allowKeyUse(signKey, fn, "kms:Sign", "kms:GetPublicKey")
 		}
 		if signKey != nil && g.Admin {
-			signKey.Grant(fn, jsii.String("kms:GetPublicKey"))
+			allowKeyUse(signKey, fn, "kms:GetPublicKey")
 		}
 		integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String(name+"-Integration"), fn, nil)
 		api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
@@ -281,4 +288,40 @@ func NewKeyturnStack(scope constructs.Construct, id string, p Props) awscdk.Stac
 	}
 	_ = alarms
 	return stack
+}
+
+// keyAdminActions are what the account (its IAM administrators and the
+// CloudFormation deployment) may do with a key: manage it, never use it.
+var keyAdminActions = []string{
+	"kms:CancelKeyDeletion", "kms:CreateAlias", "kms:DeleteAlias", "kms:DescribeKey", "kms:DisableKey",
+	"kms:DisableKeyRotation", "kms:EnableKey", "kms:EnableKeyRotation", "kms:GetKeyPolicy",
+	"kms:GetKeyRotationStatus", "kms:ListAliases", "kms:ListGrants", "kms:ListKeyPolicies",
+	"kms:ListResourceTags", "kms:PutKeyPolicy", "kms:RetireGrant", "kms:RevokeGrant",
+	"kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias",
+	"kms:UpdateKeyDescription",
+}
+
+// keyAdminPolicy is the base key policy: the account may administer the
+// key (keyAdminActions) through IAM; use is granted per function.
+func keyAdminPolicy() awsiam.PolicyDocument {
+	return awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{
+		Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("AccountAdministersTheKey"),
+			Actions:    jsii.Strings(keyAdminActions...),
+			Principals: &[]awsiam.IPrincipal{awsiam.NewAccountRootPrincipal()},
+			Resources:  jsii.Strings("*"),
+		})},
+	})
+}
+
+// allowKeyUse lets fn call actions on key: in fn's IAM policy and, since
+// the key policy does not delegate use to IAM, in the key policy naming
+// fn's role.
+func allowKeyUse(key awskms.Key, fn awslambda.Function, actions ...string) {
+	key.Grant(fn, *jsii.Strings(actions...)...)
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:    jsii.Strings(actions...),
+		Principals: &[]awsiam.IPrincipal{fn.Role()},
+		Resources:  jsii.Strings("*"),
+	}), jsii.Bool(false))
 }

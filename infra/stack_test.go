@@ -183,6 +183,94 @@ func TestKMSKeys(t *testing.T) {
 	}
 }
 
+// TestKeyPolicies: the account may only administer the KMS keys; each
+// function that uses a key is named in the key policy with exactly its
+// actions, and no other principal or wildcard action appears.
+func TestKeyPolicies(t *testing.T) {
+	roleOf := regexp.MustCompile(`^Fn([a-z]+)ServiceRole`)
+	for mode, tpl := range synth(t) {
+		want := map[string]map[string][]string{"SigningWrapKey": {}}
+		if mode == config.SigningKMS {
+			want["SigningKey"] = map[string][]string{}
+		}
+		for _, g := range deploy.Groups {
+			switch {
+			case g.Admin:
+				want["SigningWrapKey"][g.Name] = []string{"kms:Decrypt", "kms:GenerateDataKey"}
+			case g.Signs:
+				want["SigningWrapKey"][g.Name] = []string{"kms:Decrypt"}
+			}
+			if mode == config.SigningKMS && g.Signs {
+				want["SigningKey"][g.Name] = []string{"kms:GetPublicKey", "kms:Sign"}
+			}
+			if mode == config.SigningKMS && g.Admin {
+				want["SigningKey"][g.Name] = []string{"kms:GetPublicKey"}
+			}
+		}
+		keysSeen := 0
+		for id, k := range resources(tpl, "AWS::KMS::Key") {
+			name := "SigningKey"
+			if strings.HasPrefix(id, "SigningWrapKey") {
+				name = "SigningWrapKey"
+			}
+			keysSeen++
+			got := map[string][]string{}
+			for _, raw := range props(k)["KeyPolicy"].(map[string]any)["Statement"].([]any) {
+				st := raw.(map[string]any)
+				var actions []string
+				switch a := st["Action"].(type) {
+				case string:
+					actions = []string{a}
+				case []any:
+					for _, x := range a {
+						actions = append(actions, x.(string))
+					}
+				}
+				for _, a := range actions {
+					if strings.Contains(a, "*") {
+						t.Errorf("%s/%s: wildcard action %s", mode, name, a)
+					}
+				}
+				principal, _ := json.Marshal(st["Principal"])
+				if st["Sid"] == "AccountAdministersTheKey" {
+					if !strings.Contains(string(principal), ":root") || strings.Join(dedupe(actions), ",") != strings.Join(dedupe(keyAdminActions), ",") {
+						t.Errorf("%s/%s: admin statement %s %v", mode, name, principal, actions)
+					}
+					continue
+				}
+				var p struct {
+					AWS struct {
+						GetAtt []string `json:"Fn::GetAtt"`
+					}
+				}
+				_ = json.Unmarshal(principal, &p)
+				m := []string(nil)
+				if len(p.AWS.GetAtt) == 2 {
+					m = roleOf.FindStringSubmatch(p.AWS.GetAtt[0])
+				}
+				if m == nil {
+					t.Errorf("%s/%s: statement for an unexpected principal %s", mode, name, principal)
+					continue
+				}
+				got[m[1]] = dedupe(append(got[m[1]], actions...))
+			}
+			for group, actions := range want[name] {
+				if strings.Join(got[group], ",") != strings.Join(dedupe(actions), ",") {
+					t.Errorf("%s/%s: %s may %v, want %v", mode, name, group, got[group], actions)
+				}
+			}
+			for group := range got {
+				if _, ok := want[name][group]; !ok {
+					t.Errorf("%s/%s: %s is in the key policy but uses no key", mode, name, group)
+				}
+			}
+		}
+		if keysSeen != len(want) {
+			t.Errorf("%s: %d keys, want %d", mode, keysSeen, len(want))
+		}
+	}
+}
+
 // TestLeastPrivilege: each function's policy holds exactly the actions its
 // group needs, and never a wildcard action.
 func TestLeastPrivilege(t *testing.T) {
