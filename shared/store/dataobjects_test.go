@@ -21,55 +21,10 @@ import (
 	"github.com/keyturn/keyturn/shared/store"
 )
 
-// tripDB counts DynamoDB round trips by operation.
-type tripDB struct {
-	store.API
-	get, put, update, del, query, transact, batch atomic.Int64
-}
-
-func (c *tripDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	c.get.Add(1)
-	return c.API.GetItem(ctx, in, o...)
-}
-func (c *tripDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	c.put.Add(1)
-	return c.API.PutItem(ctx, in, o...)
-}
-func (c *tripDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	c.update.Add(1)
-	return c.API.UpdateItem(ctx, in, o...)
-}
-func (c *tripDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
-	c.del.Add(1)
-	return c.API.DeleteItem(ctx, in, o...)
-}
-func (c *tripDB) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
-	c.query.Add(1)
-	return c.API.Query(ctx, in, o...)
-}
-func (c *tripDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	c.transact.Add(1)
-	return c.API.TransactWriteItems(ctx, in, o...)
-}
-func (c *tripDB) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
-	c.batch.Add(1)
-	return c.API.BatchGetItem(ctx, in, o...)
-}
-
-// trips returns the counts since the last call, as "get/put/update/delete/query/transact/batch".
-func (c *tripDB) trips() string {
-	s := fmt.Sprintf("get=%d put=%d update=%d delete=%d query=%d transact=%d batch=%d",
-		c.get.Load(), c.put.Load(), c.update.Load(), c.del.Load(), c.query.Load(), c.transact.Load(), c.batch.Load())
-	for _, n := range []*atomic.Int64{&c.get, &c.put, &c.update, &c.del, &c.query, &c.transact, &c.batch} {
-		n.Store(0)
-	}
-	return s
-}
-
 type doRig struct {
 	db    *dynamodb.Client
 	table string
-	trips *tripDB
+	trips *ddbtest.Counter
 	st    *store.Store
 	key   keys.Record
 }
@@ -78,14 +33,14 @@ const doAccount = 11
 
 func newDORig(t *testing.T) *doRig {
 	db, table := ddbtest.NewTable(t)
-	r := &doRig{db: db, table: table, trips: &tripDB{API: db}}
+	r := &doRig{db: db, table: table, trips: ddbtest.NewCounter(db)}
 	r.st = store.New(r.trips, table)
 	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	r.key = keys.Record{AccountID: doAccount, ProductID: 70, ID: 3, GlobalID: 900, Key: "AAAAA-BBBBB-CCCCC-DDDDD", Created: now, Expires: now}
 	if err := r.st.CreateKeys(context.Background(), []keys.Record{r.key}); err != nil {
 		t.Fatal(err)
 	}
-	r.trips.trips()
+	r.trips.Summary()
 	return r
 }
 
@@ -150,7 +105,7 @@ func TestDataObjectLifecycle(t *testing.T) {
 	user := dataobj.Ref{Type: dataobj.User, ID: doAccount}
 	product := dataobj.Ref{Type: dataobj.Product, ID: 70}
 	u := r.create(t, user, "cust", 1, dataobj.CreateOptions{})
-	if got := r.trips.trips(); got != "get=0 put=0 update=1 delete=0 query=0 transact=1 batch=0" {
+	if got := r.trips.Summary(); got != "get=0 put=0 update=1 delete=0 query=0 transact=1 batch=0" {
 		t.Errorf("CreateObject round trips: %s; want the id counter and one transaction", got)
 	}
 	p := r.create(t, product, "", 2, dataobj.CreateOptions{})
@@ -163,13 +118,13 @@ func TestDataObjectLifecycle(t *testing.T) {
 	if got := r.keyCount(t); got != 2 {
 		t.Errorf("key dataObjectCount = %d, want 2 (machine objects are counted apart)", got)
 	}
-	r.trips.trips()
+	r.trips.Summary()
 
 	kobjs, err := r.st.KeyDataObjects(ctx, doAccount, r.key.GlobalID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := r.trips.trips(); got != "get=0 put=0 update=0 delete=0 query=1 transact=0 batch=0" {
+	if got := r.trips.Summary(); got != "get=0 put=0 update=0 delete=0 query=1 transact=0 batch=0" {
 		t.Errorf("KeyDataObjects round trips: %s; want one Query", got)
 	}
 	if fmt.Sprint(ids(kobjs)) != fmt.Sprint([]int64{k1.ID, k2.ID}) || kobjs[0] != k1 || kobjs[1].StringValue != "s:uses" || kobjs[1].IntValue != 4 {
@@ -188,13 +143,13 @@ func TestDataObjectLifecycle(t *testing.T) {
 	if err != nil || fmt.Sprint(ids(all)) != fmt.Sprint([]int64{u.ID, p.ID, k1.ID, k2.ID, m.ID}) {
 		t.Errorf("ListAccountObjects = %v, %v", ids(all), err)
 	}
-	r.trips.trips()
+	r.trips.Summary()
 
 	h, err := r.st.Locate(ctx, doAccount, m.ID)
 	if err != nil || h != m.Handle() {
 		t.Errorf("Locate = %+v, %v; want %+v", h, err, m.Handle())
 	}
-	if got := r.trips.trips(); got != "get=1 put=0 update=0 delete=0 query=0 transact=0 batch=0" {
+	if got := r.trips.Summary(); got != "get=1 put=0 update=0 delete=0 query=0 transact=0 batch=0" {
 		t.Errorf("Locate round trips: %s", got)
 	}
 	if _, err := r.st.Locate(ctx, doAccount+1, m.ID); !errors.Is(err, apierr.NotFound) {
@@ -206,19 +161,19 @@ func TestDataObjectLifecycle(t *testing.T) {
 	if _, err := r.st.FindByName(ctx, doAccount, r.keyRef(), "nope"); !errors.Is(err, apierr.NotFound) {
 		t.Errorf("FindByName(nope) = %v", err)
 	}
-	r.trips.trips()
+	r.trips.Summary()
 
 	o, err := r.st.AddInt(ctx, k1.Handle(), dataobj.IncrementDelta(5, true, 8))
 	if err != nil || o.IntValue != 8 {
 		t.Errorf("AddInt = %+v, %v; want 8", o, err)
 	}
-	if got := r.trips.trips(); got != "get=0 put=0 update=1 delete=0 query=0 transact=0 batch=0" {
+	if got := r.trips.Summary(); got != "get=0 put=0 update=1 delete=0 query=0 transact=0 batch=0" {
 		t.Errorf("AddInt round trips: %s; want one UpdateItem", got)
 	}
 	if _, err := r.st.AddInt(ctx, k1.Handle(), dataobj.IncrementDelta(1, true, 8)); !errors.Is(err, apierr.Conflict) {
 		t.Errorf("AddInt past the bound = %v, want Conflict", err)
 	}
-	if got := r.trips.trips(); got != "get=0 put=0 update=1 delete=0 query=0 transact=0 batch=0" {
+	if got := r.trips.Summary(); got != "get=0 put=0 update=1 delete=0 query=0 transact=0 batch=0" {
 		t.Errorf("refused AddInt round trips: %s; want one UpdateItem, no re-read", got)
 	}
 	missing := k1.Handle()
@@ -241,14 +196,14 @@ func TestDataObjectLifecycle(t *testing.T) {
 	if _, err := r.st.SetInt(ctx, missing, 1); !errors.Is(err, apierr.NotFound) {
 		t.Errorf("SetInt(missing) = %v", err)
 	}
-	r.trips.trips()
+	r.trips.Summary()
 
 	// Remove: one transaction, then the name count of "uses" stays (k2
 	// still has the name).
 	if err := r.st.DeleteObject(ctx, k1.Handle()); err != nil {
 		t.Fatal(err)
 	}
-	if got := r.trips.trips(); got != "get=0 put=0 update=0 delete=1 query=0 transact=1 batch=0" {
+	if got := r.trips.Summary(); got != "get=0 put=0 update=0 delete=1 query=0 transact=1 batch=0" {
 		t.Errorf("DeleteObject round trips: %s; want one transaction and the name-count clean-up", got)
 	}
 	if err := r.st.DeleteObject(ctx, k1.Handle()); !errors.Is(err, apierr.NotFound) {

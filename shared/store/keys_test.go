@@ -5,11 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/ddbtest"
@@ -17,24 +14,8 @@ import (
 	"github.com/keyturn/keyturn/shared/store"
 )
 
-// countingDB counts round trips by kind.
-type countingDB struct {
-	store.API
-	reads, writes atomic.Int64
-}
-
-func (c *countingDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	c.reads.Add(1)
-	return c.API.GetItem(ctx, in, o...)
-}
-
-func (c *countingDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	c.writes.Add(1)
-	return c.API.UpdateItem(ctx, in, o...)
-}
-
 type keyRig struct {
-	db  *countingDB
+	db  *ddbtest.Counter
 	st  *store.Store
 	svc *keys.Service
 	now time.Time
@@ -43,7 +24,7 @@ type keyRig struct {
 
 func newKeyRig(t *testing.T) *keyRig {
 	db, table := ddbtest.NewTable(t)
-	r := &keyRig{db: &countingDB{API: db}, now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
+	r := &keyRig{db: ddbtest.NewCounter(db), now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
 	r.st = store.New(r.db, table)
 	r.svc = keys.NewService(r.st, r.clock)
 	return r
@@ -152,8 +133,7 @@ func TestActivateRoundTrips(t *testing.T) {
 	r := newKeyRig(t)
 	r.create(t, "CCCCC-CCCCC-CCCCC-CCCCC", func(k *keys.Record) { k.MaxNoOfMachines = 2 })
 	in := keys.ActivateInput{AccountID: 1, ProductID: 10, Key: "CCCCC-CCCCC-CCCCC-CCCCC", MachineCode: "pc1", IP: "192.0.2.7", FriendlyName: "alice", OSInfo: `{"os":"linux"}`}
-	r.db.reads.Store(0)
-	r.db.writes.Store(0)
+	r.db.Reset()
 	rec, err := r.svc.Activate(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
@@ -161,15 +141,14 @@ func TestActivateRoundTrips(t *testing.T) {
 	if got := rec.Nodes["pc1"]; got.IP != "192.0.2.7" || got.FriendlyName != "alice" || got.OSInfo != `{"os":"linux"}` || !got.Time.Equal(r.clock()) {
 		t.Errorf("activation = %+v", got)
 	}
-	if rd, wr := r.db.reads.Load(), r.db.writes.Load(); rd != 1 || wr != 1 {
+	if rd, wr := r.db.Of("GetItem"), r.db.Of("UpdateItem"); rd != 1 || wr != 1 {
 		t.Errorf("new activation: %d reads, %d writes; want 1 and 1", rd, wr)
 	}
-	r.db.reads.Store(0)
-	r.db.writes.Store(0)
+	r.db.Reset()
 	if _, err := r.svc.Activate(context.Background(), in); err != nil {
 		t.Fatal(err)
 	}
-	if rd, wr := r.db.reads.Load(), r.db.writes.Load(); rd != 1 || wr != 0 {
+	if rd, wr := r.db.Of("GetItem"), r.db.Of("UpdateItem"); rd != 1 || wr != 0 {
 		t.Errorf("repeated activation: %d reads, %d writes; want 1 and 0", rd, wr)
 	}
 }

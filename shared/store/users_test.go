@@ -23,49 +23,8 @@ import (
 	"github.com/keyturn/keyturn/shared/users"
 )
 
-// userTripDB counts every DynamoDB call (round trip).
-type userTripDB struct {
-	store.API
-	calls atomic.Int64
-}
-
-func (c *userTripDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	c.calls.Add(1)
-	return c.API.GetItem(ctx, in, o...)
-}
-
-func (c *userTripDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	c.calls.Add(1)
-	return c.API.PutItem(ctx, in, o...)
-}
-
-func (c *userTripDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	c.calls.Add(1)
-	return c.API.UpdateItem(ctx, in, o...)
-}
-
-func (c *userTripDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
-	c.calls.Add(1)
-	return c.API.DeleteItem(ctx, in, o...)
-}
-
-func (c *userTripDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	c.calls.Add(1)
-	return c.API.TransactWriteItems(ctx, in, o...)
-}
-
-func (c *userTripDB) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
-	c.calls.Add(1)
-	return c.API.BatchGetItem(ctx, in, o...)
-}
-
-func (c *userTripDB) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
-	c.calls.Add(1)
-	return c.API.Query(ctx, in, o...)
-}
-
 type userRig struct {
-	db    *userTripDB
+	db    *ddbtest.Counter
 	raw   *dynamodb.Client
 	table string
 	st    *store.Store
@@ -75,7 +34,7 @@ type userRig struct {
 func newUserRig(t *testing.T) *userRig {
 	t.Helper()
 	db, table := ddbtest.NewTable(t)
-	r := &userRig{db: &userTripDB{API: db}, raw: db, table: table, now: time.Date(2026, 4, 1, 8, 0, 0, 0, time.UTC)}
+	r := &userRig{db: ddbtest.NewCounter(db), raw: db, table: table, now: time.Date(2026, 4, 1, 8, 0, 0, 0, time.UTC)}
 	r.st = store.New(r.db, table)
 	return r
 }
@@ -118,9 +77,7 @@ func (r *userRig) userCount(t *testing.T, accountID, id int64) string {
 
 // trips runs f and returns how many DynamoDB calls it made.
 func (r *userRig) trips(f func()) int64 {
-	before := r.db.calls.Load()
-	f()
-	return r.db.calls.Load() - before
+	return r.db.Trips(f)
 }
 
 // rawItem reads an item with the bare client.

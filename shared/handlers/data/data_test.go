@@ -639,12 +639,12 @@ func TestRoundTrips(t *testing.T) {
 		{"RemoveDataObjectToMachineCode", keyArgs(e.key, "MachineCode", "mc1", "Name", "m"), 4},
 	}
 	for _, tt := range tests {
-		e.trips.n.Store(0)
+		e.trips.Reset()
 		body := e.call(tt.method, e.tok, tt.kv...)
 		if !strings.HasSuffix(body, `"result":0,"message":""}`) && body != errBody(apierr.DataInt32Limit) {
 			t.Errorf("%s %v = %s", tt.method, tt.kv, body)
 		}
-		if got := e.trips.n.Load(); got != tt.trips {
+		if got := e.trips.Total(); got != tt.trips {
 			t.Errorf("%s %v: %d round trips, want %d", tt.method, tt.kv, got, tt.trips)
 		}
 	}

@@ -13,11 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/keyturn/keyturn/shared/app"
 	"github.com/keyturn/keyturn/shared/auth"
@@ -27,43 +24,7 @@ import (
 	"github.com/keyturn/keyturn/shared/ddbtest"
 	"github.com/keyturn/keyturn/shared/handlers/data"
 	"github.com/keyturn/keyturn/shared/keys"
-	"github.com/keyturn/keyturn/shared/store"
 )
-
-// tripAPI counts DynamoDB round trips (every call is one).
-type tripAPI struct {
-	store.API
-	n atomic.Int64
-}
-
-func (c *tripAPI) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	c.n.Add(1)
-	return c.API.GetItem(ctx, in, o...)
-}
-func (c *tripAPI) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	c.n.Add(1)
-	return c.API.PutItem(ctx, in, o...)
-}
-func (c *tripAPI) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	c.n.Add(1)
-	return c.API.UpdateItem(ctx, in, o...)
-}
-func (c *tripAPI) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
-	c.n.Add(1)
-	return c.API.DeleteItem(ctx, in, o...)
-}
-func (c *tripAPI) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
-	c.n.Add(1)
-	return c.API.Query(ctx, in, o...)
-}
-func (c *tripAPI) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	c.n.Add(1)
-	return c.API.TransactWriteItems(ctx, in, o...)
-}
-func (c *tripAPI) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
-	c.n.Add(1)
-	return c.API.BatchGetItem(ctx, in, o...)
-}
 
 // env is the service on its own DynamoDB Local table, serving the data
 // group over HTTP, with one account holding two products, a node-locked
@@ -73,7 +34,7 @@ type env struct {
 	t        *testing.T
 	a        *app.App
 	svc      *dataobj.Service
-	trips    *tripAPI
+	trips    *ddbtest.Counter
 	url      string
 	http     *http.Client
 	account  int64
@@ -99,7 +60,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	trips := &tripAPI{API: db}
+	trips := ddbtest.NewCounter(db)
 	a, err := app.New(ctx, cfg, nil, app.Clients{DynamoDB: trips})
 	if err != nil {
 		t.Fatal(err)

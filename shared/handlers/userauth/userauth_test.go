@@ -53,41 +53,6 @@ const (
 	account, other = int64(1), int64(2)
 )
 
-// tripDB counts DynamoDB calls.
-type tripDB struct {
-	store.API
-	calls atomic.Int64
-}
-
-func (c *tripDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	c.calls.Add(1)
-	return c.API.GetItem(ctx, in, o...)
-}
-func (c *tripDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	c.calls.Add(1)
-	return c.API.PutItem(ctx, in, o...)
-}
-func (c *tripDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	c.calls.Add(1)
-	return c.API.UpdateItem(ctx, in, o...)
-}
-func (c *tripDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
-	c.calls.Add(1)
-	return c.API.DeleteItem(ctx, in, o...)
-}
-func (c *tripDB) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
-	c.calls.Add(1)
-	return c.API.Query(ctx, in, o...)
-}
-func (c *tripDB) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
-	c.calls.Add(1)
-	return c.API.BatchGetItem(ctx, in, o...)
-}
-func (c *tripDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	c.calls.Add(1)
-	return c.API.TransactWriteItems(ctx, in, o...)
-}
-
 // seqReader is a deterministic, goroutine-safe random source (0, 1, 2...).
 type seqReader struct {
 	mu sync.Mutex
@@ -108,7 +73,7 @@ func (r *seqReader) Read(p []byte) (int, error) {
 // with the real store for users, customers, licenses and tokens.
 type env struct {
 	t     *testing.T
-	db    *tripDB
+	db    *ddbtest.Counter
 	table string
 	st    *store.Store
 	url   string
@@ -123,7 +88,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	raw, table := ddbtest.NewTable(t)
-	e := &env{t: t, db: &tripDB{API: raw}, table: table, now: time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC), tok: map[string]string{}}
+	e := &env{t: t, db: ddbtest.NewCounter(raw), table: table, now: time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC), tok: map[string]string{}}
 	e.st = store.New(e.db, table)
 	tokens := auth.NewService(e.st, time.Now, rand.Reader, time.Hour)
 	svc := users.NewService(e.st, e.st, e.clock, &seqReader{}).WithParams(users.TestParams)
@@ -726,9 +691,9 @@ func TestRoundTrips(t *testing.T) {
 		{"RemoveUser", []string{"Username", "carl"}, 2},
 	}
 	for _, tt := range tests {
-		before := e.db.calls.Load()
+		before := e.db.Total()
 		e.call("both", tt.method, tt.kv...)
-		if got := e.db.calls.Load() - before; got != tt.want {
+		if got := e.db.Total() - before; got != tt.want {
 			t.Errorf("%s %v: %d DynamoDB calls, want %d", tt.method, tt.kv, got, tt.want)
 		}
 	}
@@ -736,10 +701,10 @@ func TestRoundTrips(t *testing.T) {
 		PasswordResetToken string `json:"passwordResetToken"`
 	}
 	_ = json.Unmarshal([]byte(e.must("admin", "ResetPasswordToken", "Username", "bob")), &rt)
-	before := e.db.calls.Load()
+	before := e.db.Total()
 	e.must("normal", "ChangePassword", "Username", "bob", "PasswordResetToken", rt.PasswordResetToken, "NewPassword", "pw4")
 	// GetItem user, then the conditional UpdateItem.
-	if got := e.db.calls.Load() - before; got != 2 {
+	if got := e.db.Total() - before; got != 2 {
 		t.Errorf("ChangePassword with a reset token: %d DynamoDB calls, want 2", got)
 	}
 }

@@ -1,0 +1,111 @@
+package ddbtest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/keyturn/keyturn/shared/store"
+)
+
+// Counter wraps a store.API and counts its calls (each one DynamoDB round
+// trip) by operation name ("GetItem", "TransactWriteItems", ...). It is
+// safe for concurrent use.
+type Counter struct {
+	store.API
+	mu    sync.Mutex
+	calls map[string]int64
+}
+
+// NewCounter returns a Counter in front of api.
+func NewCounter(api store.API) *Counter {
+	return &Counter{API: api, calls: map[string]int64{}}
+}
+
+func (c *Counter) add(op string) {
+	c.mu.Lock()
+	c.calls[op]++
+	c.mu.Unlock()
+}
+
+// Total is the number of calls since the last Reset.
+func (c *Counter) Total() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var n int64
+	for _, k := range c.calls {
+		n += k
+	}
+	return n
+}
+
+// Of is the number of calls of one operation since the last Reset.
+func (c *Counter) Of(op string) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.calls[op]
+}
+
+// Reset zeroes the counts.
+func (c *Counter) Reset() {
+	c.mu.Lock()
+	clear(c.calls)
+	c.mu.Unlock()
+}
+
+// Trips runs f and returns the calls it made (f must be the only user of
+// the Counter meanwhile).
+func (c *Counter) Trips(f func()) int64 {
+	before := c.Total()
+	f()
+	return c.Total() - before
+}
+
+// Summary returns the counts since the last Reset as
+// "get=N put=N update=N delete=N query=N transact=N batch=N", then resets.
+func (c *Counter) Summary() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := fmt.Sprintf("get=%d put=%d update=%d delete=%d query=%d transact=%d batch=%d",
+		c.calls["GetItem"], c.calls["PutItem"], c.calls["UpdateItem"], c.calls["DeleteItem"],
+		c.calls["Query"], c.calls["TransactWriteItems"], c.calls["BatchGetItem"])
+	clear(c.calls)
+	return s
+}
+
+func (c *Counter) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	c.add("GetItem")
+	return c.API.GetItem(ctx, in, o...)
+}
+
+func (c *Counter) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	c.add("PutItem")
+	return c.API.PutItem(ctx, in, o...)
+}
+
+func (c *Counter) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	c.add("UpdateItem")
+	return c.API.UpdateItem(ctx, in, o...)
+}
+
+func (c *Counter) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	c.add("DeleteItem")
+	return c.API.DeleteItem(ctx, in, o...)
+}
+
+func (c *Counter) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	c.add("Query")
+	return c.API.Query(ctx, in, o...)
+}
+
+func (c *Counter) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	c.add("TransactWriteItems")
+	return c.API.TransactWriteItems(ctx, in, o...)
+}
+
+func (c *Counter) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	c.add("BatchGetItem")
+	return c.API.BatchGetItem(ctx, in, o...)
+}
