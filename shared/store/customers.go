@@ -267,20 +267,12 @@ func (s *Store) ReplaceCustomer(ctx context.Context, prev, c customers.Customer)
 		ExpressionAttributeValues: values,
 	}
 	if c.Secret == prev.Secret {
-		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		_, err := s.updateExisting(ctx, &dynamodb.UpdateItemInput{
 			TableName: update.TableName, Key: update.Key, UpdateExpression: update.UpdateExpression,
 			ConditionExpression: update.ConditionExpression, ExpressionAttributeNames: names, ExpressionAttributeValues: values,
-			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		})
-		var ccf *types.ConditionalCheckFailedException
-		if errors.As(err, &ccf) {
-			if len(ccf.Item) == 0 {
-				return apierr.NotFound
-			}
-			return apierr.Conflict
-		}
+		}, "customer")
 		if err != nil {
-			return fmt.Errorf("update customer: %w", err)
+			return err
 		}
 	} else {
 		sec, err := s.putOp(pointerItem{PK: secretPK(c.AccountID, c.Secret), SK: "CS", ID: c.ID}, "attribute_not_exists(pk)")

@@ -403,9 +403,7 @@ func (s *Store) ProductDataObjects(ctx context.Context, accountID, productID int
 }
 
 // updateObject runs one conditional UpdateItem on an object item and
-// returns the object after it. A failed condition is apierr.NotFound when
-// the item does not exist and apierr.Conflict otherwise (told apart by the
-// old item the failure carries; no second read).
+// returns the object after it (see updateExisting for the errors).
 func (s *Store) updateObject(ctx context.Context, h dataobj.Handle, expr, cond string, names map[string]string, values map[string]types.AttributeValue) (dataobj.Object, error) {
 	names["#pk"] = schema.PK
 	c := "attribute_exists(#pk)"
@@ -416,24 +414,16 @@ func (s *Store) updateObject(ctx context.Context, h dataobj.Handle, expr, cond s
 		TableName: s.table, Key: key(doPK(h.AccountID, h.Ref), pad(h.ID, doIDWidth)),
 		UpdateExpression: aws.String(expr), ConditionExpression: aws.String(c),
 		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
-		ReturnValues:                        types.ReturnValueAllNew,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		ReturnValues: types.ReturnValueAllNew,
 	}
 	var out *dynamodb.UpdateItemOutput
 	err := s.retryConflicts(ctx, func() error {
 		var err error
-		out, err = s.db.UpdateItem(ctx, in)
+		out, err = s.updateExisting(ctx, in, "data object "+strconv.FormatInt(h.ID, 10))
 		return err
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		if len(ccf.Item) == 0 {
-			return dataobj.Object{}, apierr.NotFound
-		}
-		return dataobj.Object{}, apierr.Conflict
-	}
 	if err != nil {
-		return dataobj.Object{}, fmt.Errorf("update data object %d: %w", h.ID, err)
+		return dataobj.Object{}, err
 	}
 	return decodeDataObject(out.Attributes)
 }

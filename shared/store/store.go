@@ -112,6 +112,26 @@ func (s *Store) put(ctx context.Context, item any, mustNotExist bool) error {
 	return nil
 }
 
+// updateExisting runs a conditional UpdateItem whose condition requires
+// the item to exist. A failed condition is apierr.NotFound when the item
+// is missing and apierr.Conflict otherwise (the old item comes back with
+// the failure, no extra read).
+func (s *Store) updateExisting(ctx context.Context, in *dynamodb.UpdateItemInput, what string) (*dynamodb.UpdateItemOutput, error) {
+	in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+	out, err := s.db.UpdateItem(ctx, in)
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		if len(ccf.Item) == 0 {
+			return nil, apierr.NotFound
+		}
+		return nil, apierr.Conflict
+	}
+	if err != nil {
+		return nil, fmt.Errorf("update %s: %w", what, err)
+	}
+	return out, nil
+}
+
 // get reads one item into out; apierr.NotFound when absent. Reads are
 // eventually consistent unless consistent is set.
 func (s *Store) get(ctx context.Context, pk, sk string, consistent bool, out any) error {

@@ -142,37 +142,25 @@ func (s *Store) ListUsers(ctx context.Context, accountID, customerID int64) ([]u
 	return out, nil
 }
 
-// updateUser runs a conditional UpdateItem on an existing user. A failed
-// condition is apierr.NotFound when the user is missing and apierr.Conflict
-// otherwise (the old item comes back with the failure, no extra read).
+// updateUser runs a conditional UpdateItem on an existing user (see
+// updateExisting for the errors).
 func (s *Store) updateUser(ctx context.Context, accountID int64, username, expr, cond string, values map[string]types.AttributeValue) error {
 	c := "attribute_exists(#pk)"
 	if cond != "" {
 		c += " AND (" + cond + ")"
 	}
 	in := &dynamodb.UpdateItemInput{
-		TableName:                           s.table,
-		Key:                                 key(accountPK(accountID), userSK(username)),
-		UpdateExpression:                    aws.String(expr),
-		ConditionExpression:                 aws.String(c),
-		ExpressionAttributeNames:            map[string]string{"#pk": schema.PK},
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		TableName:                s.table,
+		Key:                      key(accountPK(accountID), userSK(username)),
+		UpdateExpression:         aws.String(expr),
+		ConditionExpression:      aws.String(c),
+		ExpressionAttributeNames: map[string]string{"#pk": schema.PK},
 	}
 	if len(values) > 0 {
 		in.ExpressionAttributeValues = values
 	}
-	_, err := s.db.UpdateItem(ctx, in)
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		if len(ccf.Item) == 0 {
-			return apierr.NotFound
-		}
-		return apierr.Conflict
-	}
-	if err != nil {
-		return fmt.Errorf("update user: %w", err)
-	}
-	return nil
+	_, err := s.updateExisting(ctx, in, "user")
+	return err
 }
 
 // SetUserCustomer implements users.Store: one transaction (user item and
