@@ -54,15 +54,16 @@ func (s *Store) knownDeviceOp(accountID, customerID, globalID int64, mid string)
 	}}
 }
 
-// deviceCountOp adds n to the customer's deviceCount under cond.
-func (s *Store) deviceCountOp(accountID, customerID, n int64, cond string, values map[string]types.AttributeValue) types.TransactWriteItem {
+// customerCountOp adds n to a counter attribute of the customer item
+// (deviceCount, userCount) under cond, whose placeholders values fills.
+func (s *Store) customerCountOp(accountID, customerID int64, attr string, n int64, cond string, values map[string]types.AttributeValue) types.TransactWriteItem {
 	if values == nil {
 		values = map[string]types.AttributeValue{}
 	}
 	values[":n"] = num(n)
 	return types.TransactWriteItem{Update: &types.Update{
 		TableName: s.table, Key: key(accountPK(accountID), customerSK(customerID)),
-		UpdateExpression: aws.String("ADD deviceCount :n"), ConditionExpression: aws.String(cond),
+		UpdateExpression: aws.String("ADD " + attr + " :n"), ConditionExpression: aws.String(cond),
 		ExpressionAttributeValues: values,
 	}}
 }
@@ -106,7 +107,7 @@ func (s *Store) addNodeCounted(ctx context.Context, productID int64, k string, a
 			ops = append(ops, s.newDeviceOp(d.AccountID, d.CustomerID, d.GlobalID, a.Mid),
 				// The stored limit decides (the caller's copy may be a
 				// moment old); 0 means unlimited.
-				s.deviceCountOp(d.AccountID, d.CustomerID, 1, "attribute_exists(pk) AND (maxNoOfDevices = :zero OR "+
+				s.customerCountOp(d.AccountID, d.CustomerID, "deviceCount", 1, "attribute_exists(pk) AND (maxNoOfDevices = :zero OR "+
 					"attribute_not_exists(deviceCount) OR deviceCount < maxNoOfDevices)", map[string]types.AttributeValue{":zero": num(0)}))
 		}
 		idx, err := s.runTransaction(ctx, ops)
@@ -156,7 +157,7 @@ func (s *Store) ReleaseDevice(ctx context.Context, accountID, customerID, global
 			TableName: s.table, Key: key(devicePK(accountID, customerID), nodeKey(mid)),
 			ConditionExpression: aws.String("attribute_not_exists(#keys)"), ExpressionAttributeNames: map[string]string{"#keys": "keys"},
 		}},
-		s.deviceCountOp(accountID, customerID, -1, "attribute_exists(pk) AND deviceCount > :zero",
+		s.customerCountOp(accountID, customerID, "deviceCount", -1, "attribute_exists(pk) AND deviceCount > :zero",
 			map[string]types.AttributeValue{":zero": num(0)}),
 	})
 	if errors.Is(err, apierr.Conflict) {
@@ -267,7 +268,7 @@ func (s *Store) countKey(ctx context.Context, accountID, customerID int64, r key
 				ExpressionAttributeValues: values,
 			}}
 			if added > 0 {
-				ops = append(ops, s.deviceCountOp(accountID, customerID, added, "attribute_exists(pk)", nil))
+				ops = append(ops, s.customerCountOp(accountID, customerID, "deviceCount", added, "attribute_exists(pk)", nil))
 			}
 			idx, err := s.runTransaction(ctx, ops)
 			switch {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -234,12 +233,14 @@ func (s *Store) writeUserMove(ctx context.Context, accountID, from, to int64, us
 		ops, take, giveAt := []types.TransactWriteItem{userOp}, -1, -1
 		if to != 0 && to != from {
 			take = len(ops)
-			ops = append(ops, s.userCountOp(accountID, to, 1,
-				"attribute_exists(pk) AND (allowMultipleUserAssociation = :true OR attribute_not_exists(userCount) OR userCount < :one)"))
+			ops = append(ops, s.customerCountOp(accountID, to, "userCount", 1,
+				"attribute_exists(pk) AND (allowMultipleUserAssociation = :true OR attribute_not_exists(userCount) OR userCount < :one)",
+				map[string]types.AttributeValue{":true": boolean(true), ":one": num(1)}))
 		}
 		if give {
 			giveAt = len(ops)
-			ops = append(ops, s.userCountOp(accountID, from, -1, "attribute_exists(pk) AND userCount > :zero"))
+			ops = append(ops, s.customerCountOp(accountID, from, "userCount", -1, "attribute_exists(pk) AND userCount > :zero",
+				map[string]types.AttributeValue{":zero": num(0)}))
 		}
 		var idx int
 		var err error
@@ -265,25 +266,6 @@ func (s *Store) writeUserMove(ctx context.Context, accountID, from, to int64, us
 			return apierr.Conflict
 		}
 	}
-}
-
-// userCountOp adds delta to a customer's userCount under cond (which may
-// use :true, :one and :zero).
-func (s *Store) userCountOp(accountID, customerID, delta int64, cond string) types.TransactWriteItem {
-	values := map[string]types.AttributeValue{":d": num(delta)}
-	for _, v := range []struct {
-		name string
-		av   types.AttributeValue
-	}{{":true", &types.AttributeValueMemberBOOL{Value: true}}, {":one", num(1)}, {":zero", num(0)}} {
-		if strings.Contains(cond, v.name) {
-			values[v.name] = v.av
-		}
-	}
-	return types.TransactWriteItem{Update: &types.Update{
-		TableName: s.table, Key: key(accountPK(accountID), customerSK(customerID)),
-		UpdateExpression: aws.String("ADD userCount :d"), ConditionExpression: aws.String(cond),
-		ExpressionAttributeValues: values,
-	}}
 }
 
 func loginWindowSK(window int64) string { return "W#" + strconv.FormatInt(window, 10) }
