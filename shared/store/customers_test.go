@@ -6,11 +6,17 @@ import (
 	"crypto/rand"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/customers"
+	"github.com/keyturn/keyturn/shared/ddbtest"
+	"github.com/keyturn/keyturn/shared/keys"
+	"github.com/keyturn/keyturn/shared/store"
 )
 
 func str(s string) *string { return &s }
@@ -115,5 +121,76 @@ func TestConcurrentCustomerEdits(t *testing.T) {
 	}
 	if _, err := s.CustomerByEmail(ctx, 1, "e@x"); !errors.Is(err, apierr.NotFound) {
 		t.Errorf("old email still resolves: %v", err)
+	}
+}
+
+// failingTransactions fails every TransactWriteItems after the first
+// `allow` while fail is set.
+type failingTransactions struct {
+	store.API
+	fail  atomic.Bool
+	allow atomic.Int64
+}
+
+func (f *failingTransactions) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	if f.fail.Load() && f.allow.Add(-1) < 0 {
+		return nil, errors.New("injected outage")
+	}
+	return f.API.TransactWriteItems(ctx, in, o...)
+}
+
+// TestRecountAfterFailure: an EditCustomer whose device recount fails
+// midway reports the failure, and sending it again completes the count
+// (nothing counted twice).
+func TestRecountAfterFailure(t *testing.T) {
+	ctx := context.Background()
+	db, table := ddbtest.NewTable(t)
+	api := &failingTransactions{API: db}
+	s := store.New(api, table)
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	svc := customers.NewService(s, func() time.Time { return now }, rand.Reader)
+	c, err := svc.AddCustomer(ctx, 1, customers.CustomerFields{Name: str("c")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	machines := func(mids ...string) map[string]keys.Machine {
+		m := map[string]keys.Machine{}
+		for _, mid := range mids {
+			m[mid] = keys.Machine{Time: now}
+		}
+		return m
+	}
+	// Three licenses, four distinct machines (m2 on two of them), all
+	// activated while the customer had no limit.
+	var recs []keys.Record
+	for i, mids := range [][]string{{"m1", "m2"}, {"m2", "m3"}, {"m4"}} {
+		recs = append(recs, keys.Record{AccountID: 1, ProductID: 5, ID: int64(i + 1), GlobalID: int64(500 + i),
+			Key: "RECNT-KEYXX-AAAAA-" + string(rune('A'+i)) + "AAAA", Created: now, Expires: now,
+			CustomerID: c.ID, Nodes: machines(mids...)})
+	}
+	if err := s.CreateKeys(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	limit := int64(10)
+	api.allow.Store(1)
+	api.fail.Store(true)
+	if _, err := svc.EditCustomer(ctx, 1, c.ID, customers.CustomerFields{MaxNoOfDevices: &limit}, false); err == nil {
+		t.Fatal("EditCustomer with a failing recount succeeded")
+	}
+	partial, err := s.GetCustomer(ctx, 1, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if partial.MaxNoOfDevices != limit || partial.DeviceCount != 2 {
+		t.Errorf("after the failure: limit %d, %d devices; want %d and the first license's 2", partial.MaxNoOfDevices, partial.DeviceCount, limit)
+	}
+	api.fail.Store(false)
+	for i := 0; i < 2; i++ {
+		if _, err := svc.EditCustomer(ctx, 1, c.ID, customers.CustomerFields{MaxNoOfDevices: &limit}, false); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.GetCustomer(ctx, 1, c.ID); got.DeviceCount != 4 {
+			t.Errorf("after sending the edit again (%d): %d devices, want 4", i+1, got.DeviceCount)
+		}
 	}
 }
