@@ -117,7 +117,7 @@ func NewKeyturnStack(scope constructs.Construct, id string, p Props) awscdk.Stac
 			IndexName:      jsii.String(g.Name),
 			PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(g.PartitionKey), Type: awsdynamodb.AttributeType_STRING},
 			SortKey:        &awsdynamodb.Attribute{Name: jsii.String(g.SortKey), Type: awsdynamodb.AttributeType_STRING},
-			ProjectionType: awsdynamodb.ProjectionType(schema.Projection),
+			ProjectionType: awsdynamodb.ProjectionType(g.Projection),
 		})
 	}
 

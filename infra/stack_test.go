@@ -139,7 +139,7 @@ func TestTableMatchesSchema(t *testing.T) {
 		for i, g := range d.GSIs {
 			got, _ := json.Marshal(gsis[i])
 			want := `{"IndexName":"` + g.Name + `","KeySchema":[{"AttributeName":"` + g.PartitionKey + `","KeyType":"HASH"},{"AttributeName":"` +
-				g.SortKey + `","KeyType":"RANGE"}],"Projection":{"ProjectionType":"` + schema.Projection + `"}}`
+				g.SortKey + `","KeyType":"RANGE"}],"Projection":{"ProjectionType":"` + g.Projection + `"}}`
 			if string(got) != want {
 				t.Errorf("GSI %d = %s\nwant %s", i, got, want)
 			}

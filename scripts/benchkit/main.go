@@ -29,8 +29,8 @@ import (
 	"github.com/keyturn/keyturn/shared/config"
 	"github.com/keyturn/keyturn/shared/customers"
 	"github.com/keyturn/keyturn/shared/ddbtest"
+	"github.com/keyturn/keyturn/shared/dynamo"
 	"github.com/keyturn/keyturn/shared/keys"
-	"github.com/keyturn/keyturn/shared/store"
 )
 
 func main() {
@@ -57,7 +57,7 @@ func run(endpoint string, n, conc int) error {
 	ctx := context.Background()
 	db := ddbtest.NewClient(endpoint)
 	table := fmt.Sprintf("bench_%d", time.Now().UnixNano())
-	if err := store.EnsureTable(ctx, db, table); err != nil {
+	if err := dynamo.EnsureTable(ctx, db, table); err != nil {
 		return err
 	}
 	dir, err := os.MkdirTemp("", "keyturn-bench")
@@ -86,7 +86,7 @@ func run(endpoint string, n, conc int) error {
 	if err != nil {
 		return err
 	}
-	if _, err := a.Keys.Create(ctx, acc.ID); err != nil {
+	if _, err := a.SigningKeys.Create(ctx, acc.ID); err != nil {
 		return err
 	}
 	token, _, err := a.Tokens.Issue(ctx, acc.ID, "bench", auth.Scope{Methods: auth.Permissions()}, "")

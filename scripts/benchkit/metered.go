@@ -8,13 +8,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/keyturn/keyturn/shared/store"
+	"github.com/keyturn/keyturn/shared/dynamo"
 )
 
 // metered wraps the DynamoDB client: it asks every call for its consumed
 // capacity and adds up calls and units.
 type metered struct {
-	store.API
+	dynamo.API
 	mu    sync.Mutex
 	calls map[string]int
 	rcu   float64
@@ -24,7 +24,7 @@ type metered struct {
 	billedWCU float64
 }
 
-func newMetered(api store.API) *metered { return &metered{API: api, calls: map[string]int{}} }
+func newMetered(api dynamo.API) *metered { return &metered{API: api, calls: map[string]int{}} }
 
 func (m *metered) add(op string, cc *types.ConsumedCapacity, txn bool) {
 	m.mu.Lock()

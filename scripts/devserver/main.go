@@ -19,7 +19,7 @@ import (
 
 	"github.com/keyturn/keyturn/shared/app"
 	"github.com/keyturn/keyturn/shared/config"
-	"github.com/keyturn/keyturn/shared/store"
+	"github.com/keyturn/keyturn/shared/dynamo"
 )
 
 func main() {
@@ -48,7 +48,7 @@ func run(addr string) error {
 	}
 	// Locally the server owns the table (in AWS the stack creates it).
 	if db, ok := a.DynamoDB.(*dynamodb.Client); ok && cfg.DynamoEndpoint != "" {
-		if err := store.EnsureTable(ctx, db, cfg.Table); err != nil {
+		if err := dynamo.EnsureTable(ctx, db, cfg.Table); err != nil {
 			return err
 		}
 	}

@@ -26,6 +26,13 @@ import (
 	"github.com/keyturn/keyturn/shared/config"
 	"github.com/keyturn/keyturn/shared/customers"
 	"github.com/keyturn/keyturn/shared/dataobj"
+	"github.com/keyturn/keyturn/shared/dynamo"
+	"github.com/keyturn/keyturn/shared/dynamo/catalogstore"
+	"github.com/keyturn/keyturn/shared/dynamo/customerstore"
+	"github.com/keyturn/keyturn/shared/dynamo/datastore"
+	"github.com/keyturn/keyturn/shared/dynamo/licensestore"
+	"github.com/keyturn/keyturn/shared/dynamo/stores"
+	"github.com/keyturn/keyturn/shared/dynamo/userstore"
 	"github.com/keyturn/keyturn/shared/handlers/admin"
 	"github.com/keyturn/keyturn/shared/handlers/customer"
 	"github.com/keyturn/keyturn/shared/handlers/data"
@@ -35,8 +42,8 @@ import (
 	"github.com/keyturn/keyturn/shared/handlers/reseller"
 	"github.com/keyturn/keyturn/shared/handlers/userauth"
 	"github.com/keyturn/keyturn/shared/keys"
+	"github.com/keyturn/keyturn/shared/license"
 	"github.com/keyturn/keyturn/shared/signing"
-	"github.com/keyturn/keyturn/shared/store"
 	"github.com/keyturn/keyturn/shared/users"
 	"github.com/keyturn/keyturn/shared/webapi"
 )
@@ -47,16 +54,26 @@ import (
 type App struct {
 	Config   config.Config
 	Logger   *slog.Logger
-	DynamoDB store.API
-	Store    *store.Store
-	Catalog  *catalog.Service
-	Tokens   *auth.Service
-	// Keys manages the accounts' signing keys.
-	Keys *signing.Manager
-	// Licenses is the license-key service; Products caches product reads
-	// for hot paths.
-	Licenses *keys.Service
-	Products *catalog.ProductCache
+	DynamoDB dynamo.API
+	// Table is the DynamoDB table; the *Store fields are its adapters.
+	Table         *dynamo.Table
+	stores        *stores.Stores
+	CatalogStore  *catalogstore.Store
+	LicenseStore  *licensestore.Store
+	CustomerStore *customerstore.Store
+	UserStore     *userstore.Store
+	DataStore     *datastore.Store
+	Catalog       *catalog.Service
+	Tokens        *auth.Service
+	// SigningKeys manages the accounts' signing keys.
+	SigningKeys *signing.Manager
+	// Licenses is the license-key service; Listing pages through a
+	// product's keys; Assembler adds a license's customer, reseller and
+	// data objects; Products caches product reads for hot paths.
+	Licenses  *keys.Service
+	Listing   *keys.Listing
+	Assembler *license.Assembler
+	Products  *catalog.ProductCache
 	// Customers manages customers and resellers.
 	Customers *customers.Service
 	// Users are the end-user accounts (userauth).
@@ -69,7 +86,7 @@ type App struct {
 // Clients are the AWS clients an App uses. Leave a field nil to have New
 // build it from the Config.
 type Clients struct {
-	DynamoDB store.API
+	DynamoDB dynamo.API
 	KMS      *kms.Client
 }
 
@@ -105,29 +122,54 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, clients Cl
 		}
 	}
 	now := func() time.Time { return time.Now().UTC() }
-	st := store.New(clients.DynamoDB, cfg.Table)
-	signKeys, err := newKeys(cfg, st, clients.KMS, now)
+	st := stores.New(clients.DynamoDB, cfg.Table)
+	table, cat, lic, cust, usr, data := st.Table, st.Catalog, st.Licenses, st.Customers, st.Users, st.Data
+	signKeys, err := newKeys(cfg, cat, clients.KMS, now)
 	if err != nil {
 		return nil, err
 	}
-	products := catalog.NewProductCache(st, productCacheTTL, now)
+	products := catalog.NewProductCache(cat, productCacheTTL, now)
+	customerSvc := customers.NewService(cust, lic, now, rand.Reader)
 	return &App{
-		Config:   cfg,
-		Logger:   logger,
-		DynamoDB: clients.DynamoDB,
-		Store:    st,
-		Catalog:  catalog.NewService(st, now),
-		Tokens:   auth.NewService(st, now, rand.Reader, time.Duration(cfg.TokenCacheSeconds)*time.Second),
-		Keys:     signKeys,
-		Licenses: keys.NewService(st, now).WithKeyGenerator(func() (string, error) {
+		Config:        cfg,
+		Logger:        logger,
+		DynamoDB:      clients.DynamoDB,
+		Table:         table,
+		stores:        st,
+		CatalogStore:  cat,
+		LicenseStore:  lic,
+		CustomerStore: cust,
+		UserStore:     usr,
+		DataStore:     data,
+		Catalog:       catalog.NewService(cat, now),
+		Tokens:        auth.NewService(cat, now, rand.Reader, time.Duration(cfg.TokenCacheSeconds)*time.Second),
+		SigningKeys:   signKeys,
+		Licenses: keys.NewService(lic, now).WithKeyGenerator(func() (string, error) {
 			return keys.GenerateKey(rand.Reader)
-		}).WithCustomerDevices(st),
+		}).WithCustomerDevices(lic),
+		Listing:     keys.NewListing(lic, customerLookup(customerSvc)),
+		Assembler:   license.NewAssembler(st.LicenseSources()),
 		Products:    products,
-		Customers:   customers.NewService(st, now, rand.Reader),
-		Users:       users.NewService(st, st, now, rand.Reader),
-		DataObjects: dataobj.NewService(st, st, products, now),
+		Customers:   customerSvc,
+		Users:       users.NewService(usr, st.UserCustomers(), now, rand.Reader),
+		DataObjects: dataobj.NewService(data, lic, products, now),
 		Now:         now,
 	}, nil
+}
+
+// customerLookup resolves the customer fields of GetKeys searches.
+func customerLookup(s *customers.Service) keys.CustomerLookup {
+	return func(ctx context.Context, accountID int64, ids []int64) (map[int64]keys.CustomerInfo, error) {
+		cs, err := s.CustomersByID(ctx, accountID, ids)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[int64]keys.CustomerInfo, len(cs))
+		for _, c := range cs {
+			out[c.ID] = keys.CustomerInfo{Name: c.Name, Email: c.Email, CompanyName: c.CompanyName}
+		}
+		return out, nil
+	}
 }
 
 // loadAWS loads the default AWS configuration. When only local endpoints
@@ -155,7 +197,7 @@ func (a *App) WebAPI(groups ...webapi.Group) *webapi.Server {
 // Admin returns the admin API handler.
 func (a *App) Admin() http.Handler {
 	return admin.New(admin.Deps{
-		Catalog: a.Catalog, CatalogData: a.Store, Tokens: a.Tokens, TokenStore: a.Store, Keys: a.Keys, Templates: a.Store,
+		Catalog: a.Catalog, CatalogData: a.CatalogStore, Tokens: a.Tokens, TokenStore: a.CatalogStore, Keys: a.SigningKeys, Templates: a.LicenseStore,
 		SecretSHA256: a.Config.AdminSecretSHA256, Logger: a.Logger, MaxBodyBytes: a.Config.MaxBodyBytes,
 	})
 }
@@ -199,13 +241,13 @@ const productCacheTTL = time.Minute
 
 // KeyDeps returns the dependencies of the key and auth groups.
 func (a *App) KeyDeps() key.Deps {
-	return key.Deps{Keys: a.Licenses, Products: a.Products, Tokens: a.Tokens, Templates: a.Store, Signers: a.Keys, Now: a.Now,
-		Lister: a.Store, Customers: a.Customers, Related: a.Store}
+	return key.Deps{Keys: a.Licenses, Products: a.Products, Tokens: a.Tokens, Templates: a.LicenseStore, Signers: a.SigningKeys, Now: a.Now,
+		Listing: a.Listing, Customers: a.Customers, Licenses: a.Assembler}
 }
 
 // CustomerDeps returns the dependencies of the customer group.
 func (a *App) CustomerDeps() customer.Deps {
-	return customer.Deps{Customers: a.Customers, Keys: a.Store, Related: a.Store, Products: a.Products,
+	return customer.Deps{Customers: a.Customers, Keys: a.LicenseStore, Licenses: a.Assembler, Products: a.Products,
 		PublicURL: a.Config.PublicURL, Now: a.Now}
 }
 
@@ -213,10 +255,10 @@ func (a *App) CustomerDeps() customer.Deps {
 // (the local development server). Each Lambda serves only its own group.
 func Groups(a *App) []webapi.Group {
 	return []webapi.Group{
-		product.Group(a.Store, key.ProductKeysMethod(a.KeyDeps())),
+		product.Group(a.stores.Products(), key.ProductKeysMethod(a.KeyDeps())),
 		key.Group(a.KeyDeps()),
 		key.AuthGroup(a.KeyDeps()),
-		licensetemplate.Group(a.Store),
+		licensetemplate.Group(a.LicenseStore),
 		customer.Group(a.CustomerDeps()),
 		reseller.Group(a.Customers),
 		userauth.Group(userauth.Deps{Users: a.Users}),
@@ -235,13 +277,13 @@ func (a *App) Handler(group string) (http.Handler, error) {
 		}
 		return a.Admin(), nil
 	case "product":
-		return a.WebAPI(product.Group(a.Store, key.ProductKeysMethod(d))), nil
+		return a.WebAPI(product.Group(a.stores.Products(), key.ProductKeysMethod(d))), nil
 	case "key":
 		return a.WebAPI(key.Group(d)), nil
 	case "auth":
 		return a.WebAPI(key.AuthGroup(d)), nil
 	case "licensetemplate":
-		return a.WebAPI(licensetemplate.Group(a.Store)), nil
+		return a.WebAPI(licensetemplate.Group(a.LicenseStore)), nil
 	case "customer":
 		return a.WebAPI(customer.Group(a.CustomerDeps())), nil
 	case "reseller":

@@ -402,7 +402,7 @@ func TestSigningKeyThroughAdmin(t *testing.T) {
 	if pub.N.BitLen() != 2048 {
 		t.Errorf("modulus has %d bits, want 2048", pub.N.BitLen())
 	}
-	signer, err := e.app.Keys.SignerFor(context.Background(), f.account)
+	signer, err := e.app.SigningKeys.SignerFor(context.Background(), f.account)
 	if err != nil {
 		t.Fatal(err)
 	}

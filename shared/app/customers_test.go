@@ -98,7 +98,7 @@ func TestCustomerMethods(t *testing.T) {
 	if body != fmt.Sprintf(`{"customerId":%d,"result":0,"message":""}`, bobID) {
 		t.Errorf("EditCustomer = %s", body)
 	}
-	c, err := e.app.Customers.Store().GetCustomer(context.Background(), f.account, bobID)
+	c, err := e.app.Customers.Customer(context.Background(), f.account, bobID)
 	if err != nil || c.Name != "Bob" || *c.Email != "bob@example.com" || *c.CompanyName != "Bob Ltd" || c.MaxNoOfDevices != 4 || c.Secret != bobSecret {
 		t.Errorf("after edit: %+v, %v", c, err)
 	}
@@ -530,7 +530,7 @@ func TestCustomerDeviceLimit(t *testing.T) {
 		t.Errorf("%d activations succeeded, %d limited; want 3 and %d", okCount, limited, n-3)
 	}
 	nodes := len(e.record(f, k1).Nodes) + len(e.record(f, k2).Nodes)
-	c, _ := e.app.Customers.Store().GetCustomer(context.Background(), f.account, cid)
+	c, _ := e.app.Customers.Customer(context.Background(), f.account, cid)
 	if nodes != 3 || c.DeviceCount != 3 {
 		t.Errorf("machines %d, device count %d; want 3", nodes, c.DeviceCount)
 	}
@@ -615,7 +615,7 @@ func capturedLicenses(t *testing.T) [][]byte {
 // deviceCount is the customer's stored device count.
 func (e *env) deviceCount(f fixture, cid int64) int64 {
 	e.t.Helper()
-	c, err := e.app.Customers.Store().GetCustomer(context.Background(), f.account, cid)
+	c, err := e.app.Customers.Customer(context.Background(), f.account, cid)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -722,7 +722,7 @@ func TestCustomerDeviceRecount(t *testing.T) {
 	}
 	// A machine that left a license without being released (written
 	// around the service) is released by the next recount.
-	if err := e.app.Store.RemoveNode(context.Background(), f.product, k1, "m4"); err != nil { // m4 is on k1 only
+	if err := e.app.LicenseStore.RemoveNode(context.Background(), f.product, k1, "m4", e.record(f, k1).Nodes["m4"], "", nil); err != nil { // m4 is on k1 only
 		t.Fatal(err)
 	}
 	before := e.deviceCount(f, a)

@@ -244,14 +244,9 @@ type Store interface {
 	// atomically (ErrSecretInUse if taken). NotFound if the customer is
 	// gone. The device count is not touched.
 	ReplaceCustomer(ctx context.Context, prev, c Customer) error
-	// DeleteCustomer removes the customer and its secret, then
-	// dissociates its licenses.
+	// DeleteCustomer removes the customer and its secret.
 	DeleteCustomer(ctx context.Context, c Customer) error
 	ListCustomers(ctx context.Context, accountID int64) ([]Customer, error)
-	// RecountDevices brings the customer's device count in line with the
-	// machines node-locked on its licenses (counting those activated while
-	// it had no limit).
-	RecountDevices(ctx context.Context, accountID, customerID int64) error
 	// CustomersByID reads customers by id in the given order, skipping
 	// missing ones.
 	CustomersByID(ctx context.Context, accountID int64, ids []int64) ([]Customer, error)
@@ -259,28 +254,44 @@ type Store interface {
 	CreateReseller(ctx context.Context, r Reseller) error
 	GetReseller(ctx context.Context, accountID, id int64) (Reseller, error)
 	PutReseller(ctx context.Context, r Reseller) error
-	// DeleteReseller removes the reseller, then dissociates its licenses.
+	// DeleteReseller removes the reseller.
 	DeleteReseller(ctx context.Context, r Reseller) error
 	ListResellers(ctx context.Context, accountID int64) ([]Reseller, error)
+	// ResellersByID reads resellers by id in the given order, skipping
+	// missing ones.
+	ResellersByID(ctx context.Context, accountID int64, ids []int64) ([]Reseller, error)
+}
+
+// Licenses is what the customer domain needs of the licenses that point at
+// customers and resellers.
+type Licenses interface {
+	// DissociateCustomer sets every license of the customer to no
+	// customer and forgets the customer's device records.
+	DissociateCustomer(ctx context.Context, accountID, customerID int64) error
+	// DissociateReseller sets every license of the reseller to no
+	// reseller.
+	DissociateReseller(ctx context.Context, accountID, resellerID int64) error
 	// ResellerCustomerIDs returns the distinct customer ids of the
 	// reseller's licenses.
 	ResellerCustomerIDs(ctx context.Context, accountID, resellerID int64) ([]int64, error)
+	// RecountDevices brings the customer's device count in line with the
+	// machines node-locked on its licenses (counting those activated while
+	// it had no limit).
+	RecountDevices(ctx context.Context, accountID, customerID int64) error
 }
 
 // Service implements the customer and reseller operations.
 type Service struct {
-	store  Store
-	now    func() time.Time
-	random io.Reader
+	store    Store
+	licenses Licenses
+	now      func() time.Time
+	random   io.Reader
 }
 
 // NewService returns a Service.
-func NewService(s Store, now func() time.Time, random io.Reader) *Service {
-	return &Service{store: s, now: now, random: random}
+func NewService(s Store, licenses Licenses, now func() time.Time, random io.Reader) *Service {
+	return &Service{store: s, licenses: licenses, now: now, random: random}
 }
-
-// Store returns the underlying store.
-func (s *Service) Store() Store { return s.store }
 
 // AddCustomer creates a customer with a fresh unique secret. name is
 // required by AddCustomer (CreateKey's NewCustomer may pass "").
@@ -355,7 +366,7 @@ func (s *Service) EditCustomer(ctx context.Context, accountID, id int64, f Custo
 			// Counting is idempotent, so an edit that failed here is
 			// completed by repeating it.
 			if f.MaxNoOfDevices != nil && c.MaxNoOfDevices > 0 {
-				if err := s.store.RecountDevices(ctx, accountID, id); err != nil {
+				if err := s.licenses.RecountDevices(ctx, accountID, id); err != nil {
 					return Customer{}, err
 				}
 			}
@@ -375,7 +386,11 @@ func (s *Service) EditCustomer(ctx context.Context, accountID, id int64, f Custo
 // maxEditAttempts bounds retries of an edit that keeps losing races.
 const maxEditAttempts = 50
 
-// RemoveCustomer deletes a customer and dissociates its licenses.
+// RemoveCustomer deletes a customer, then dissociates its licenses and
+// forgets its devices. A crash in between leaves licenses pointing at a
+// missing customer, which render as "no customer"; removing again is not
+// possible (the customer is gone), but ChangeCustomer dissociates such a
+// license, and the next RemoveCustomer of the id answers not found.
 func (s *Service) RemoveCustomer(ctx context.Context, accountID, id int64) error {
 	c, err := s.store.GetCustomer(ctx, accountID, id)
 	if errors.Is(err, apierr.NotFound) {
@@ -384,7 +399,10 @@ func (s *Service) RemoveCustomer(ctx context.Context, accountID, id int64) error
 	if err != nil {
 		return err
 	}
-	return s.store.DeleteCustomer(ctx, c)
+	if err := s.store.DeleteCustomer(ctx, c); err != nil {
+		return err
+	}
+	return s.licenses.DissociateCustomer(ctx, accountID, id)
 }
 
 // CustomerQuery filters GetCustomers.
@@ -490,7 +508,10 @@ func (s *Service) RemoveReseller(ctx context.Context, accountID, id int64) error
 	if err != nil {
 		return err
 	}
-	return s.store.DeleteReseller(ctx, r)
+	if err := s.store.DeleteReseller(ctx, r); err != nil {
+		return err
+	}
+	return s.licenses.DissociateReseller(ctx, accountID, id)
 }
 
 // GetResellers lists resellers newest first; Search matches name, phone,
@@ -526,11 +547,33 @@ func (s *Service) ResellerCustomers(ctx context.Context, accountID, resellerID i
 	} else if err != nil {
 		return nil, err
 	}
-	ids, err := s.store.ResellerCustomerIDs(ctx, accountID, resellerID)
+	ids, err := s.licenses.ResellerCustomerIDs(ctx, accountID, resellerID)
 	if err != nil {
 		return nil, err
 	}
 	return s.store.CustomersByID(ctx, accountID, ids)
+}
+
+// CustomersByID returns the account's customers with the given ids, in
+// that order, skipping missing ones.
+func (s *Service) CustomersByID(ctx context.Context, accountID int64, ids []int64) ([]Customer, error) {
+	return s.store.CustomersByID(ctx, accountID, ids)
+}
+
+// Customer returns a customer of the account (apierr.NotFound if absent).
+func (s *Service) Customer(ctx context.Context, accountID, id int64) (Customer, error) {
+	return s.store.GetCustomer(ctx, accountID, id)
+}
+
+// ResellersByID returns the account's resellers with the given ids, in
+// that order, skipping missing ones.
+func (s *Service) ResellersByID(ctx context.Context, accountID int64, ids []int64) ([]Reseller, error) {
+	return s.store.ResellersByID(ctx, accountID, ids)
+}
+
+// Reseller returns a reseller of the account (apierr.NotFound if absent).
+func (s *Service) Reseller(ctx context.Context, accountID, id int64) (Reseller, error) {
+	return s.store.GetReseller(ctx, accountID, id)
 }
 
 // CustomerExists returns apierr.NotFound when the customer is missing.

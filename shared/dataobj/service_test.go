@@ -133,7 +133,7 @@ func rig(t *testing.T) (*fakeStore, *dataobj.Service) {
 	st := &fakeStore{t: t}
 	ks := fakeKeys{
 		"k": {AccountID: acct, ProductID: 7, ID: 3, GlobalID: 900, Key: "KEY-A", Nodes: map[string]keys.Machine{"node": {}},
-			Seats: map[int]keys.Seat{0: {Mid: "live", Expires: now.Add(time.Minute)}, 1: {Mid: "gone", Expires: now}}},
+			Seats: []keys.Seat{{Mid: "live", Expires: now.Add(time.Minute), Slot: 0}, {Mid: "gone", Expires: now, Slot: 1}}},
 		"other": {AccountID: 2, ProductID: 8, ID: 1, GlobalID: 901, Key: "KEY-B"},
 	}
 	ps := fakeProducts{{acct, 7}: true, {acct, 9}: true, {2, 8}: true}

@@ -7,20 +7,20 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/keyturn/keyturn/shared/store"
+	"github.com/keyturn/keyturn/shared/dynamo"
 )
 
-// Counter wraps a store.API and counts its calls (each one DynamoDB round
+// Counter wraps a dynamo.API and counts its calls (each one DynamoDB round
 // trip) by operation name ("GetItem", "TransactWriteItems", ...). It is
 // safe for concurrent use.
 type Counter struct {
-	store.API
+	dynamo.API
 	mu    sync.Mutex
 	calls map[string]int64
 }
 
 // NewCounter returns a Counter in front of api.
-func NewCounter(api store.API) *Counter {
+func NewCounter(api dynamo.API) *Counter {
 	return &Counter{API: api, calls: map[string]int64{}}
 }
 

@@ -16,7 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/keyturn/keyturn/shared/store"
+	"github.com/keyturn/keyturn/shared/dynamo"
 )
 
 // EnvEndpoint names the variable holding the DynamoDB Local URL.
@@ -59,7 +59,7 @@ func NewTable(t testing.TB) (*dynamodb.Client, string) {
 	name := "test_" + hex.EncodeToString(b[:])
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := store.EnsureTable(ctx, db, name); err != nil {
+	if err := dynamo.EnsureTable(ctx, db, name); err != nil {
 		t.Fatalf("create table: %v", err)
 	}
 	t.Cleanup(func() {

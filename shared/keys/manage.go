@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"maps"
-	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -73,11 +72,23 @@ func (s *Service) Create(ctx context.Context, accountID, productID int64, spec S
 	if n > MaxKeysPerReq {
 		n = MaxKeysPerReq
 	}
-	lastID, err := s.store.NextIDs(ctx, "key#"+strconv.FormatInt(productID, 10), int64(n))
+	lastID, err := s.store.NextKeyIDs(ctx, productID, int64(n))
 	if err != nil {
 		return nil, err
 	}
-	lastGlobal, err := s.store.NextIDs(ctx, "globalkey", int64(n))
+	// Ids that get no key are recorded as holes, so that listings (which
+	// page by id) do not count them.
+	created := false
+	defer func() {
+		if !created {
+			ids := make([]int64, n)
+			for i := range ids {
+				ids[i] = lastID - int64(n) + 1 + int64(i)
+			}
+			_ = s.store.ReleaseKeyIDs(context.WithoutCancel(ctx), productID, ids)
+		}
+	}()
+	lastGlobal, err := s.store.NextGlobalIDs(ctx, int64(n))
 	if err != nil {
 		return nil, err
 	}
@@ -116,6 +127,7 @@ func (s *Service) Create(ctx context.Context, accountID, productID int64, spec S
 	if err != nil {
 		return nil, err
 	}
+	created = true
 	return recs, nil
 }
 
@@ -140,10 +152,24 @@ func (s *Service) Change(ctx context.Context, accountID, productID int64, key st
 	if errors.Is(err, apierr.NotFound) {
 		return Record{}, apierr.KeyNotFound
 	}
-	if err == nil && moving && before.CustomerID != r.CustomerID {
-		err = s.moveDevices(ctx, before, r)
+	if err != nil {
+		return Record{}, err
 	}
-	return r, err
+	if c.MaxNoOfMachines != nil {
+		if err := s.Compact(ctx, productID, key); err != nil {
+			return Record{}, err
+		}
+	}
+	if moving && before.CustomerID != r.CustomerID {
+		after, err := s.store.GetKey(ctx, productID, key, true)
+		if err != nil {
+			return Record{}, err
+		}
+		if err := s.moveDevices(ctx, before, after); err != nil {
+			return Record{}, err
+		}
+	}
+	return r, nil
 }
 
 // moveDevices releases the machines of a license from its old customer's
@@ -192,7 +218,7 @@ func (s *Service) Extend(ctx context.Context, accountID, productID int64, key st
 		}
 		exp := base.Add(time.Duration(days) * 24 * time.Hour)
 		old := r.Expires
-		out, err := s.store.Update(ctx, accountID, productID, key, Change{Expires: &exp, IfExpires: &old})
+		out, err := s.store.Update(ctx, accountID, productID, key, Change{Expires: &exp, KeyID: r.ID, IfExpires: &old})
 		if errors.Is(err, apierr.Conflict) {
 			continue
 		}

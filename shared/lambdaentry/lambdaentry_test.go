@@ -174,7 +174,7 @@ func TestEventsThroughLambdaHandler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Keys.Create(ctx, acc.ID); err != nil {
+	if _, err := a.SigningKeys.Create(ctx, acc.ID); err != nil {
 		t.Fatal(err)
 	}
 	token, _, err := a.Tokens.Issue(ctx, acc.ID, "events", auth.Scope{Methods: auth.Permissions()}, "")
@@ -185,7 +185,7 @@ func TestEventsThroughLambdaHandler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tpl, err := a.Store.CreateTemplate(ctx, keys.Template{AccountID: acc.ID, ProductID: p.ID, Name: "events", Spec: keys.Spec{Period: 30}})
+	tpl, err := a.LicenseStore.CreateTemplate(ctx, keys.Template{AccountID: acc.ID, ProductID: p.ID, Name: "events", Spec: keys.Spec{Period: 30}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,8 +22,7 @@ func FromRecord(r keys.Record, now time.Time, model int64, floatingMid string) L
 		m := r.Nodes[mid]
 		l.Machines = append(l.Machines, Activation{Mid: mid, IP: m.IP, Time: m.Time, FriendlyName: m.FriendlyName})
 	}
-	for _, slot := range r.ActiveSeats(now) {
-		s := r.Seats[slot]
+	for _, s := range r.ActiveSeats(now) {
 		if model < 3 && s.Mid != floatingMid {
 			continue
 		}

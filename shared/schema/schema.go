@@ -16,18 +16,23 @@ const (
 	TTL = "ttl"
 )
 
-// GSI describes one global secondary index with string keys. Indexes
-// project keys only: hot items (license keys) change on every activation,
-// and an index that projected their attributes would be rewritten (and
-// billed) on each change. Readers fetch full items by primary key.
+// GSI describes one global secondary index with string keys.
 type GSI struct {
 	Name         string
 	PartitionKey string
 	SortKey      string
+	// Projection is KeysOnly or All. Indexes project keys only unless a
+	// listing must filter or read whole items from the index itself; an
+	// index that projects attributes is rewritten (and billed) whenever
+	// they change, so only items that change rarely are projected.
+	Projection string
 }
 
-// Projection is the projection type of every index.
-const Projection = "KEYS_ONLY"
+// Projection types.
+const (
+	KeysOnly = "KEYS_ONLY"
+	All      = "ALL"
+)
 
 // Table is the full table description.
 type Table struct {
@@ -39,16 +44,21 @@ type Table struct {
 
 // Index names.
 const (
-	// GSI1 serves secondary look-ups by a globally unique value (for example
-	// a license's global id or a customer's secret).
+	// GSI1 serves look-ups by a second unique value: a license by global
+	// id, an account's access tokens.
 	GSI1 = "gsi1"
-	// GSI2 serves per-parent listings ordered by a second value (for example
-	// the licenses of a customer).
+	// GSI2 lists a product's licenses in id order and an account's data
+	// objects. It projects every attribute, so a listing page and a
+	// SearchQuery filter read the index alone (license items change only
+	// on vendor edits: activations are items of their own).
 	GSI2 = "gsi2"
-	// GSI3 lists the licenses of a customer (sparse: only keys with one).
+	// GSI3 lists the licenses of a customer and the users of a customer
+	// (sparse: only items with a customer).
 	GSI3 = "gsi3"
 	// GSI4 lists the licenses of a reseller (sparse).
 	GSI4 = "gsi4"
+	// GSI5 lists a product's licenses in expiry order.
+	GSI5 = "gsi5"
 )
 
 // Definition is the one table schema used everywhere.
@@ -56,10 +66,11 @@ var Definition = Table{
 	PartitionKey: PK,
 	SortKey:      SK,
 	GSIs: []GSI{
-		{Name: GSI1, PartitionKey: "gsi1pk", SortKey: "gsi1sk"},
-		{Name: GSI2, PartitionKey: "gsi2pk", SortKey: "gsi2sk"},
-		{Name: GSI3, PartitionKey: "gsi3pk", SortKey: "gsi3sk"},
-		{Name: GSI4, PartitionKey: "gsi4pk", SortKey: "gsi4sk"},
+		{Name: GSI1, PartitionKey: "gsi1pk", SortKey: "gsi1sk", Projection: KeysOnly},
+		{Name: GSI2, PartitionKey: "gsi2pk", SortKey: "gsi2sk", Projection: All},
+		{Name: GSI3, PartitionKey: "gsi3pk", SortKey: "gsi3sk", Projection: KeysOnly},
+		{Name: GSI4, PartitionKey: "gsi4pk", SortKey: "gsi4sk", Projection: KeysOnly},
+		{Name: GSI5, PartitionKey: "gsi5pk", SortKey: "gsi5sk", Projection: KeysOnly},
 	},
 	TTLAttribute: TTL,
 }

@@ -25,9 +25,9 @@ type Deps struct {
 	Customers *customers.Service
 	// Keys lists a customer's licenses.
 	Keys CustomerKeys
-	// Related reads the customer, reseller and data objects of a license
+	// Licenses adds the customer, reseller and data objects of licenses
 	// (Detailed=true).
-	Related keyhandlers.RelatedReader
+	Licenses *license.Assembler
 	// Products gives feature definitions for Metadata=true.
 	Products catalog.ProductReader
 	// PublicURL is the deployment's base URL for portal links ("" = the
@@ -36,9 +36,10 @@ type Deps struct {
 	Now       func() time.Time
 }
 
-// CustomerKeys lists the licenses of a customer.
+// CustomerKeys lists the licenses of a customer (with their activations
+// when asked).
 type CustomerKeys interface {
-	CustomerKeys(ctx context.Context, accountID, customerID int64) ([]keys.Record, error)
+	CustomerKeys(ctx context.Context, accountID, customerID int64, withActivations bool) ([]keys.Record, error)
 }
 
 type handlers struct{ d Deps }
@@ -218,7 +219,7 @@ func (h handlers) licenses(ctx context.Context, c *webapi.Call) (any, error) {
 	if err != nil || id <= 0 {
 		return nil, apierr.BadInput
 	}
-	cust, err := h.d.Customers.Store().GetCustomer(ctx, c.Principal.AccountID, id)
+	cust, err := h.d.Customers.Customer(ctx, c.Principal.AccountID, id)
 	if errors.Is(err, apierr.NotFound) {
 		return nil, customers.CustomerDoesNotExist
 	}
@@ -255,7 +256,7 @@ func (h handlers) customerLicenses(ctx context.Context, c *webapi.Call, cust cus
 	if err != nil {
 		return nil, err
 	}
-	recs, err := h.d.Keys.CustomerKeys(ctx, c.Principal.AccountID, cust.ID)
+	recs, err := h.d.Keys.CustomerKeys(ctx, c.Principal.AccountID, cust.ID, detailed || withMeta)
 	if err != nil {
 		return nil, err
 	}
@@ -276,14 +277,16 @@ func (h handlers) customerLicenses(ctx context.Context, c *webapi.Call, cust cus
 		meta = map[string]license.Metadata{}
 		out.Metadata = meta
 	}
-	for _, r := range visible {
+	var rel []license.Related
+	if detailed || withMeta {
+		if rel, err = h.d.Licenses.Related(ctx, c.Principal.AccountID, visible, false); err != nil {
+			return nil, err
+		}
+	}
+	for i, r := range visible {
 		l := license.FromRecord(r, now, model, "")
-		if detailed || withMeta {
-			rel, err := h.d.Related.LicenseRelated(ctx, c.Principal.AccountID, r, false)
-			if err != nil {
-				return nil, err
-			}
-			l = l.WithRelated(rel)
+		if rel != nil {
+			l = l.WithRelated(rel[i])
 		}
 		if detailed {
 			full = append(full, license.Unsigned(l, int(model)))

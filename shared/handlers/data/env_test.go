@@ -66,7 +66,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	// The wiring app.Handler("data") uses.
-	svc := dataobj.NewService(a.Store, a.Store, a.Products, a.Now)
+	svc := dataobj.NewService(a.DataStore, a.LicenseStore, a.Products, a.Now)
 	srv := httptest.NewServer(a.WebAPI(data.Group(data.Deps{Objects: svc})))
 	t.Cleanup(srv.Close)
 	e := &env{t: t, a: a, svc: svc, trips: trips, url: srv.URL, http: &http.Client{
@@ -158,11 +158,11 @@ func (e *env) add(method, tok string, kv ...string) int64 {
 // object reads a stored object by id.
 func (e *env) object(id int64) dataobj.Object {
 	e.t.Helper()
-	h, err := e.a.Store.Locate(context.Background(), e.account, id)
+	h, err := e.a.DataStore.Locate(context.Background(), e.account, id)
 	if err != nil {
 		e.t.Fatalf("locate %d: %v", id, err)
 	}
-	o, err := e.a.Store.GetObject(context.Background(), e.account, h.Ref, id)
+	o, err := e.a.DataStore.GetObject(context.Background(), e.account, h.Ref, id)
 	if err != nil {
 		e.t.Fatalf("get %d: %v", id, err)
 	}

@@ -46,8 +46,8 @@ func (h handlers) activate(ctx context.Context, c *webapi.Call) (any, error) {
 	activating := mid
 	if interval > 0 {
 		floatingMid = mid
-		for _, slot := range r.ActiveSeats(now) {
-			if s := r.Seats[slot]; s.Mid == mid {
+		for _, s := range r.ActiveSeats(now) {
+			if s.Mid == mid {
 				activating = wireMid(s)
 			}
 		}

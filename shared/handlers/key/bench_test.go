@@ -32,11 +32,7 @@ func clone(r keys.Record) keys.Record {
 	for k, v := range r.Nodes {
 		n[k] = v
 	}
-	s := make(map[int]keys.Seat, len(r.Seats))
-	for k, v := range r.Seats {
-		s[k] = v
-	}
-	r.Nodes, r.Seats = n, s
+	r.Nodes, r.Seats = n, append([]keys.Seat(nil), r.Seats...)
 	return r
 }
 
@@ -50,6 +46,10 @@ func (s *memKeys) GetKey(_ context.Context, pid int64, k string, _ bool) (keys.R
 	return clone(r), nil
 }
 
+func (s *memKeys) GetNode(context.Context, int64, string, string) (keys.Machine, error) {
+	return keys.Machine{}, apierr.NotFound
+}
+
 func (s *memKeys) CreateKeys(_ context.Context, recs []keys.Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -59,27 +59,30 @@ func (s *memKeys) CreateKeys(_ context.Context, recs []keys.Record) error {
 	return nil
 }
 
-func (s *memKeys) AddNode(_ context.Context, pid int64, k string, a keys.NodeActivation) (keys.Record, error) {
+func (s *memKeys) AddNode(_ context.Context, pid int64, k string, a keys.NodeActivation) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := s.m[strconv.FormatInt(pid, 10)+k]
-	r.Nodes[a.Mid] = a.Machine
-	return clone(r), nil
-}
-
-func (s *memKeys) ClaimSeat(_ context.Context, pid int64, k string, c keys.SeatClaim) (keys.Record, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r := s.m[strconv.FormatInt(pid, 10)+k]
-	r.Seats[c.Slot] = c.Seat
-	return clone(r), nil
-}
-
-func (s *memKeys) RemoveNode(context.Context, int64, string, string) error { return nil }
-func (s *memKeys) ReleaseSeat(context.Context, int64, string, int, string) error {
+	s.m[strconv.FormatInt(pid, 10)+k].Nodes[a.Mid] = a.Machine
 	return nil
 }
-func (s *memKeys) NextIDs(context.Context, string, int64) (int64, error) { return 1, nil }
+
+func (s *memKeys) ClaimSeat(_ context.Context, pid int64, k string, c keys.SeatClaim) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := strconv.FormatInt(pid, 10) + k
+	r := s.m[key]
+	r.Seats = append(r.Seats, c.Seat)
+	s.m[key] = r
+	return nil
+}
+
+func (s *memKeys) RemoveNode(context.Context, int64, string, string, keys.Machine, string, *keys.Machine) error {
+	return nil
+}
+func (s *memKeys) ReleaseSeat(context.Context, int64, string, keys.Seat) error { return nil }
+func (s *memKeys) NextKeyIDs(context.Context, int64, int64) (int64, error)     { return 1, nil }
+func (s *memKeys) NextGlobalIDs(context.Context, int64) (int64, error)         { return 1, nil }
+func (s *memKeys) ReleaseKeyIDs(context.Context, int64, []int64) error         { return nil }
 func (s *memKeys) TrialKeyFor(context.Context, int64, string) (string, error) {
 	return "", apierr.NotFound
 }

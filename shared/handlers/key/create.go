@@ -124,7 +124,7 @@ func (h handlers) createKey(ctx context.Context, c *webapi.Call) (any, error) {
 		}
 	}
 	if rid != 0 {
-		if _, err := h.d.Customers.Store().GetReseller(ctx, acct, rid); errors.Is(err, apierr.NotFound) {
+		if _, err := h.d.Customers.Reseller(ctx, acct, rid); errors.Is(err, apierr.NotFound) {
 			return nil, apierr.BadInput
 		} else if err != nil {
 			return nil, err
@@ -153,7 +153,9 @@ func (h handlers) createKey(ctx context.Context, c *webapi.Call) (any, error) {
 	recs, err := h.d.Keys.Create(ctx, acct, p.ID, sp, int(min(n, keys.MaxKeysPerReq)))
 	if err != nil {
 		if created != nil {
-			_ = h.d.Customers.Store().DeleteCustomer(context.WithoutCancel(ctx), *created)
+			if cerr := h.d.Customers.RemoveCustomer(context.WithoutCancel(ctx), acct, created.ID); cerr != nil {
+				err = errors.Join(err, fmt.Errorf("undo: remove customer %d of account %d created for the keys: %w", created.ID, acct, cerr))
+			}
 		}
 		return nil, err
 	}

@@ -29,17 +29,12 @@ type Deps struct {
 	Signers Signers
 	// Now is the clock.
 	Now func() time.Time
-	// Lister lists keys for product/GetKeys.
-	Lister KeyLister
+	// Listing pages through a product's keys (product/GetKeys).
+	Listing *keys.Listing
 	// Customers checks and creates customers and resellers.
 	Customers *customers.Service
-	// Related reads a license's customer, reseller and data objects.
-	Related RelatedReader
-}
-
-// RelatedReader reads what a license shows besides its key item.
-type RelatedReader interface {
-	LicenseRelated(ctx context.Context, accountID int64, r keys.Record, withReseller bool) (license.Related, error)
+	// Licenses adds a license's customer, reseller and data objects.
+	Licenses *license.Assembler
 }
 
 type handlers struct{ d Deps }
@@ -235,7 +230,7 @@ func (h handlers) changeReseller(ctx context.Context, c *webapi.Call) (any, erro
 	}
 	found := false
 	if id != 0 {
-		_, err := h.d.Customers.Store().GetReseller(ctx, c.Principal.AccountID, id)
+		_, err := h.d.Customers.Reseller(ctx, c.Principal.AccountID, id)
 		if err != nil && !errors.Is(err, apierr.NotFound) {
 			return nil, err
 		}

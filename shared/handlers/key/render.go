@@ -29,15 +29,10 @@ var signMethods = map[string]int64{"LinqSign": signLinq, "StringSign": signStrin
 // licenseOf is the license of r with its customer, reseller (model 3) and
 // data objects.
 func (h handlers) licenseOf(ctx context.Context, accountID int64, r keys.Record, now time.Time, model int64, floatingMid string) (license.License, error) {
-	l := license.FromRecord(r, now, model, floatingMid)
-	if h.d.Related == nil {
-		return l, nil
+	if h.d.Licenses == nil {
+		return license.FromRecord(r, now, model, floatingMid), nil
 	}
-	rel, err := h.d.Related.LicenseRelated(ctx, accountID, r, model >= 3)
-	if err != nil {
-		return l, err
-	}
-	return l.WithRelated(rel), nil
+	return h.d.Licenses.Build(ctx, accountID, r, now, model, floatingMid)
 }
 
 // renderOptions are the output parameters shared by Activate and GetKey.

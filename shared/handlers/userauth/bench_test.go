@@ -12,8 +12,8 @@ import (
 
 	"github.com/keyturn/keyturn/shared/auth"
 	"github.com/keyturn/keyturn/shared/ddbtest"
+	"github.com/keyturn/keyturn/shared/dynamo/stores"
 	"github.com/keyturn/keyturn/shared/handlers/userauth"
-	"github.com/keyturn/keyturn/shared/store"
 	"github.com/keyturn/keyturn/shared/users"
 	"github.com/keyturn/keyturn/shared/webapi"
 )
@@ -26,9 +26,9 @@ import (
 func BenchmarkLogin(b *testing.B) {
 	ctx := context.Background()
 	db, table := ddbtest.NewTable(b)
-	st := store.New(db, table)
-	tokens := auth.NewService(st, time.Now, rand.Reader, time.Hour)
-	svc := users.NewService(st, st, time.Now, rand.Reader)
+	st := stores.New(db, table)
+	tokens := auth.NewService(st.Catalog, time.Now, rand.Reader, time.Hour)
+	svc := users.NewService(st.Users, st.UserCustomers(), time.Now, rand.Reader)
 	srv := httptest.NewServer(webapi.NewServer(webapi.Options{Auth: tokens}, userauth.Group(userauth.Deps{Users: svc})))
 	b.Cleanup(srv.Close)
 	tok, _, err := tokens.Issue(ctx, 1, "bench", auth.Scope{Methods: []string{userauth.PermNormal}}, "")

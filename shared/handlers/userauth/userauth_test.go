@@ -25,9 +25,9 @@ import (
 	"github.com/keyturn/keyturn/shared/auth"
 	"github.com/keyturn/keyturn/shared/customers"
 	"github.com/keyturn/keyturn/shared/ddbtest"
+	"github.com/keyturn/keyturn/shared/dynamo/stores"
 	"github.com/keyturn/keyturn/shared/handlers/userauth"
 	"github.com/keyturn/keyturn/shared/keys"
-	"github.com/keyturn/keyturn/shared/store"
 	"github.com/keyturn/keyturn/shared/users"
 	"github.com/keyturn/keyturn/shared/webapi"
 )
@@ -75,7 +75,7 @@ type env struct {
 	t     *testing.T
 	db    *ddbtest.Counter
 	table string
-	st    *store.Store
+	st    *stores.Stores
 	url   string
 	mu    sync.Mutex
 	now   time.Time
@@ -89,9 +89,9 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	raw, table := ddbtest.NewTable(t)
 	e := &env{t: t, db: ddbtest.NewCounter(raw), table: table, now: time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC), tok: map[string]string{}}
-	e.st = store.New(e.db, table)
-	tokens := auth.NewService(e.st, time.Now, rand.Reader, time.Hour)
-	svc := users.NewService(e.st, e.st, e.clock, &seqReader{}).WithParams(users.TestParams)
+	e.st = stores.New(e.db, table)
+	tokens := auth.NewService(e.st.Catalog, time.Now, rand.Reader, time.Hour)
+	svc := users.NewService(e.st.Users, e.st.UserCustomers(), e.clock, &seqReader{}).WithParams(users.TestParams)
 	srv := httptest.NewServer(webapi.NewServer(webapi.Options{Auth: tokens}, userauth.Group(userauth.Deps{Users: svc})))
 	t.Cleanup(srv.Close)
 	e.url = srv.URL
@@ -173,7 +173,7 @@ func (e *env) customerWith(accountID, id int64, n int, allowMultipleUsers bool) 
 	ctx := context.Background()
 	c := customers.Customer{AccountID: accountID, ID: id, Name: "Customer", Created: e.now, Secret: "secret-" + string(rune('a'+id)),
 		AllowMultipleUserAssociation: allowMultipleUsers}
-	if err := e.st.CreateCustomer(ctx, c); err != nil {
+	if err := e.st.Customers.CreateCustomer(ctx, c); err != nil {
 		e.t.Fatal(err)
 	}
 	e.licenses(accountID, id, n)
@@ -196,7 +196,7 @@ func (e *env) licenses(accountID, customerID int64, n int) {
 	}
 	recs = append(recs, keys.Record{AccountID: accountID, ProductID: 4, ID: 1, GlobalID: customerID*100 + 99,
 		Key: "PRODU-CTFOU-RKEYX-CUST" + string(rune('0'+customerID%10)), Created: e.now, Expires: e.now, CustomerID: customerID})
-	if err := e.st.CreateKeys(context.Background(), recs); err != nil {
+	if err := e.st.Licenses.CreateKeys(context.Background(), recs); err != nil {
 		e.t.Fatal(err)
 	}
 }
@@ -471,11 +471,11 @@ func TestRemovedCustomer(t *testing.T) {
 	ctx := context.Background()
 	e.customer(account, 7, 3)
 	e.must("admin", "Register", "Username", "alice", "Password", "pw", "CustomerId", "7")
-	c, err := e.st.GetCustomer(ctx, account, 7)
+	c, err := e.st.Customers.GetCustomer(ctx, account, 7)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.st.DeleteCustomer(ctx, c); err != nil {
+	if err := e.st.Customers.DeleteCustomer(ctx, c); err != nil {
 		t.Fatal(err)
 	}
 	if got := e.must("normal", "Login", "Username", "alice", "Password", "pw"); got != emptyLicenses {
@@ -488,8 +488,8 @@ func TestRemovedCustomer(t *testing.T) {
 	// removal interrupted half-way) are not shown either.
 	e.customer(account, 5, 0)
 	e.must("admin", "Register", "Username", "bob", "Password", "pw", "CustomerId", "5")
-	c5, _ := e.st.GetCustomer(ctx, account, 5)
-	if err := e.st.DeleteCustomer(ctx, c5); err != nil {
+	c5, _ := e.st.Customers.GetCustomer(ctx, account, 5)
+	if err := e.st.Customers.DeleteCustomer(ctx, c5); err != nil {
 		t.Fatal(err)
 	}
 	e.licenses(account, 5, 1)

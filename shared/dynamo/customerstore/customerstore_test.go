@@ -1,4 +1,4 @@
-package store_test
+package customerstore_test
 
 import (
 	"bytes"
@@ -15,9 +15,15 @@ import (
 	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/customers"
 	"github.com/keyturn/keyturn/shared/ddbtest"
+	"github.com/keyturn/keyturn/shared/dynamo"
+	"github.com/keyturn/keyturn/shared/dynamo/stores"
 	"github.com/keyturn/keyturn/shared/keys"
-	"github.com/keyturn/keyturn/shared/store"
 )
+
+func newStore(t *testing.T) *stores.Stores {
+	db, table := ddbtest.NewTable(t)
+	return stores.New(db, table)
+}
 
 func str(s string) *string { return &s }
 
@@ -29,7 +35,7 @@ func TestCustomerSecretsUnique(t *testing.T) {
 	ctx := context.Background()
 	now := func() time.Time { return time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC) }
 	// A "random" source that always yields the same bytes.
-	same := customers.NewService(s, now, bytes.NewReader(bytes.Repeat([]byte{7}, 24*10)))
+	same := customers.NewService(s.Customers, s.Licenses, now, bytes.NewReader(bytes.Repeat([]byte{7}, 24*10)))
 	first, err := same.AddCustomer(ctx, 1, customers.CustomerFields{Name: str("first")})
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +44,7 @@ func TestCustomerSecretsUnique(t *testing.T) {
 	if !errors.Is(err, customers.SecretTaken) {
 		t.Fatalf("second customer with the same secret: %v, want %v", err, customers.SecretTaken)
 	}
-	list, err := s.ListCustomers(ctx, 1)
+	list, err := s.Customers.ListCustomers(ctx, 1)
 	if err != nil || len(list) != 1 || list[0].ID != first.ID {
 		t.Errorf("customers after the refused add: %+v, %v", list, err)
 	}
@@ -46,7 +52,7 @@ func TestCustomerSecretsUnique(t *testing.T) {
 	if _, err := same.AddCustomer(ctx, 2, customers.CustomerFields{Name: str("other account")}); err != nil {
 		t.Errorf("other account: %v", err)
 	}
-	got, err := s.CustomerBySecret(ctx, 1, first.Secret)
+	got, err := s.Customers.CustomerBySecret(ctx, 1, first.Secret)
 	if err != nil || got.ID != first.ID {
 		t.Errorf("CustomerBySecret = %+v, %v", got, err)
 	}
@@ -58,7 +64,7 @@ func TestCustomerSecretsUnique(t *testing.T) {
 func TestConcurrentCustomerEdits(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
-	svc := customers.NewService(s, time.Now, rand.Reader)
+	svc := customers.NewService(s.Customers, s.Licenses, time.Now, rand.Reader)
 	c, err := svc.AddCustomer(ctx, 1, customers.CustomerFields{Name: str("n"), Email: str("e@x")})
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +97,7 @@ func TestConcurrentCustomerEdits(t *testing.T) {
 	}
 	wg.Wait()
 	close(secrets)
-	got, err := s.GetCustomer(ctx, 1, c.ID)
+	got, err := s.Customers.GetCustomer(ctx, 1, c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +106,7 @@ func TestConcurrentCustomerEdits(t *testing.T) {
 	}
 	resolving := 0
 	for sec := range secrets {
-		if _, err := s.CustomerBySecret(ctx, 1, sec); err == nil {
+		if _, err := s.Customers.CustomerBySecret(ctx, 1, sec); err == nil {
 			resolving++
 			if sec != got.Secret {
 				t.Errorf("stale secret %s still resolves", sec)
@@ -109,17 +115,17 @@ func TestConcurrentCustomerEdits(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if _, err := s.CustomerBySecret(ctx, 1, c.Secret); !errors.Is(err, apierr.NotFound) {
+	if _, err := s.Customers.CustomerBySecret(ctx, 1, c.Secret); !errors.Is(err, apierr.NotFound) {
 		t.Errorf("original secret still resolves: %v", err)
 	}
 	if resolving != 1 {
 		t.Errorf("%d of the issued secrets resolve, want exactly the current one", resolving)
 	}
 	// Lookup by email follows the edit.
-	if byMail, err := s.CustomerByEmail(ctx, 1, "NEW@x"); err != nil || byMail.ID != c.ID {
+	if byMail, err := s.Customers.CustomerByEmail(ctx, 1, "NEW@x"); err != nil || byMail.ID != c.ID {
 		t.Errorf("CustomerByEmail = %+v, %v", byMail, err)
 	}
-	if _, err := s.CustomerByEmail(ctx, 1, "e@x"); !errors.Is(err, apierr.NotFound) {
+	if _, err := s.Customers.CustomerByEmail(ctx, 1, "e@x"); !errors.Is(err, apierr.NotFound) {
 		t.Errorf("old email still resolves: %v", err)
 	}
 }
@@ -127,7 +133,7 @@ func TestConcurrentCustomerEdits(t *testing.T) {
 // failingTransactions fails every TransactWriteItems after the first
 // `allow` while fail is set.
 type failingTransactions struct {
-	store.API
+	dynamo.API
 	fail  atomic.Bool
 	allow atomic.Int64
 }
@@ -146,9 +152,9 @@ func TestRecountAfterFailure(t *testing.T) {
 	ctx := context.Background()
 	db, table := ddbtest.NewTable(t)
 	api := &failingTransactions{API: db}
-	s := store.New(api, table)
+	s := stores.New(api, table)
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	svc := customers.NewService(s, func() time.Time { return now }, rand.Reader)
+	svc := customers.NewService(s.Customers, s.Licenses, func() time.Time { return now }, rand.Reader)
 	c, err := svc.AddCustomer(ctx, 1, customers.CustomerFields{Name: str("c")})
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +174,7 @@ func TestRecountAfterFailure(t *testing.T) {
 			Key: "RECNT-KEYXX-AAAAA-" + string(rune('A'+i)) + "AAAA", Created: now, Expires: now,
 			CustomerID: c.ID, Nodes: machines(mids...)})
 	}
-	if err := s.CreateKeys(ctx, recs); err != nil {
+	if err := s.Licenses.CreateKeys(ctx, recs); err != nil {
 		t.Fatal(err)
 	}
 	limit := int64(10)
@@ -177,7 +183,7 @@ func TestRecountAfterFailure(t *testing.T) {
 	if _, err := svc.EditCustomer(ctx, 1, c.ID, customers.CustomerFields{MaxNoOfDevices: &limit}, false); err == nil {
 		t.Fatal("EditCustomer with a failing recount succeeded")
 	}
-	partial, err := s.GetCustomer(ctx, 1, c.ID)
+	partial, err := s.Customers.GetCustomer(ctx, 1, c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +195,7 @@ func TestRecountAfterFailure(t *testing.T) {
 		if _, err := svc.EditCustomer(ctx, 1, c.ID, customers.CustomerFields{MaxNoOfDevices: &limit}, false); err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := s.GetCustomer(ctx, 1, c.ID); got.DeviceCount != 4 {
+		if got, _ := s.Customers.GetCustomer(ctx, 1, c.ID); got.DeviceCount != 4 {
 			t.Errorf("after sending the edit again (%d): %d devices, want 4", i+1, got.DeviceCount)
 		}
 	}

@@ -1,14 +1,11 @@
-package store
+package catalogstore
 
 import (
 	"context"
-	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-
 	"github.com/keyturn/keyturn/shared/apierr"
+	"github.com/keyturn/keyturn/shared/dynamo"
 	"github.com/keyturn/keyturn/shared/signing"
 )
 
@@ -27,28 +24,19 @@ type signingKeyItem struct {
 	Created           int64  `dynamodbav:"created"`
 }
 
-const signingKeyPrefix = "SIGNKEY#"
-
-func signingKeySK(version int) string { return signingKeyPrefix + pad(int64(version), 6) }
-
 // CurrentSigningKey implements signing.KeyStore: one Query for the highest
 // version (strongly consistent, so a rotation is seen at once).
 func (s *Store) CurrentSigningKey(ctx context.Context, accountID int64) (signing.KeyRecord, error) {
-	q := prefixQuery(accountPK(accountID), signingKeyPrefix)
-	q.TableName = s.table
-	q.ScanIndexForward = aws.Bool(false)
-	q.Limit = aws.Int32(1)
-	q.ConsistentRead = aws.Bool(true)
-	out, err := s.db.Query(ctx, q)
+	p, err := s.t.QueryPage(ctx, dynamo.Query{PK: dynamo.AccountPK(accountID), Prefix: dynamo.SigningKeyPrefix, Desc: true, Consistent: true}, 1, nil)
 	if err != nil {
-		return signing.KeyRecord{}, fmt.Errorf("query signing key: %w", err)
+		return signing.KeyRecord{}, err
 	}
-	if len(out.Items) == 0 {
+	if len(p.Items) == 0 {
 		return signing.KeyRecord{}, apierr.NotFound
 	}
 	var it signingKeyItem
-	if err := attributevalue.UnmarshalMap(out.Items[0], &it); err != nil {
-		return signing.KeyRecord{}, fmt.Errorf("unmarshal signing key: %w", err)
+	if err := dynamo.Decode(p.Items[0], "signing key", &it); err != nil {
+		return signing.KeyRecord{}, err
 	}
 	return signing.KeyRecord{
 		AccountID: it.AccountID, Version: it.Version, Mode: it.Mode, PublicKeyDER: it.PublicKeyDER,
@@ -60,8 +48,9 @@ func (s *Store) CurrentSigningKey(ctx context.Context, accountID int64) (signing
 // PutSigningKey implements signing.KeyStore: a conditional put, so two
 // concurrent rotations cannot both create the same version.
 func (s *Store) PutSigningKey(ctx context.Context, rec signing.KeyRecord) error {
-	return s.put(ctx, signingKeyItem{
-		PK: accountPK(rec.AccountID), SK: signingKeySK(rec.Version), AccountID: rec.AccountID, Version: rec.Version,
+	k := dynamo.SigningKey(rec.AccountID, rec.Version)
+	return s.t.Put(ctx, signingKeyItem{
+		PK: k.PK, SK: k.SK, AccountID: rec.AccountID, Version: rec.Version,
 		Mode: rec.Mode, PublicKeyDER: rec.PublicKeyDER, WrappedPrivateKey: rec.WrappedPrivateKey,
 		WrappedDataKey: rec.WrappedDataKey, KMSKeyID: rec.KMSKeyID, Created: rec.Created.Unix(),
 	}, true)

@@ -1,17 +1,13 @@
-package store
+package catalogstore
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/auth"
+	"github.com/keyturn/keyturn/shared/dynamo"
 	"github.com/keyturn/keyturn/shared/schema"
 )
 
@@ -36,9 +32,6 @@ type tokenItem struct {
 	TTL         int64    `dynamodbav:"ttl,omitempty"`
 }
 
-func tokenPK(id string) string         { return "T#" + id }
-func tokensGSI(accountID int64) string { return accountPK(accountID) + "#TOKENS" }
-
 func (it tokenItem) domain() auth.Token {
 	t := auth.Token{
 		ID: it.ID, AccountID: it.AccountID, Name: it.Name, SecretHash: it.SecretHash,
@@ -54,8 +47,9 @@ func (it tokenItem) domain() auth.Token {
 // PutToken implements auth.TokenStore (conditional put on the id).
 // Expiring tokens carry a TTL a day after expiry so DynamoDB removes them.
 func (s *Store) PutToken(ctx context.Context, t auth.Token) error {
+	k := dynamo.Token(t.ID)
 	it := tokenItem{
-		PK: tokenPK(t.ID), SK: "T", GSI1PK: tokensGSI(t.AccountID), GSI1SK: t.ID,
+		PK: k.PK, SK: k.SK, GSI1PK: dynamo.TokensGSI1PK(t.AccountID), GSI1SK: t.ID,
 		ID: t.ID, AccountID: t.AccountID, Name: t.Name, SecretHash: t.SecretHash,
 		Methods: t.Scope.Methods, ProductLock: t.Scope.ProductLock, KeyLock: t.Scope.KeyLock,
 		FeatureLock: t.Scope.FeatureLock, Created: t.Created.Unix(), ParentID: t.ParentID,
@@ -67,46 +61,38 @@ func (s *Store) PutToken(ctx context.Context, t auth.Token) error {
 		it.Expires = t.Scope.Expires.Unix()
 		it.TTL = it.Expires + 24*3600
 	}
-	return s.put(ctx, it, true)
+	return s.t.Put(ctx, it, true)
 }
 
 // GetToken implements auth.TokenStore: one GetItem.
 func (s *Store) GetToken(ctx context.Context, id string) (auth.Token, error) {
 	var it tokenItem
-	if err := s.get(ctx, tokenPK(id), "T", false, &it); err != nil {
+	if err := s.t.Get(ctx, dynamo.Token(id), false, &it); err != nil {
 		return auth.Token{}, err
 	}
 	return it.domain(), nil
 }
 
-// ListTokens implements auth.TokenStore (one query on gsi1).
+// ListTokens implements auth.TokenStore: one Query of gsi1 and
+// BatchGetItem (an account's tokens).
 func (s *Store) ListTokens(ctx context.Context, accountID int64) ([]auth.Token, error) {
-	items, err := s.indexItems(ctx, &dynamodb.QueryInput{
-		IndexName:                 aws.String(schema.GSI1),
-		KeyConditionExpression:    aws.String("gsi1pk = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: tokensGSI(accountID)}},
-	})
+	refs, err := s.t.QueryAll(ctx, dynamo.Query{Index: schema.GSI1, PK: dynamo.TokensGSI1PK(accountID)})
 	if err != nil {
 		return nil, err
 	}
-	return decodeAll(items, "token", tokenItem.domain)
+	items, err := s.t.BatchGet(ctx, dynamo.IndexKeys(refs))
+	if err != nil {
+		return nil, err
+	}
+	return dynamo.DecodeAll(items, "token", tokenItem.domain)
 }
 
 // DeleteToken implements auth.TokenStore: a conditional delete that only
 // succeeds for a token of the given account.
 func (s *Store) DeleteToken(ctx context.Context, accountID int64, id string) error {
-	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName:                 s.table,
-		Key:                       key(tokenPK(id), "T"),
-		ConditionExpression:       aws.String("accountId = :a"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":a": &types.AttributeValueMemberN{Value: fmt.Sprint(accountID)}},
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
+	err := s.t.Delete(ctx, dynamo.Token(id), "accountId = :a", nil, dynamo.Item{":a": dynamo.N(accountID)})
+	if errors.Is(err, apierr.Conflict) {
 		return apierr.NotFound
 	}
-	if err != nil {
-		return fmt.Errorf("delete token: %w", err)
-	}
-	return nil
+	return err
 }

@@ -1,4 +1,4 @@
-package store
+package dynamo
 
 import (
 	"context"
@@ -29,7 +29,7 @@ func CreateTableInput(name string) *dynamodb.CreateTableInput {
 				{AttributeName: aws.String(g.PartitionKey), KeyType: types.KeyTypeHash},
 				{AttributeName: aws.String(g.SortKey), KeyType: types.KeyTypeRange},
 			},
-			Projection: &types.Projection{ProjectionType: types.ProjectionType(schema.Projection)},
+			Projection: &types.Projection{ProjectionType: types.ProjectionType(g.Projection)},
 		})
 	}
 	return &dynamodb.CreateTableInput{

@@ -1,4 +1,4 @@
-package store_test
+package userstore_test
 
 import (
 	"bytes"
@@ -19,7 +19,7 @@ import (
 	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/customers"
 	"github.com/keyturn/keyturn/shared/ddbtest"
-	"github.com/keyturn/keyturn/shared/store"
+	"github.com/keyturn/keyturn/shared/dynamo/stores"
 	"github.com/keyturn/keyturn/shared/users"
 )
 
@@ -27,7 +27,7 @@ type userRig struct {
 	db    *ddbtest.Counter
 	raw   *dynamodb.Client
 	table string
-	st    *store.Store
+	st    *stores.Stores
 	now   time.Time
 }
 
@@ -35,7 +35,7 @@ func newUserRig(t *testing.T) *userRig {
 	t.Helper()
 	db, table := ddbtest.NewTable(t)
 	r := &userRig{db: ddbtest.NewCounter(db), raw: db, table: table, now: time.Date(2026, 4, 1, 8, 0, 0, 0, time.UTC)}
-	r.st = store.New(r.db, table)
+	r.st = stores.New(r.db, table)
 	return r
 }
 
@@ -47,7 +47,7 @@ func (r *userRig) create(t *testing.T, u users.User) {
 	if u.Created.IsZero() {
 		u.Created = r.now
 	}
-	if err := r.st.CreateUser(context.Background(), u); err != nil {
+	if err := r.st.Users.CreateUser(context.Background(), u); err != nil {
 		t.Fatalf("CreateUser(%s): %v", u.Username, err)
 	}
 }
@@ -57,7 +57,7 @@ func (r *userRig) customer(t *testing.T, accountID, id int64, allowMultipleUsers
 	t.Helper()
 	c := customers.Customer{AccountID: accountID, ID: id, Name: "c" + strconv.FormatInt(id, 10), Created: r.now,
 		Secret: "secret-" + strconv.FormatInt(id, 10), AllowMultipleUserAssociation: allowMultipleUsers}
-	if err := r.st.CreateCustomer(context.Background(), c); err != nil {
+	if err := r.st.Customers.CreateCustomer(context.Background(), c); err != nil {
 		t.Fatalf("CreateCustomer(%d/%d): %v", accountID, id, err)
 	}
 }
@@ -108,7 +108,7 @@ func TestUserCreateGetList(t *testing.T) {
 		t.Errorf("item A#1/USER#alice = %v", it)
 	}
 	for _, name := range []string{"alice", "ALICE", "Alice"} {
-		err := r.st.CreateUser(ctx, users.User{AccountID: 1, Username: name, PasswordHash: "x"})
+		err := r.st.Users.CreateUser(ctx, users.User{AccountID: 1, Username: name, PasswordHash: "x"})
 		if !errors.Is(err, apierr.Conflict) {
 			t.Errorf("CreateUser(%q) again: %v, want Conflict", name, err)
 		}
@@ -116,14 +116,14 @@ func TestUserCreateGetList(t *testing.T) {
 
 	var got users.User
 	var err error
-	if n := r.trips(func() { got, err = r.st.GetUser(ctx, 1, "aLICE") }); n != 1 || err != nil {
+	if n := r.trips(func() { got, err = r.st.Users.GetUser(ctx, 1, "aLICE") }); n != 1 || err != nil {
 		t.Fatalf("GetUser: %v (%d round trips, want 1)", err, n)
 	}
 	if got.Username != "Alice" || got.Email == nil || *got.Email != email || !got.Created.Equal(r.now) || got.CustomerID != 7 ||
 		got.PasswordHash != alice.PasswordHash || got.AccountID != 1 || got.ResetTokenHash != nil || !got.ResetExpires.IsZero() {
 		t.Errorf("GetUser = %+v, want %+v", got, alice)
 	}
-	if _, err := r.st.GetUser(ctx, 3, "alice"); !errors.Is(err, apierr.NotFound) {
+	if _, err := r.st.Users.GetUser(ctx, 3, "alice"); !errors.Is(err, apierr.NotFound) {
 		t.Errorf("GetUser in another account: %v, want NotFound", err)
 	}
 
@@ -143,7 +143,7 @@ func TestUserCreateGetList(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var us []users.User
-		n := r.trips(func() { us, err = r.st.ListUsers(ctx, tt.account, tt.customer) })
+		n := r.trips(func() { us, err = r.st.Users.ListUsers(ctx, tt.account, tt.customer) })
 		if err != nil || n != tt.trips {
 			t.Fatalf("ListUsers(%d, %d): %v (%d round trips, want %d)", tt.account, tt.customer, err, n, tt.trips)
 		}
@@ -171,35 +171,35 @@ func TestUserUpdates(t *testing.T) {
 		want error
 	}
 	ops := []op{
-		{"set customer", func() error { return r.st.SetUserCustomer(ctx, 1, "ALICE", 0, 7) }, nil},
-		{"set customer, stale", func() error { return r.st.SetUserCustomer(ctx, 1, "ALICE", 0, 7) }, apierr.Conflict},
-		{"set customer, unknown user", func() error { return r.st.SetUserCustomer(ctx, 1, "bob", 0, 7) }, apierr.Conflict},
-		{"set customer, other account", func() error { return r.st.SetUserCustomer(ctx, 2, "alice", 0, 7) }, apierr.Conflict},
-		{"reset token", func() error { return r.st.SetUserResetToken(ctx, 1, "alice", tok, exp) }, nil},
-		{"reset token, unknown user", func() error { return r.st.SetUserResetToken(ctx, 1, "bob", tok, exp) }, apierr.NotFound},
+		{"set customer", func() error { return r.st.Users.SetUserCustomer(ctx, 1, "ALICE", 0, 7) }, nil},
+		{"set customer, stale", func() error { return r.st.Users.SetUserCustomer(ctx, 1, "ALICE", 0, 7) }, apierr.Conflict},
+		{"set customer, unknown user", func() error { return r.st.Users.SetUserCustomer(ctx, 1, "bob", 0, 7) }, apierr.Conflict},
+		{"set customer, other account", func() error { return r.st.Users.SetUserCustomer(ctx, 2, "alice", 0, 7) }, apierr.Conflict},
+		{"reset token", func() error { return r.st.Users.SetUserResetToken(ctx, 1, "alice", tok, exp) }, nil},
+		{"reset token, unknown user", func() error { return r.st.Users.SetUserResetToken(ctx, 1, "bob", tok, exp) }, apierr.NotFound},
 		{"password if hash, stale", func() error {
-			return r.st.SetUserPassword(ctx, 1, "alice", users.PasswordUpdate{Hash: "h1", IfHash: "stale"})
+			return r.st.Users.SetUserPassword(ctx, 1, "alice", users.PasswordUpdate{Hash: "h1", IfHash: "stale"})
 		}, apierr.Conflict},
 		{"password with reset token, wrong token", func() error {
-			return r.st.SetUserPassword(ctx, 1, "alice", users.PasswordUpdate{Hash: "h1", IfResetToken: []byte("wrong"), Now: r.now})
+			return r.st.Users.SetUserPassword(ctx, 1, "alice", users.PasswordUpdate{Hash: "h1", IfResetToken: []byte("wrong"), Now: r.now})
 		}, apierr.Conflict},
 		{"password with reset token, expired", func() error {
-			return r.st.SetUserPassword(ctx, 1, "alice", users.PasswordUpdate{Hash: "h1", IfResetToken: tok, Now: exp})
+			return r.st.Users.SetUserPassword(ctx, 1, "alice", users.PasswordUpdate{Hash: "h1", IfResetToken: tok, Now: exp})
 		}, apierr.Conflict},
 		{"password, unknown user", func() error {
-			return r.st.SetUserPassword(ctx, 1, "bob", users.PasswordUpdate{Hash: "h1"})
+			return r.st.Users.SetUserPassword(ctx, 1, "bob", users.PasswordUpdate{Hash: "h1"})
 		}, apierr.NotFound},
 		{"password with reset token", func() error {
-			return r.st.SetUserPassword(ctx, 1, "alice", users.PasswordUpdate{Hash: "h1", IfResetToken: tok, Now: exp.Add(-time.Second)})
+			return r.st.Users.SetUserPassword(ctx, 1, "alice", users.PasswordUpdate{Hash: "h1", IfResetToken: tok, Now: exp.Add(-time.Second)})
 		}, nil},
 		{"reset token is consumed", func() error {
-			return r.st.SetUserPassword(ctx, 1, "alice", users.PasswordUpdate{Hash: "h2", IfResetToken: tok, Now: r.now})
+			return r.st.Users.SetUserPassword(ctx, 1, "alice", users.PasswordUpdate{Hash: "h2", IfResetToken: tok, Now: r.now})
 		}, apierr.Conflict},
 		{"password if hash", func() error {
-			return r.st.SetUserPassword(ctx, 1, "alice", users.PasswordUpdate{Hash: "h2", IfHash: "h1"})
+			return r.st.Users.SetUserPassword(ctx, 1, "alice", users.PasswordUpdate{Hash: "h2", IfHash: "h1"})
 		}, nil},
 		{"password unconditionally", func() error {
-			return r.st.SetUserPassword(ctx, 1, "alice", users.PasswordUpdate{Hash: "h3"})
+			return r.st.Users.SetUserPassword(ctx, 1, "alice", users.PasswordUpdate{Hash: "h3"})
 		}, nil},
 	}
 	for _, o := range ops {
@@ -211,7 +211,7 @@ func TestUserUpdates(t *testing.T) {
 			t.Fatalf("%s: %v, want %v", o.name, err, o.want)
 		}
 	}
-	u, err := r.st.GetUser(ctx, 1, "alice")
+	u, err := r.st.Users.GetUser(ctx, 1, "alice")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,39 +222,39 @@ func TestUserUpdates(t *testing.T) {
 		t.Errorf("customer 7 userCount = %s, want 1", got)
 	}
 	// A re-hash keeps an outstanding reset token.
-	if err := r.st.SetUserResetToken(ctx, 1, "alice", tok, exp); err != nil {
+	if err := r.st.Users.SetUserResetToken(ctx, 1, "alice", tok, exp); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.st.SetUserPassword(ctx, 1, "alice", users.PasswordUpdate{Hash: "h4", IfHash: "h3", KeepResetToken: true}); err != nil {
+	if err := r.st.Users.SetUserPassword(ctx, 1, "alice", users.PasswordUpdate{Hash: "h4", IfHash: "h3", KeepResetToken: true}); err != nil {
 		t.Fatal(err)
 	}
-	if u, _ := r.st.GetUser(ctx, 1, "alice"); u.PasswordHash != "h4" || !bytes.Equal(u.ResetTokenHash, tok) {
+	if u, _ := r.st.Users.GetUser(ctx, 1, "alice"); u.PasswordHash != "h4" || !bytes.Equal(u.ResetTokenHash, tok) {
 		t.Errorf("after a re-hash: %+v", u)
 	}
 	// Dissociating stores 0 and gives the slot back (one transaction).
-	if n := r.trips(func() { err = r.st.SetUserCustomer(ctx, 1, "alice", 7, 0) }); n != 1 || err != nil {
+	if n := r.trips(func() { err = r.st.Users.SetUserCustomer(ctx, 1, "alice", 7, 0) }); n != 1 || err != nil {
 		t.Fatalf("dissociate: %v (%d round trips)", err, n)
 	}
-	if u, _ := r.st.GetUser(ctx, 1, "alice"); u.CustomerID != 0 {
+	if u, _ := r.st.Users.GetUser(ctx, 1, "alice"); u.CustomerID != 0 {
 		t.Errorf("customer after dissociate = %d", u.CustomerID)
 	}
 	if got := r.userCount(t, 1, 7); got != "0" {
 		t.Errorf("customer 7 userCount after dissociate = %s, want 0", got)
 	}
 
-	if n := r.trips(func() { err = r.st.DeleteUser(ctx, 2, "alice", 0) }); n != 1 || !errors.Is(err, apierr.Conflict) {
+	if n := r.trips(func() { err = r.st.Users.DeleteUser(ctx, 2, "alice", 0) }); n != 1 || !errors.Is(err, apierr.Conflict) {
 		t.Errorf("DeleteUser in another account: %v (%d round trips)", err, n)
 	}
-	if err := r.st.DeleteUser(ctx, 1, "ALICE", 7); !errors.Is(err, apierr.Conflict) {
+	if err := r.st.Users.DeleteUser(ctx, 1, "ALICE", 7); !errors.Is(err, apierr.Conflict) {
 		t.Errorf("DeleteUser with a stale customer: %v, want Conflict", err)
 	}
-	if n := r.trips(func() { err = r.st.DeleteUser(ctx, 1, "ALICE", 0) }); n != 1 || err != nil {
+	if n := r.trips(func() { err = r.st.Users.DeleteUser(ctx, 1, "ALICE", 0) }); n != 1 || err != nil {
 		t.Fatalf("DeleteUser: %v (%d round trips)", err, n)
 	}
-	if err := r.st.DeleteUser(ctx, 1, "alice", 0); !errors.Is(err, apierr.Conflict) {
+	if err := r.st.Users.DeleteUser(ctx, 1, "alice", 0); !errors.Is(err, apierr.Conflict) {
 		t.Errorf("second DeleteUser: %v, want Conflict", err)
 	}
-	if _, err := r.st.GetUser(ctx, 1, "alice"); !errors.Is(err, apierr.NotFound) {
+	if _, err := r.st.Users.GetUser(ctx, 1, "alice"); !errors.Is(err, apierr.NotFound) {
 		t.Errorf("GetUser after delete: %v", err)
 	}
 }
@@ -265,7 +265,7 @@ func TestLoginAttempts(t *testing.T) {
 	exp := r.now.Add(30 * time.Minute)
 	reserve := func(name string, window int64) error {
 		var err error
-		if n := r.trips(func() { err = r.st.ReserveLoginAttempt(ctx, 1, name, window, 3, exp) }); n != 1 {
+		if n := r.trips(func() { err = r.st.Users.ReserveLoginAttempt(ctx, 1, name, window, 3, exp) }); n != 1 {
 			t.Errorf("ReserveLoginAttempt: %d round trips, want 1", n)
 		}
 		return err
@@ -288,18 +288,18 @@ func TestLoginAttempts(t *testing.T) {
 	if err := reserve("bob", 100); err != nil {
 		t.Errorf("other name: %v", err)
 	}
-	if err := r.st.ReserveLoginAttempt(ctx, 2, "alice", 100, 3, exp); err != nil {
+	if err := r.st.Users.ReserveLoginAttempt(ctx, 2, "alice", 100, 3, exp); err != nil {
 		t.Errorf("other account: %v", err)
 	}
 	var err error
-	if n := r.trips(func() { err = r.st.ReleaseLoginAttempt(ctx, 1, "alice", 100) }); n != 1 || err != nil {
+	if n := r.trips(func() { err = r.st.Users.ReleaseLoginAttempt(ctx, 1, "alice", 100) }); n != 1 || err != nil {
 		t.Fatalf("ReleaseLoginAttempt: %v (%d round trips)", err, n)
 	}
 	if err := reserve("alice", 100); err != nil {
 		t.Errorf("after a release: %v", err)
 	}
 	// Releasing what was never reserved changes nothing.
-	if err := r.st.ReleaseLoginAttempt(ctx, 1, "carol", 100); err != nil {
+	if err := r.st.Users.ReleaseLoginAttempt(ctx, 1, "carol", 100); err != nil {
 		t.Errorf("release without a reservation: %v", err)
 	}
 	if it := r.rawItem(t, "UL#1#carol", "W#100"); it != nil {
@@ -315,7 +315,7 @@ func TestUserConcurrency(t *testing.T) {
 	r := newUserRig(t)
 	tok := []byte("token-hash")
 	r.create(t, users.User{AccountID: 1, Username: "alice"})
-	if err := r.st.SetUserResetToken(ctx, 1, "alice", tok, r.now.Add(time.Hour)); err != nil {
+	if err := r.st.Users.SetUserResetToken(ctx, 1, "alice", tok, r.now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -325,13 +325,13 @@ func TestUserConcurrency(t *testing.T) {
 	}{
 		{"create one name", func(i int) error {
 			name := []string{"dave", "Dave", "DAVE", " dave"}[i%4]
-			return r.st.CreateUser(ctx, users.User{AccountID: 1, Username: name, PasswordHash: "h"})
+			return r.st.Users.CreateUser(ctx, users.User{AccountID: 1, Username: name, PasswordHash: "h"})
 		}, 1},
 		{"reserve attempts", func(int) error {
-			return r.st.ReserveLoginAttempt(ctx, 1, "alice", 7, 5, r.now.Add(time.Hour))
+			return r.st.Users.ReserveLoginAttempt(ctx, 1, "alice", 7, 5, r.now.Add(time.Hour))
 		}, 5},
 		{"consume reset token", func(int) error {
-			return r.st.SetUserPassword(ctx, 1, "alice", users.PasswordUpdate{Hash: "new", IfResetToken: tok, Now: r.now})
+			return r.st.Users.SetUserPassword(ctx, 1, "alice", users.PasswordUpdate{Hash: "new", IfResetToken: tok, Now: r.now})
 		}, 1},
 	}
 	for _, tt := range tests {
@@ -357,7 +357,7 @@ func TestUserConcurrency(t *testing.T) {
 			}
 		})
 	}
-	u, _ := r.st.GetUser(ctx, 1, "alice")
+	u, _ := r.st.Users.GetUser(ctx, 1, "alice")
 	if u.PasswordHash != "new" || !bytes.Equal(u.ResetTokenHash, nil) {
 		t.Errorf("after the race: %+v", u)
 	}
@@ -408,8 +408,8 @@ func TestUserCustomerSlots(t *testing.T) {
 		return won
 	}
 
-	won := winners("associate with 10", race(func(i int) error { return r.st.SetUserCustomer(ctx, 1, name(i), 0, 10) }), 1)
-	list, err := r.st.ListUsers(ctx, 1, 10)
+	won := winners("associate with 10", race(func(i int) error { return r.st.Users.SetUserCustomer(ctx, 1, name(i), 0, 10) }), 1)
+	list, err := r.st.Users.ListUsers(ctx, 1, 10)
 	if err != nil || len(list) != 1 || users.Key(list[0].Username) != name(won[0]) {
 		t.Fatalf("users of 10: %+v, %v", list, err)
 	}
@@ -417,49 +417,49 @@ func TestUserCustomerSlots(t *testing.T) {
 		t.Errorf("10 counts %s users, want 1", got)
 	}
 	winners("register with full 10", race(func(i int) error {
-		return r.st.CreateUser(ctx, users.User{AccountID: 1, Username: "r" + strconv.Itoa(i), CustomerID: 10, PasswordHash: "h"})
+		return r.st.Users.CreateUser(ctx, users.User{AccountID: 1, Username: "r" + strconv.Itoa(i), CustomerID: 10, PasswordHash: "h"})
 	}), 0)
-	if _, err := r.st.GetUser(ctx, 1, "r0"); !errors.Is(err, apierr.NotFound) {
+	if _, err := r.st.Users.GetUser(ctx, 1, "r0"); !errors.Is(err, apierr.NotFound) {
 		t.Errorf("refused registration left a user: %v", err)
 	}
 	// The winner leaves; the slot is free for exactly one registration.
-	if err := r.st.SetUserCustomer(ctx, 1, name(won[0]), 10, 0); err != nil {
+	if err := r.st.Users.SetUserCustomer(ctx, 1, name(won[0]), 10, 0); err != nil {
 		t.Fatal(err)
 	}
 	reg := winners("register with free 10", race(func(i int) error {
-		return r.st.CreateUser(ctx, users.User{AccountID: 1, Username: "r" + strconv.Itoa(i), CustomerID: 10, PasswordHash: "h"})
+		return r.st.Users.CreateUser(ctx, users.User{AccountID: 1, Username: "r" + strconv.Itoa(i), CustomerID: 10, PasswordHash: "h"})
 	}), 1)
 	// The index follows: the user who left is no longer listed.
-	if list, err := r.st.ListUsers(ctx, 1, 10); err != nil || len(list) != 1 || list[0].Username != "r"+strconv.Itoa(reg[0]) {
+	if list, err := r.st.Users.ListUsers(ctx, 1, 10); err != nil || len(list) != 1 || list[0].Username != "r"+strconv.Itoa(reg[0]) {
 		t.Errorf("users of 10 after the change: %+v, %v", list, err)
 	}
 
-	winners("associate with 11", race(func(i int) error { return r.st.SetUserCustomer(ctx, 1, name(i), 0, 11) }), n)
+	winners("associate with 11", race(func(i int) error { return r.st.Users.SetUserCustomer(ctx, 1, name(i), 0, 11) }), n)
 	if got := r.userCount(t, 1, 11); got != strconv.Itoa(n) {
 		t.Errorf("11 counts %s users, want %d", got, n)
 	}
 	// Moving between customers moves the count.
-	if err := r.st.SetUserCustomer(ctx, 1, name(0), 11, 10); !errors.Is(err, users.ErrCustomerHasUser) {
+	if err := r.st.Users.SetUserCustomer(ctx, 1, name(0), 11, 10); !errors.Is(err, users.ErrCustomerHasUser) {
 		t.Errorf("move to full 10: %v", err)
 	}
-	if err := r.st.DeleteUser(ctx, 1, name(1), 11); err != nil {
+	if err := r.st.Users.DeleteUser(ctx, 1, name(1), 11); err != nil {
 		t.Fatal(err)
 	}
 	if got := r.userCount(t, 1, 11); got != strconv.Itoa(n-1) {
 		t.Errorf("11 after a delete counts %s users, want %d", got, n-1)
 	}
-	if list, err := r.st.ListUsers(ctx, 1, 11); err != nil || len(list) != n-1 {
+	if list, err := r.st.Users.ListUsers(ctx, 1, 11); err != nil || len(list) != n-1 {
 		t.Errorf("users of 11: %d, %v; want %d", len(list), err, n-1)
 	}
 
 	// Unknown customer: refused, nothing written.
-	if err := r.st.CreateUser(ctx, users.User{AccountID: 1, Username: "ghost", CustomerID: 99, PasswordHash: "h"}); !errors.Is(err, users.ErrNoCustomer) {
+	if err := r.st.Users.CreateUser(ctx, users.User{AccountID: 1, Username: "ghost", CustomerID: 99, PasswordHash: "h"}); !errors.Is(err, users.ErrNoCustomer) {
 		t.Errorf("register with unknown customer: %v", err)
 	}
-	if err := r.st.SetUserCustomer(ctx, 1, name(2), 11, 99); !errors.Is(err, users.ErrNoCustomer) {
+	if err := r.st.Users.SetUserCustomer(ctx, 1, name(2), 11, 99); !errors.Is(err, users.ErrNoCustomer) {
 		t.Errorf("associate with unknown customer: %v", err)
 	}
-	if _, err := r.st.GetUser(ctx, 1, "ghost"); !errors.Is(err, apierr.NotFound) {
+	if _, err := r.st.Users.GetUser(ctx, 1, "ghost"); !errors.Is(err, apierr.NotFound) {
 		t.Errorf("ghost user: %v", err)
 	}
 	if r.rawItem(t, "A#1", customerSK(99)) != nil {
@@ -470,21 +470,21 @@ func TestUserCustomerSlots(t *testing.T) {
 	// deleting retry without giving a slot back (2 round trips).
 	r.customer(t, 1, 12, true)
 	for _, u := range []string{name(2), name(3)} {
-		if err := r.st.SetUserCustomer(ctx, 1, u, 11, 12); err != nil {
+		if err := r.st.Users.SetUserCustomer(ctx, 1, u, 11, 12); err != nil {
 			t.Fatal(err)
 		}
 	}
-	c12, err := r.st.GetCustomer(ctx, 1, 12)
+	c12, err := r.st.Customers.GetCustomer(ctx, 1, 12)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.st.DeleteCustomer(ctx, c12); err != nil {
+	if err := r.st.Customers.DeleteCustomer(ctx, c12); err != nil {
 		t.Fatal(err)
 	}
-	if k := r.trips(func() { err = r.st.SetUserCustomer(ctx, 1, name(2), 12, 0) }); err != nil || k != 2 {
+	if k := r.trips(func() { err = r.st.Users.SetUserCustomer(ctx, 1, name(2), 12, 0) }); err != nil || k != 2 {
 		t.Errorf("dissociate from removed customer: %v (%d round trips, want 2)", err, k)
 	}
-	if k := r.trips(func() { err = r.st.DeleteUser(ctx, 1, name(3), 12) }); err != nil || k != 2 {
+	if k := r.trips(func() { err = r.st.Users.DeleteUser(ctx, 1, name(3), 12) }); err != nil || k != 2 {
 		t.Errorf("delete user of removed customer: %v (%d round trips, want 2)", err, k)
 	}
 	if r.rawItem(t, "A#1", customerSK(12)) != nil {

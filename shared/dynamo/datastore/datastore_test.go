@@ -1,4 +1,4 @@
-package store_test
+package datastore_test
 
 import (
 	"context"
@@ -17,15 +17,16 @@ import (
 	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/dataobj"
 	"github.com/keyturn/keyturn/shared/ddbtest"
+	"github.com/keyturn/keyturn/shared/dynamo"
+	"github.com/keyturn/keyturn/shared/dynamo/stores"
 	"github.com/keyturn/keyturn/shared/keys"
-	"github.com/keyturn/keyturn/shared/store"
 )
 
 type doRig struct {
 	db    *dynamodb.Client
 	table string
 	trips *ddbtest.Counter
-	st    *store.Store
+	st    *stores.Stores
 	key   keys.Record
 }
 
@@ -34,10 +35,10 @@ const doAccount = 11
 func newDORig(t *testing.T) *doRig {
 	db, table := ddbtest.NewTable(t)
 	r := &doRig{db: db, table: table, trips: ddbtest.NewCounter(db)}
-	r.st = store.New(r.trips, table)
+	r.st = stores.New(r.trips, table)
 	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	r.key = keys.Record{AccountID: doAccount, ProductID: 70, ID: 3, GlobalID: 900, Key: "AAAAA-BBBBB-CCCCC-DDDDD", Created: now, Expires: now}
-	if err := r.st.CreateKeys(context.Background(), []keys.Record{r.key}); err != nil {
+	if err := r.st.Licenses.CreateKeys(context.Background(), []keys.Record{r.key}); err != nil {
 		t.Fatal(err)
 	}
 	r.trips.Summary()
@@ -59,7 +60,7 @@ func (r *doRig) create(t *testing.T, ref dataobj.Ref, name string, iv int32, opt
 	if opts.Limit == 0 {
 		opts.Limit = dataobj.MaxPerReferencer
 	}
-	o, err := r.st.CreateObject(context.Background(), dataobj.Object{AccountID: doAccount, Name: name, StringValue: "s:" + name, IntValue: iv, Ref: ref}, opts)
+	o, err := r.st.Data.CreateObject(context.Background(), dataobj.Object{AccountID: doAccount, Name: name, StringValue: "s:" + name, IntValue: iv, Ref: ref}, opts)
 	if err != nil {
 		t.Fatalf("CreateObject(%s): %v", name, err)
 	}
@@ -68,7 +69,7 @@ func (r *doRig) create(t *testing.T, ref dataobj.Ref, name string, iv int32, opt
 
 func (r *doRig) keyCount(t *testing.T) int64 {
 	t.Helper()
-	rec, err := r.st.GetKey(context.Background(), r.key.ProductID, r.key.Key, true)
+	rec, err := r.st.Licenses.GetKey(context.Background(), r.key.ProductID, r.key.Key, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +121,7 @@ func TestDataObjectLifecycle(t *testing.T) {
 	}
 	r.trips.Summary()
 
-	kobjs, err := r.st.KeyDataObjects(ctx, doAccount, r.key.GlobalID)
+	kobjs, err := r.st.Data.KeyDataObjects(ctx, doAccount, r.key.GlobalID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,47 +131,47 @@ func TestDataObjectLifecycle(t *testing.T) {
 	if fmt.Sprint(ids(kobjs)) != fmt.Sprint([]int64{k1.ID, k2.ID}) || kobjs[0] != k1 || kobjs[1].StringValue != "s:uses" || kobjs[1].IntValue != 4 {
 		t.Errorf("KeyDataObjects = %+v, want %+v and %+v", kobjs, k1, k2)
 	}
-	if other, _ := r.st.KeyDataObjects(ctx, doAccount+1, r.key.GlobalID); len(other) != 0 {
+	if other, _ := r.st.Data.KeyDataObjects(ctx, doAccount+1, r.key.GlobalID); len(other) != 0 {
 		t.Errorf("another account sees the key's objects: %+v", other)
 	}
-	if pobjs, err := r.st.ProductDataObjects(ctx, doAccount, 70); err != nil || len(pobjs) != 1 || pobjs[0] != p {
+	if pobjs, err := r.st.Data.ProductDataObjects(ctx, doAccount, 70); err != nil || len(pobjs) != 1 || pobjs[0] != p {
 		t.Errorf("ProductDataObjects = %+v, %v; want [%+v]", pobjs, err, p)
 	}
-	if mobjs, err := r.st.ListObjects(ctx, doAccount, r.machineRef("m#1")); err != nil || len(mobjs) != 1 || mobjs[0] != m {
+	if mobjs, err := r.st.Data.ListObjects(ctx, doAccount, r.machineRef("m#1")); err != nil || len(mobjs) != 1 || mobjs[0] != m {
 		t.Errorf("machine objects = %+v, %v; want [%+v]", mobjs, err, m)
 	}
-	all, err := r.st.ListAccountObjects(ctx, doAccount)
+	all, err := r.st.Data.ListAccountObjects(ctx, doAccount)
 	if err != nil || fmt.Sprint(ids(all)) != fmt.Sprint([]int64{u.ID, p.ID, k1.ID, k2.ID, m.ID}) {
 		t.Errorf("ListAccountObjects = %v, %v", ids(all), err)
 	}
 	r.trips.Summary()
 
-	h, err := r.st.Locate(ctx, doAccount, m.ID)
+	h, err := r.st.Data.Locate(ctx, doAccount, m.ID)
 	if err != nil || h != m.Handle() {
 		t.Errorf("Locate = %+v, %v; want %+v", h, err, m.Handle())
 	}
 	if got := r.trips.Summary(); got != "get=1 put=0 update=0 delete=0 query=0 transact=0 batch=0" {
 		t.Errorf("Locate round trips: %s", got)
 	}
-	if _, err := r.st.Locate(ctx, doAccount+1, m.ID); !errors.Is(err, apierr.NotFound) {
+	if _, err := r.st.Data.Locate(ctx, doAccount+1, m.ID); !errors.Is(err, apierr.NotFound) {
 		t.Errorf("Locate from another account = %v, want NotFound", err)
 	}
-	if o, err := r.st.FindByName(ctx, doAccount, r.keyRef(), "uses"); err != nil || o.ID != k1.ID {
+	if o, err := r.st.Data.FindByName(ctx, doAccount, r.keyRef(), "uses"); err != nil || o.ID != k1.ID {
 		t.Errorf("FindByName = %+v, %v; want the lowest id %d", o, err, k1.ID)
 	}
-	if _, err := r.st.FindByName(ctx, doAccount, r.keyRef(), "nope"); !errors.Is(err, apierr.NotFound) {
+	if _, err := r.st.Data.FindByName(ctx, doAccount, r.keyRef(), "nope"); !errors.Is(err, apierr.NotFound) {
 		t.Errorf("FindByName(nope) = %v", err)
 	}
 	r.trips.Summary()
 
-	o, err := r.st.AddInt(ctx, k1.Handle(), dataobj.IncrementDelta(5, true, 8))
+	o, err := r.st.Data.AddInt(ctx, k1.Handle(), dataobj.IncrementDelta(5, true, 8))
 	if err != nil || o.IntValue != 8 {
 		t.Errorf("AddInt = %+v, %v; want 8", o, err)
 	}
 	if got := r.trips.Summary(); got != "get=0 put=0 update=1 delete=0 query=0 transact=0 batch=0" {
 		t.Errorf("AddInt round trips: %s; want one UpdateItem", got)
 	}
-	if _, err := r.st.AddInt(ctx, k1.Handle(), dataobj.IncrementDelta(1, true, 8)); !errors.Is(err, apierr.Conflict) {
+	if _, err := r.st.Data.AddInt(ctx, k1.Handle(), dataobj.IncrementDelta(1, true, 8)); !errors.Is(err, apierr.Conflict) {
 		t.Errorf("AddInt past the bound = %v, want Conflict", err)
 	}
 	if got := r.trips.Summary(); got != "get=0 put=0 update=1 delete=0 query=0 transact=0 batch=0" {
@@ -178,38 +179,38 @@ func TestDataObjectLifecycle(t *testing.T) {
 	}
 	missing := k1.Handle()
 	missing.ID = 999999
-	if _, err := r.st.AddInt(ctx, missing, dataobj.IncrementDelta(1, false, 0)); !errors.Is(err, apierr.NotFound) {
+	if _, err := r.st.Data.AddInt(ctx, missing, dataobj.IncrementDelta(1, false, 0)); !errors.Is(err, apierr.NotFound) {
 		t.Errorf("AddInt(missing) = %v, want NotFound", err)
 	}
-	if o, err := r.st.SetInt(ctx, k1.Handle(), math.MinInt32); err != nil || o.IntValue != math.MinInt32 {
+	if o, err := r.st.Data.SetInt(ctx, k1.Handle(), math.MinInt32); err != nil || o.IntValue != math.MinInt32 {
 		t.Errorf("SetInt = %+v, %v", o, err)
 	}
-	if _, err := r.st.AddInt(ctx, k1.Handle(), dataobj.DecrementDelta(1, false, 0)); !errors.Is(err, apierr.Conflict) {
+	if _, err := r.st.Data.AddInt(ctx, k1.Handle(), dataobj.DecrementDelta(1, false, 0)); !errors.Is(err, apierr.Conflict) {
 		t.Errorf("AddInt below int32 = %v, want Conflict", err)
 	}
-	if o, err := r.st.SetString(ctx, k1.Handle(), ""); err != nil || o.StringValue != "" || o.IntValue != math.MinInt32 {
+	if o, err := r.st.Data.SetString(ctx, k1.Handle(), ""); err != nil || o.StringValue != "" || o.IntValue != math.MinInt32 {
 		t.Errorf("SetString = %+v, %v", o, err)
 	}
-	if _, err := r.st.SetString(ctx, missing, "x"); !errors.Is(err, apierr.NotFound) {
+	if _, err := r.st.Data.SetString(ctx, missing, "x"); !errors.Is(err, apierr.NotFound) {
 		t.Errorf("SetString(missing) = %v", err)
 	}
-	if _, err := r.st.SetInt(ctx, missing, 1); !errors.Is(err, apierr.NotFound) {
+	if _, err := r.st.Data.SetInt(ctx, missing, 1); !errors.Is(err, apierr.NotFound) {
 		t.Errorf("SetInt(missing) = %v", err)
 	}
 	r.trips.Summary()
 
 	// Remove: one transaction, then the name count of "uses" stays (k2
 	// still has the name).
-	if err := r.st.DeleteObject(ctx, k1.Handle()); err != nil {
+	if err := r.st.Data.DeleteObject(ctx, k1.Handle()); err != nil {
 		t.Fatal(err)
 	}
 	if got := r.trips.Summary(); got != "get=0 put=0 update=0 delete=1 query=0 transact=1 batch=0" {
 		t.Errorf("DeleteObject round trips: %s; want one transaction and the name-count clean-up", got)
 	}
-	if err := r.st.DeleteObject(ctx, k1.Handle()); !errors.Is(err, apierr.NotFound) {
+	if err := r.st.Data.DeleteObject(ctx, k1.Handle()); !errors.Is(err, apierr.NotFound) {
 		t.Errorf("second DeleteObject = %v, want NotFound", err)
 	}
-	if _, err := r.st.Locate(ctx, doAccount, k1.ID); !errors.Is(err, apierr.NotFound) {
+	if _, err := r.st.Data.Locate(ctx, doAccount, k1.ID); !errors.Is(err, apierr.NotFound) {
 		t.Errorf("pointer survives the object: %v", err)
 	}
 	if got := r.keyCount(t); got != 1 {
@@ -219,7 +220,7 @@ func TestDataObjectLifecycle(t *testing.T) {
 	if got := r.counter(t, namePK, "N#uses"); got != 1 {
 		t.Errorf("name count = %d, want 1", got)
 	}
-	if err := r.st.DeleteObject(ctx, k2.Handle()); err != nil {
+	if err := r.st.Data.DeleteObject(ctx, k2.Handle()); err != nil {
 		t.Fatal(err)
 	}
 	if got := r.counter(t, namePK, "N#uses"); got != -1 {
@@ -228,13 +229,13 @@ func TestDataObjectLifecycle(t *testing.T) {
 	if got := r.keyCount(t); got != 0 {
 		t.Errorf("key dataObjectCount = %d, want 0", got)
 	}
-	if err := r.st.DeleteObject(ctx, u.Handle()); err != nil {
+	if err := r.st.Data.DeleteObject(ctx, u.Handle()); err != nil {
 		t.Fatal(err)
 	}
 	if got := r.counter(t, fmt.Sprintf("DO#%d#U", doAccount), "C"); got != 0 {
 		t.Errorf("user object count = %d, want 0", got)
 	}
-	if left, err := r.st.ListAccountObjects(ctx, doAccount); err != nil || fmt.Sprint(ids(left)) != fmt.Sprint([]int64{p.ID, m.ID}) {
+	if left, err := r.st.Data.ListAccountObjects(ctx, doAccount); err != nil || fmt.Sprint(ids(left)) != fmt.Sprint([]int64{p.ID, m.ID}) {
 		t.Errorf("objects left = %v, %v", ids(left), err)
 	}
 }
@@ -255,15 +256,15 @@ func TestDataObjectLimitAndUniqueness(t *testing.T) {
 			opts := dataobj.CreateOptions{Limit: 2}
 			a := r.create(t, ref, "a", 0, opts)
 			r.create(t, ref, "", 0, opts)
-			_, err := r.st.CreateObject(ctx, dataobj.Object{AccountID: doAccount, Name: "c", Ref: ref}, opts)
+			_, err := r.st.Data.CreateObject(ctx, dataobj.Object{AccountID: doAccount, Name: "c", Ref: ref}, opts)
 			if !errors.Is(err, dataobj.ErrLimit) {
 				t.Fatalf("third object with limit 2: %v, want ErrLimit", err)
 			}
-			if err := r.st.DeleteObject(ctx, a.Handle()); err != nil {
+			if err := r.st.Data.DeleteObject(ctx, a.Handle()); err != nil {
 				t.Fatal(err)
 			}
 			r.create(t, ref, "a", 0, dataobj.CreateOptions{Limit: 2, Unique: true})
-			_, err = r.st.CreateObject(ctx, dataobj.Object{AccountID: doAccount, Name: "a", Ref: ref}, dataobj.CreateOptions{Limit: 5, Unique: true})
+			_, err = r.st.Data.CreateObject(ctx, dataobj.Object{AccountID: doAccount, Name: "a", Ref: ref}, dataobj.CreateOptions{Limit: 5, Unique: true})
 			if !errors.Is(err, dataobj.ErrDuplicateName) {
 				t.Errorf("unique add of an existing name: %v, want ErrDuplicateName", err)
 			}
@@ -271,14 +272,14 @@ func TestDataObjectLimitAndUniqueness(t *testing.T) {
 			// still sees it.
 			dup := r.create(t, ref, "b", 0, dataobj.CreateOptions{Limit: 5})
 			r.create(t, ref, "b", 0, dataobj.CreateOptions{Limit: 5})
-			_, err = r.st.CreateObject(ctx, dataobj.Object{AccountID: doAccount, Name: "b", Ref: ref}, dataobj.CreateOptions{Limit: 5, Unique: true})
+			_, err = r.st.Data.CreateObject(ctx, dataobj.Object{AccountID: doAccount, Name: "b", Ref: ref}, dataobj.CreateOptions{Limit: 5, Unique: true})
 			if !errors.Is(err, dataobj.ErrDuplicateName) {
 				t.Errorf("unique add of a name two objects have: %v, want ErrDuplicateName", err)
 			}
-			if err := r.st.DeleteObject(ctx, dup.Handle()); err != nil {
+			if err := r.st.Data.DeleteObject(ctx, dup.Handle()); err != nil {
 				t.Fatal(err)
 			}
-			if _, err = r.st.CreateObject(ctx, dataobj.Object{AccountID: doAccount, Name: "b", Ref: ref}, dataobj.CreateOptions{Limit: 5, Unique: true}); !errors.Is(err, dataobj.ErrDuplicateName) {
+			if _, err = r.st.Data.CreateObject(ctx, dataobj.Object{AccountID: doAccount, Name: "b", Ref: ref}, dataobj.CreateOptions{Limit: 5, Unique: true}); !errors.Is(err, dataobj.ErrDuplicateName) {
 				t.Errorf("unique add of a name one object still has: %v, want ErrDuplicateName", err)
 			}
 		})
@@ -287,13 +288,13 @@ func TestDataObjectLimitAndUniqueness(t *testing.T) {
 	// objects.
 	gone := r.keyRef()
 	gone.Key = "ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ"
-	if _, err := r.st.CreateObject(ctx, dataobj.Object{AccountID: doAccount, Ref: gone}, dataobj.CreateOptions{Limit: 5}); !errors.Is(err, apierr.NotFound) {
+	if _, err := r.st.Data.CreateObject(ctx, dataobj.Object{AccountID: doAccount, Ref: gone}, dataobj.CreateOptions{Limit: 5}); !errors.Is(err, apierr.NotFound) {
 		t.Errorf("object on a missing key: %v, want NotFound", err)
 	}
-	if _, err := r.st.CreateObject(ctx, dataobj.Object{AccountID: doAccount + 1, Ref: r.keyRef()}, dataobj.CreateOptions{Limit: 500}); !errors.Is(err, apierr.NotFound) {
+	if _, err := r.st.Data.CreateObject(ctx, dataobj.Object{AccountID: doAccount + 1, Ref: r.keyRef()}, dataobj.CreateOptions{Limit: 500}); !errors.Is(err, apierr.NotFound) {
 		t.Errorf("object on another account's key: %v, want NotFound", err)
 	}
-	if rec, err := r.st.GetKey(ctx, gone.ProductID, gone.Key, true); !errors.Is(err, apierr.NotFound) {
+	if rec, err := r.st.Licenses.GetKey(ctx, gone.ProductID, gone.Key, true); !errors.Is(err, apierr.NotFound) {
 		t.Errorf("a failed add created a key item: %+v, %v", rec, err)
 	}
 }
@@ -321,7 +322,7 @@ func TestDataObjectConcurrency(t *testing.T) {
 		const n, limit = 30, 10
 		var ok, full atomic.Int64
 		parallel(n, func(i int) {
-			_, err := r.st.CreateObject(ctx, dataobj.Object{AccountID: doAccount, Name: fmt.Sprint("o", i), Ref: r.keyRef()}, dataobj.CreateOptions{Limit: limit})
+			_, err := r.st.Data.CreateObject(ctx, dataobj.Object{AccountID: doAccount, Name: fmt.Sprint("o", i), Ref: r.keyRef()}, dataobj.CreateOptions{Limit: limit})
 			switch {
 			case err == nil:
 				ok.Add(1)
@@ -331,7 +332,7 @@ func TestDataObjectConcurrency(t *testing.T) {
 				t.Error(err)
 			}
 		})
-		objs, err := r.st.KeyDataObjects(ctx, doAccount, r.key.GlobalID)
+		objs, err := r.st.Data.KeyDataObjects(ctx, doAccount, r.key.GlobalID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -344,7 +345,7 @@ func TestDataObjectConcurrency(t *testing.T) {
 		ref := dataobj.Ref{Type: dataobj.Product, ID: 70}
 		var ok, dup atomic.Int64
 		parallel(n, func(i int) {
-			_, err := r.st.CreateObject(ctx, dataobj.Object{AccountID: doAccount, Name: "only", Ref: ref}, dataobj.CreateOptions{Limit: 100, Unique: true})
+			_, err := r.st.Data.CreateObject(ctx, dataobj.Object{AccountID: doAccount, Name: "only", Ref: ref}, dataobj.CreateOptions{Limit: 100, Unique: true})
 			switch {
 			case err == nil:
 				ok.Add(1)
@@ -354,7 +355,7 @@ func TestDataObjectConcurrency(t *testing.T) {
 				t.Error(err)
 			}
 		})
-		objs, _ := r.st.ListObjects(ctx, doAccount, ref)
+		objs, _ := r.st.Data.ListObjects(ctx, doAccount, ref)
 		if ok.Load() != 1 || dup.Load() != n-1 || len(objs) != 1 {
 			t.Errorf("created %d, duplicates %d, stored %d; want 1, %d, 1", ok.Load(), dup.Load(), len(objs), n-1)
 		}
@@ -367,7 +368,7 @@ func TestDataObjectConcurrency(t *testing.T) {
 		o := r.create(t, dataobj.Ref{Type: dataobj.User, ID: doAccount}, "counter", 3, dataobj.CreateOptions{})
 		var ok, refused atomic.Int64
 		parallel(n, func(int) {
-			_, err := r.st.AddInt(ctx, o.Handle(), dataobj.IncrementDelta(1, true, bound))
+			_, err := r.st.Data.AddInt(ctx, o.Handle(), dataobj.IncrementDelta(1, true, bound))
 			switch {
 			case err == nil:
 				ok.Add(1)
@@ -377,7 +378,7 @@ func TestDataObjectConcurrency(t *testing.T) {
 				t.Error(err)
 			}
 		})
-		got, err := r.st.GetObject(ctx, doAccount, o.Ref, o.ID)
+		got, err := r.st.Data.GetObject(ctx, doAccount, o.Ref, o.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -394,15 +395,15 @@ func TestDataObjectConcurrency(t *testing.T) {
 		parallel(20, func(i int) {
 			var err error
 			if i < 10 {
-				err = r.st.DeleteObject(ctx, made[i].Handle())
+				err = r.st.Data.DeleteObject(ctx, made[i].Handle())
 			} else {
-				_, err = r.st.CreateObject(ctx, dataobj.Object{AccountID: doAccount, Name: "x", Ref: ref}, dataobj.CreateOptions{Limit: 100})
+				_, err = r.st.Data.CreateObject(ctx, dataobj.Object{AccountID: doAccount, Name: "x", Ref: ref}, dataobj.CreateOptions{Limit: 100})
 			}
 			if err != nil {
 				t.Error(err)
 			}
 		})
-		objs, _ := r.st.ListObjects(ctx, doAccount, ref)
+		objs, _ := r.st.Data.ListObjects(ctx, doAccount, ref)
 		pk := fmt.Sprintf("DO#%d#M%d#busy", doAccount, r.key.GlobalID)
 		if len(objs) != 10 || r.counter(t, pk, "C") != 10 || r.counter(t, pk, "N#x") != 10 {
 			t.Errorf("stored %d, count %d, name count %d; want 10 each", len(objs), r.counter(t, pk, "C"), r.counter(t, pk, "N#x"))
@@ -414,7 +415,7 @@ func TestDataObjectConcurrency(t *testing.T) {
 // conflicts, as DynamoDB does when writes race a transaction on the same
 // item (DynamoDB Local serializes transactions and never does).
 type conflictDB struct {
-	store.API
+	dynamo.API
 	transactConflicts, updateConflicts atomic.Int64
 }
 
@@ -441,32 +442,32 @@ func TestDataObjectRetriesTransactionConflicts(t *testing.T) {
 	ctx := context.Background()
 	db, table := ddbtest.NewTable(t)
 	c := &conflictDB{API: db}
-	st := store.New(c, table)
+	st := stores.New(c, table)
 	ref := dataobj.Ref{Type: dataobj.User, ID: doAccount}
 	c.transactConflicts.Store(3)
-	o, err := st.CreateObject(ctx, dataobj.Object{AccountID: doAccount, Name: "n", Ref: ref}, dataobj.CreateOptions{Limit: 1, Unique: true})
+	o, err := st.Data.CreateObject(ctx, dataobj.Object{AccountID: doAccount, Name: "n", Ref: ref}, dataobj.CreateOptions{Limit: 1, Unique: true})
 	if err != nil {
 		t.Fatalf("CreateObject after 3 conflicts: %v", err)
 	}
 	c.transactConflicts.Store(2)
-	if _, err := st.CreateObject(ctx, dataobj.Object{AccountID: doAccount, Ref: ref}, dataobj.CreateOptions{Limit: 1}); !errors.Is(err, dataobj.ErrLimit) {
+	if _, err := st.Data.CreateObject(ctx, dataobj.Object{AccountID: doAccount, Ref: ref}, dataobj.CreateOptions{Limit: 1}); !errors.Is(err, dataobj.ErrLimit) {
 		t.Errorf("CreateObject over the limit after conflicts: %v, want ErrLimit", err)
 	}
 	c.updateConflicts.Store(3)
-	if got, err := st.AddInt(ctx, o.Handle(), dataobj.IncrementDelta(2, false, 0)); err != nil || got.IntValue != 2 {
+	if got, err := st.Data.AddInt(ctx, o.Handle(), dataobj.IncrementDelta(2, false, 0)); err != nil || got.IntValue != 2 {
 		t.Errorf("AddInt after 3 conflicts = %+v, %v", got, err)
 	}
 	c.transactConflicts.Store(2)
-	if err := st.DeleteObject(ctx, o.Handle()); err != nil {
+	if err := st.Data.DeleteObject(ctx, o.Handle()); err != nil {
 		t.Errorf("DeleteObject after conflicts: %v", err)
 	}
-	if objs, _ := st.ListObjects(ctx, doAccount, ref); len(objs) != 0 {
+	if objs, _ := st.Data.ListObjects(ctx, doAccount, ref); len(objs) != 0 {
 		t.Errorf("objects left: %+v", objs)
 	}
 	// A conflict that never ends is reported, not retried forever.
 	c.updateConflicts.Store(1 << 30)
 	var tce *types.TransactionConflictException
-	if _, err := st.SetInt(ctx, o.Handle(), 1); !errors.As(err, &tce) {
+	if _, err := st.Data.SetInt(ctx, o.Handle(), 1); !errors.As(err, &tce) {
 		t.Errorf("endless conflicts: %v, want the conflict error", err)
 	}
 }

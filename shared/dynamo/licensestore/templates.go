@@ -1,11 +1,9 @@
-package store
+package licensestore
 
 import (
 	"context"
-	"fmt"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-
+	"github.com/keyturn/keyturn/shared/dynamo"
 	"github.com/keyturn/keyturn/shared/keys"
 )
 
@@ -27,8 +25,6 @@ type templateItem struct {
 	ResellerID      int64   `dynamodbav:"resellerId"`
 }
 
-func templateSK(id int64) string { return "TPL#" + pad(id, 12) }
-
 func (it templateItem) domain() keys.Template {
 	t := keys.Template{ID: it.ID, AccountID: it.AccountID, ProductID: it.ProductID, Name: it.Name, Spec: keys.Spec{
 		Period: it.Period, Notes: it.Notes, Block: it.Block, TrialActivation: it.TrialActivation,
@@ -40,17 +36,18 @@ func (it templateItem) domain() keys.Template {
 
 // CreateTemplate implements keys.TemplateStore (counter + conditional put).
 func (s *Store) CreateTemplate(ctx context.Context, t keys.Template) (keys.Template, error) {
-	id, err := s.NextID(ctx, "template")
+	id, err := s.t.NextIDs(ctx, dynamo.Counter("template"), 1)
 	if err != nil {
 		return keys.Template{}, err
 	}
 	t.ID = id
 	sp := t.Spec
-	it := templateItem{PK: accountPK(t.AccountID), SK: templateSK(id), ID: id, AccountID: t.AccountID, ProductID: t.ProductID,
+	k := dynamo.Template(t.AccountID, id)
+	it := templateItem{PK: k.PK, SK: k.SK, ID: id, AccountID: t.AccountID, ProductID: t.ProductID,
 		Name: t.Name, Period: sp.Period, Features: sp.Features[:], Notes: sp.Notes, Block: sp.Block,
 		TrialActivation: sp.TrialActivation, MaxNoOfMachines: sp.MaxNoOfMachines, AllowedMachines: sp.AllowedMachines,
 		CustomerID: sp.CustomerID, ResellerID: sp.ResellerID}
-	if err := s.put(ctx, it, true); err != nil {
+	if err := s.t.Put(ctx, it, true); err != nil {
 		return keys.Template{}, err
 	}
 	return t, nil
@@ -59,25 +56,18 @@ func (s *Store) CreateTemplate(ctx context.Context, t keys.Template) (keys.Templ
 // GetTemplate implements keys.TemplateStore: one GetItem.
 func (s *Store) GetTemplate(ctx context.Context, accountID, id int64) (keys.Template, error) {
 	var it templateItem
-	if err := s.get(ctx, accountPK(accountID), templateSK(id), false, &it); err != nil {
+	if err := s.t.Get(ctx, dynamo.Template(accountID, id), false, &it); err != nil {
 		return keys.Template{}, err
 	}
 	return it.domain(), nil
 }
 
-// ListTemplates implements keys.TemplateStore: one Query.
+// ListTemplates implements keys.TemplateStore: one Query of the account's
+// templates (bounded by what the account defines).
 func (s *Store) ListTemplates(ctx context.Context, accountID int64) ([]keys.Template, error) {
-	items, err := s.queryAll(ctx, prefixQuery(accountPK(accountID), "TPL#"))
+	items, err := s.t.QueryAll(ctx, dynamo.Query{PK: dynamo.AccountPK(accountID), Prefix: dynamo.TemplatePrefix})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]keys.Template, 0, len(items))
-	for _, m := range items {
-		var it templateItem
-		if err := attributevalue.UnmarshalMap(m, &it); err != nil {
-			return nil, fmt.Errorf("unmarshal template: %w", err)
-		}
-		out = append(out, it.domain())
-	}
-	return out, nil
+	return dynamo.DecodeAll(items, "template", templateItem.domain)
 }

@@ -1,31 +1,35 @@
-package store_test
+package licensestore_test
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/ddbtest"
+	"github.com/keyturn/keyturn/shared/dynamo"
+	"github.com/keyturn/keyturn/shared/dynamo/licensestore"
 	"github.com/keyturn/keyturn/shared/keys"
-	"github.com/keyturn/keyturn/shared/store"
 )
 
 type keyRig struct {
-	db  *ddbtest.Counter
-	st  *store.Store
-	svc *keys.Service
-	now time.Time
-	mu  sync.Mutex
+	table string
+	raw   *dynamodb.Client
+	db    *ddbtest.Counter
+	st    *licensestore.Store
+	svc   *keys.Service
+	now   time.Time
+	mu    sync.Mutex
 }
 
 func newKeyRig(t *testing.T) *keyRig {
 	db, table := ddbtest.NewTable(t)
-	r := &keyRig{db: ddbtest.NewCounter(db), now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
-	r.st = store.New(r.db, table)
+	r := &keyRig{table: table, raw: db, db: ddbtest.NewCounter(db), now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
+	r.st = licensestore.New(dynamo.New(r.db, table))
 	r.svc = keys.NewService(r.st, r.clock)
 	return r
 }
@@ -141,15 +145,15 @@ func TestActivateRoundTrips(t *testing.T) {
 	if got := rec.Nodes["pc1"]; got.IP != "192.0.2.7" || got.FriendlyName != "alice" || got.OSInfo != `{"os":"linux"}` || !got.Time.Equal(r.clock()) {
 		t.Errorf("activation = %+v", got)
 	}
-	if rd, wr := r.db.Of("GetItem"), r.db.Of("UpdateItem"); rd != 1 || wr != 1 {
-		t.Errorf("new activation: %d reads, %d writes; want 1 and 1", rd, wr)
+	if rd, wr, all := r.db.Of("Query"), r.db.Of("PutItem"), r.db.Total(); rd != 1 || wr != 1 || all != 2 {
+		t.Errorf("new activation: %d reads, %d writes, %d calls; want 1, 1 and 2", rd, wr, all)
 	}
 	r.db.Reset()
 	if _, err := r.svc.Activate(context.Background(), in); err != nil {
 		t.Fatal(err)
 	}
-	if rd, wr := r.db.Of("GetItem"), r.db.Of("UpdateItem"); rd != 1 || wr != 0 {
-		t.Errorf("repeated activation: %d reads, %d writes; want 1 and 0", rd, wr)
+	if rd, all := r.db.Of("Query"), r.db.Total(); rd != 1 || all != 1 {
+		t.Errorf("repeated activation: %d reads, %d calls; want 1 and 1", rd, all)
 	}
 }
 
@@ -306,7 +310,7 @@ func TestCreateAndChange(t *testing.T) {
 	}
 }
 
-func TestListKeysAndGlobalID(t *testing.T) {
+func TestKeysByIDAndGlobalID(t *testing.T) {
 	ctx := context.Background()
 	r := newKeyRig(t)
 	var batch []keys.Record
@@ -317,14 +321,17 @@ func TestListKeysAndGlobalID(t *testing.T) {
 	if err := r.st.CreateKeys(ctx, batch); err != nil {
 		t.Fatal(err)
 	}
-	list, err := r.st.ListKeys(ctx, 10)
+	list, err := r.st.KeysByID(ctx, 10, 1, false, 200)
 	if err != nil || len(list) != 120 {
-		t.Fatalf("ListKeys = %d keys, %v; want 120", len(list), err)
+		t.Fatalf("KeysByID = %d keys, %v; want 120", len(list), err)
 	}
 	for i, k := range list {
-		if k.ID != int64(i+1) {
-			t.Fatalf("key %d has id %d: want id order", i, k.ID)
+		if want := fmt.Sprintf("L%04d", i+1); k != want {
+			t.Fatalf("key %d is %s, want %s (id order)", i, k, want)
 		}
+	}
+	if desc, err := r.st.KeysByID(ctx, 10, 50, true, 3); err != nil || fmt.Sprint(desc) != "[L0050 L0049 L0048]" {
+		t.Errorf("KeysByID from 50 descending = %v, %v", desc, err)
 	}
 	got, err := r.st.KeyByGlobalID(ctx, 1050)
 	if err != nil || got.Key != "L0050" {

@@ -1,14 +1,23 @@
-package store
+// Package catalogstore is the DynamoDB adapter of accounts and products
+// (catalog.Store), access tokens (auth.TokenStore) and signing keys
+// (signing.KeyStore). Item layout: docs/DATA-MODEL.md, "Catalog".
+package catalogstore
 
 import (
 	"context"
-	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-
 	"github.com/keyturn/keyturn/shared/catalog"
+	"github.com/keyturn/keyturn/shared/dynamo"
 )
+
+// Store implements catalog.Store, auth.TokenStore and signing.KeyStore.
+type Store struct {
+	t *dynamo.Table
+}
+
+// New returns the catalog store on table t.
+func New(t *dynamo.Table) *Store { return &Store{t: t} }
 
 type accountItem struct {
 	PK      string `dynamodbav:"pk"`
@@ -18,10 +27,6 @@ type accountItem struct {
 	Created int64  `dynamodbav:"created"`
 }
 
-const accountsPK = "ACCOUNTS"
-
-func accountSK(id int64) string { return "A#" + pad(id, 12) }
-
 func (it accountItem) domain() catalog.Account {
 	return catalog.Account{ID: it.ID, Name: it.Name, Created: time.Unix(it.Created, 0).UTC()}
 }
@@ -29,13 +34,13 @@ func (it accountItem) domain() catalog.Account {
 // CreateAccount implements catalog.Store: one counter update and one
 // conditional put.
 func (s *Store) CreateAccount(ctx context.Context, a catalog.Account) (catalog.Account, error) {
-	id, err := s.NextID(ctx, "account")
+	id, err := s.t.NextIDs(ctx, dynamo.Counter("account"), 1)
 	if err != nil {
 		return catalog.Account{}, err
 	}
 	a.ID = id
-	it := accountItem{PK: accountsPK, SK: accountSK(id), ID: id, Name: a.Name, Created: a.Created.Unix()}
-	if err := s.put(ctx, it, true); err != nil {
+	k := dynamo.Account(id)
+	if err := s.t.Put(ctx, accountItem{PK: k.PK, SK: k.SK, ID: id, Name: a.Name, Created: a.Created.Unix()}, true); err != nil {
 		return catalog.Account{}, err
 	}
 	return a, nil
@@ -44,27 +49,20 @@ func (s *Store) CreateAccount(ctx context.Context, a catalog.Account) (catalog.A
 // GetAccount implements catalog.Store.
 func (s *Store) GetAccount(ctx context.Context, id int64) (catalog.Account, error) {
 	var it accountItem
-	if err := s.get(ctx, accountsPK, accountSK(id), false, &it); err != nil {
+	if err := s.t.Get(ctx, dynamo.Account(id), false, &it); err != nil {
 		return catalog.Account{}, err
 	}
 	return it.domain(), nil
 }
 
-// ListAccounts implements catalog.Store.
+// ListAccounts implements catalog.Store: one Query (paged) of the accounts
+// partition (an operator listing; it grows with the number of accounts).
 func (s *Store) ListAccounts(ctx context.Context) ([]catalog.Account, error) {
-	items, err := s.queryAll(ctx, prefixQuery(accountsPK, "A#"))
+	items, err := s.t.QueryAll(ctx, dynamo.Query{PK: dynamo.AccountsPK, Prefix: "A#"})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]catalog.Account, 0, len(items))
-	for _, m := range items {
-		var it accountItem
-		if err := attributevalue.UnmarshalMap(m, &it); err != nil {
-			return nil, fmt.Errorf("unmarshal account: %w", err)
-		}
-		out = append(out, it.domain())
-	}
-	return out, nil
+	return dynamo.DecodeAll(items, "account", accountItem.domain)
 }
 
 type featureAttr struct {
@@ -87,8 +85,6 @@ type productItem struct {
 	BlockExpiredLicenses   bool          `dynamodbav:"blockExpired"`
 }
 
-func productSK(id int64) string { return "P#" + pad(id, 12) }
-
 func (it productItem) domain() catalog.Product {
 	p := catalog.Product{
 		ID: it.ID, AccountID: it.AccountID, Name: it.Name, Description: it.Description,
@@ -106,13 +102,14 @@ func (it productItem) domain() catalog.Product {
 // all accounts (one global counter). One counter update and one
 // conditional put.
 func (s *Store) CreateProduct(ctx context.Context, p catalog.Product) (catalog.Product, error) {
-	id, err := s.NextID(ctx, "product")
+	id, err := s.t.NextIDs(ctx, dynamo.Counter("product"), 1)
 	if err != nil {
 		return catalog.Product{}, err
 	}
 	p.ID = id
+	k := dynamo.Product(p.AccountID, id)
 	it := productItem{
-		PK: accountPK(p.AccountID), SK: productSK(id), ID: id, AccountID: p.AccountID,
+		PK: k.PK, SK: k.SK, ID: id, AccountID: p.AccountID,
 		Name: p.Name, Description: p.Description, Created: p.Created.Unix(), IsPublic: p.IsPublic,
 		KeyAlgorithm: p.KeyAlgorithm, AllLicensesTimeLimited: p.Features.AllLicensesTimeLimited,
 		BlockExpiredLicenses: p.Features.BlockExpiredLicenses,
@@ -120,7 +117,7 @@ func (s *Store) CreateProduct(ctx context.Context, p catalog.Product) (catalog.P
 	for _, f := range p.Features.Features {
 		it.Features = append(it.Features, featureAttr{Name: f.Name, Type: int(f.Type)})
 	}
-	if err := s.put(ctx, it, true); err != nil {
+	if err := s.t.Put(ctx, it, true); err != nil {
 		return catalog.Product{}, err
 	}
 	return p, nil
@@ -130,25 +127,18 @@ func (s *Store) CreateProduct(ctx context.Context, p catalog.Product) (catalog.P
 // so a product of another account is simply not found.
 func (s *Store) GetProduct(ctx context.Context, accountID, productID int64) (catalog.Product, error) {
 	var it productItem
-	if err := s.get(ctx, accountPK(accountID), productSK(productID), false, &it); err != nil {
+	if err := s.t.Get(ctx, dynamo.Product(accountID, productID), false, &it); err != nil {
 		return catalog.Product{}, err
 	}
 	return it.domain(), nil
 }
 
-// ListProducts implements catalog.Store: one Query (paged if large).
+// ListProducts implements catalog.Store: one Query of the account's
+// products (paged if large).
 func (s *Store) ListProducts(ctx context.Context, accountID int64) ([]catalog.Product, error) {
-	items, err := s.queryAll(ctx, prefixQuery(accountPK(accountID), "P#"))
+	items, err := s.t.QueryAll(ctx, dynamo.Query{PK: dynamo.AccountPK(accountID), Prefix: dynamo.ProductPrefix})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]catalog.Product, 0, len(items))
-	for _, m := range items {
-		var it productItem
-		if err := attributevalue.UnmarshalMap(m, &it); err != nil {
-			return nil, fmt.Errorf("unmarshal product: %w", err)
-		}
-		out = append(out, it.domain())
-	}
-	return out, nil
+	return dynamo.DecodeAll(items, "product", productItem.domain)
 }
