@@ -1,14 +1,3 @@
-// Package dynamo is the small DynamoDB core that Keyturn's storage
-// adapters share: the client interface, the table, every item-key builder
-// (keys.go, documented whole in docs/DATA-MODEL.md), one conditional-update
-// helper, one transaction helper that retries transaction conflicts,
-// batched reads and paging. The adapters, one per feature, live in the
-// sub-packages (licensestore, customerstore, userstore, datastore,
-// catalogstore) and implement the domain packages' own Store interfaces.
-//
-// Errors: a missing item is apierr.NotFound and a failed condition is
-// apierr.Conflict (the adapters translate them to their domain's meaning);
-// anything else is a store fault, wrapped with what was being done.
 package dynamo
 
 import (
