@@ -109,15 +109,61 @@ func TestScope(t *testing.T) {
 	if !s.Allows("activate") || s.Allows("CreateKey") {
 		t.Error("Allows: want case-insensitive membership")
 	}
-	if s.CheckProduct(3) != nil || !errors.Is(s.CheckProduct(4), apierr.AccessDenied) {
-		t.Error("CheckProduct: want lock to product 3")
+	tests := []struct {
+		name            string
+		scope           Scope
+		product, key    int64
+		wantProduct     error
+		wantKey         error
+		wantUnlockedKey error
+	}{
+		{"no locks", Scope{}, 3, 9, nil, nil, nil},
+		{"product lock, its product", Scope{ProductLock: 3}, 3, 9, nil, nil, nil},
+		{"product lock, other product", Scope{ProductLock: 3}, 4, 9, apierr.AccessDenied, apierr.AccessDenied, nil},
+		{"key lock, its key", Scope{ProductLock: 3, KeyLock: 9}, 3, 9, nil, nil, apierr.AccessDenied},
+		{"key lock, other key", Scope{ProductLock: 3, KeyLock: 9}, 3, 8, nil, apierr.AccessDenied, apierr.AccessDenied},
+		{"key lock, same id in another product", Scope{ProductLock: 3, KeyLock: 9}, 4, 9, apierr.AccessDenied, apierr.AccessDenied, apierr.AccessDenied},
+		// A key lock without a product lock names no key: it reaches nothing.
+		{"ambiguous key lock, matching id", Scope{KeyLock: 9}, 3, 9, apierr.AccessDenied, apierr.AccessDenied, apierr.AccessDenied},
+		{"ambiguous key lock, other product", Scope{KeyLock: 9}, 4, 9, apierr.AccessDenied, apierr.AccessDenied, apierr.AccessDenied},
+		{"negative key lock", Scope{KeyLock: -2}, 1, 1, nil, nil, nil},
 	}
-	if s.CheckKey(9) != nil || !errors.Is(s.CheckKey(8), apierr.AccessDenied) {
-		t.Error("CheckKey: want lock to key 9")
+	for _, tt := range tests {
+		if got := tt.scope.CheckProduct(tt.product); !errors.Is(got, tt.wantProduct) || (got == nil) != (tt.wantProduct == nil) {
+			t.Errorf("%s: CheckProduct(%d) = %v, want %v", tt.name, tt.product, got, tt.wantProduct)
+		}
+		if got := tt.scope.CheckKey(tt.product, tt.key); !errors.Is(got, tt.wantKey) || (got == nil) != (tt.wantKey == nil) {
+			t.Errorf("%s: CheckKey(%d, %d) = %v, want %v", tt.name, tt.product, tt.key, got, tt.wantKey)
+		}
+		if got := tt.scope.RequireUnlockedKey(); (got == nil) != (tt.wantUnlockedKey == nil) {
+			t.Errorf("%s: RequireUnlockedKey = %v, want %v", tt.name, got, tt.wantUnlockedKey)
+		}
 	}
-	open := Scope{KeyLock: -2}
-	if open.CheckProduct(1) != nil || open.CheckKey(1) != nil {
-		t.Error("zero product lock and negative key lock must not restrict")
+}
+
+// TestIssueRefusesAmbiguousKeyLock: a positive key lock must come with
+// the product lock that makes it name one key.
+func TestIssueRefusesAmbiguousKeyLock(t *testing.T) {
+	st := newMemStore()
+	svc := NewService(st, time.Now, rand.Reader, 0)
+	tests := []struct {
+		name  string
+		scope Scope
+		want  error
+	}{
+		{"key lock without product lock", Scope{KeyLock: 1}, ErrAmbiguousKeyLock},
+		{"key lock with product lock", Scope{ProductLock: 2, KeyLock: 1}, nil},
+		{"negative key lock alone", Scope{KeyLock: -1}, nil},
+		{"no locks", Scope{}, nil},
+	}
+	for _, tt := range tests {
+		_, _, err := svc.Issue(context.Background(), 1, "t", tt.scope, "")
+		if !errors.Is(err, tt.want) || (err == nil) != (tt.want == nil) {
+			t.Errorf("%s: Issue = %v, want %v", tt.name, err, tt.want)
+		}
+	}
+	if len(st.m) != 3 {
+		t.Errorf("stored %d tokens, want 3 (the refused scope stores nothing)", len(st.m))
 	}
 }
 

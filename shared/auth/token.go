@@ -20,23 +20,54 @@ import (
 )
 
 // Scope is what a token may do.
+//
+// Locks: a product lock restricts the token to one product (and its keys);
+// a positive key lock restricts it to one key, which it names together
+// with the product lock (key ids are only unique within a product). A
+// positive key lock without a product lock names no key unambiguously:
+// Validate refuses to issue such a scope, and a stored one (issued before
+// that check) reaches no product and no key (CheckProduct and CheckKey
+// deny everything) rather than every product's key with that id.
 type Scope struct {
 	// Methods is the set of allowed permission names (canonical spelling).
 	Methods []string
 	// ProductLock, when non-zero, restricts the token to that product id.
 	ProductLock int64
-	// KeyLock, when positive, restricts the token to that key id. A
-	// negative value enables auth/KeyLock, which derives a token locked to
-	// one key that expires after |KeyLock| days.
+	// KeyLock, when positive, restricts the token to the key with that id
+	// in the ProductLock product. A negative value enables auth/KeyLock,
+	// which derives a token locked to one key that expires after
+	// |KeyLock| days; it locks no key itself.
 	KeyLock int64
 	// FeatureLock has a per-method meaning (fields to return for
-	// Activate/GetKey, trial length for CreateTrialKey, template id for
-	// CreateKeyFromTemplate, upper bound for data object increments ...).
+	// Activate/GetKey and the listings of licenses, trial length for
+	// CreateTrialKey, template id for CreateKeyFromTemplate, the largest
+	// change of a data object's int value ...).
 	FeatureLock int64
 	// Expires, when non-zero, is the instant after which the token is
 	// refused.
 	Expires time.Time
 }
+
+// ErrAmbiguousKeyLock is Validate's answer to a positive key lock without
+// a product lock.
+var ErrAmbiguousKeyLock = apierr.New("A key lock must name one key: set productLock to the key's product when keyLock is positive (key ids are only unique within a product).")
+
+// Validate reports whether the scope may be issued: a positive key lock
+// needs a product lock. Errors: ErrAmbiguousKeyLock.
+func (s Scope) Validate() error {
+	if s.KeyLock > 0 && s.ProductLock == 0 {
+		return ErrAmbiguousKeyLock
+	}
+	return nil
+}
+
+// LocksKey reports whether the scope is restricted to a single key (a
+// positive key lock). Such a token reaches only that key: methods that
+// create keys or act on the account as a whole refuse it.
+func (s Scope) LocksKey() bool { return s.KeyLock > 0 }
+
+// ambiguous reports a positive key lock without a product lock.
+func (s Scope) ambiguous() bool { return s.KeyLock > 0 && s.ProductLock == 0 }
 
 // Allows reports whether the scope grants permission (case-insensitive).
 func (s Scope) Allows(permission string) bool {
@@ -49,18 +80,35 @@ func (s Scope) Allows(permission string) bool {
 }
 
 // CheckProduct returns apierr.AccessDenied when the product lock forbids
-// productID.
+// productID, or when an ambiguous key lock (see Scope) makes the scope
+// reach no product at all.
 func (s Scope) CheckProduct(productID int64) error {
-	if s.ProductLock != 0 && s.ProductLock != productID {
+	if s.ambiguous() || s.ProductLock != 0 && s.ProductLock != productID {
 		return apierr.AccessDenied
 	}
 	return nil
 }
 
-// CheckKey returns apierr.AccessDenied when a positive key lock forbids
-// keyID. Negative key locks (KeyLock templates) do not restrict keys.
-func (s Scope) CheckKey(keyID int64) error {
+// CheckKey returns apierr.AccessDenied unless the scope reaches the key
+// with id keyID in product productID: the product lock must allow the
+// product and a positive key lock must name this key (product lock and key
+// id both equal). Negative key locks (KeyLock templates) do not restrict
+// keys; an ambiguous key lock allows none.
+func (s Scope) CheckKey(productID, keyID int64) error {
+	if err := s.CheckProduct(productID); err != nil {
+		return err
+	}
 	if s.KeyLock > 0 && s.KeyLock != keyID {
+		return apierr.AccessDenied
+	}
+	return nil
+}
+
+// RequireUnlockedKey returns apierr.AccessDenied for a scope locked to one
+// key (or with an ambiguous key lock): methods that create keys or reach
+// beyond one key call it.
+func (s Scope) RequireUnlockedKey() error {
+	if s.KeyLock > 0 {
 		return apierr.AccessDenied
 	}
 	return nil
@@ -178,9 +226,12 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, erro
 
 // Issue creates and stores a token for the account with the given scope.
 // It returns the wire form (shown once; it cannot be recovered later) and
-// the stored record. Unknown permission names are rejected with
-// apierr.BadInput.
+// the stored record. Errors: a client-facing error naming an unknown
+// permission, ErrAmbiguousKeyLock (see Scope.Validate).
 func (s *Service) Issue(ctx context.Context, accountID int64, name string, scope Scope, parentID string) (string, Token, error) {
+	if err := scope.Validate(); err != nil {
+		return "", Token{}, err
+	}
 	methods := make([]string, 0, len(scope.Methods))
 	seen := map[string]bool{}
 	for _, m := range scope.Methods {

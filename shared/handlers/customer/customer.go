@@ -262,7 +262,7 @@ func (h handlers) customerLicenses(ctx context.Context, c *webapi.Call, cust cus
 	scope := c.Principal.Scope
 	visible := recs[:0]
 	for _, r := range recs {
-		if scope.CheckProduct(r.ProductID) == nil && scope.CheckKey(r.ID) == nil {
+		if scope.CheckKey(r.ProductID, r.ID) == nil {
 			visible = append(visible, r)
 		}
 	}

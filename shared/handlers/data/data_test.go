@@ -385,7 +385,7 @@ func TestPermissionRules(t *testing.T) {
 		"product":       {ProductLock: e.product},
 		"other product": {ProductLock: e.product2},
 		"key":           {ProductLock: e.product, KeyLock: e.key.ID},
-		"other key":     {KeyLock: other.ID},
+		"other key":     {ProductLock: e.product, KeyLock: other.ID},
 		"negative key":  {KeyLock: -1},
 	}
 	tokens := map[string]string{}

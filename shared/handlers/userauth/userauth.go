@@ -96,7 +96,7 @@ func (h handlers) login(ctx context.Context, c *webapi.Call) (any, error) {
 	}
 	out := loginResult{LicenseKeys: make([]license.BasicLicense, 0, len(recs))}
 	for _, r := range recs {
-		if c.Principal.Scope.CheckProduct(r.ProductID) != nil || c.Principal.Scope.CheckKey(r.ID) != nil {
+		if c.Principal.Scope.CheckKey(r.ProductID, r.ID) != nil {
 			continue
 		}
 		out.LicenseKeys = append(out.LicenseKeys, license.Basic(r))
