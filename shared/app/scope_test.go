@@ -7,11 +7,17 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/auth"
+	"github.com/keyturn/keyturn/shared/config"
 )
 
 // Answers as clients see them.
@@ -129,5 +135,90 @@ func TestKeyLockNamesOneKey(t *testing.T) {
 	}
 	if r1 := e.record(f, k1); r1.Notes == nil || *r1.Notes != "mine" {
 		t.Errorf("the named key's notes = %v, want mine", r1.Notes)
+	}
+}
+
+// scan returns every item of the table (strongly consistent).
+func (e *env) scan() []map[string]types.AttributeValue {
+	e.t.Helper()
+	var out []map[string]types.AttributeValue
+	in := &dynamodb.ScanInput{TableName: aws.String(e.table), ConsistentRead: aws.Bool(true)}
+	for {
+		res, err := e.db.Scan(context.Background(), in)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		out = append(out, res.Items...)
+		if len(res.LastEvaluatedKey) == 0 {
+			return out
+		}
+		in.ExclusiveStartKey = res.LastEvaluatedKey
+	}
+}
+
+// keyLock calls auth/KeyLock and returns the derived token.
+func (e *env) keyLock(token string, product int64, k string) string {
+	e.t.Helper()
+	body := e.post("auth/KeyLock", "token", token, "ProductId", strconv.FormatInt(product, 10), "Key", k)
+	var r struct {
+		Token  string `json:"token"`
+		Result int    `json:"result"`
+	}
+	if err := json.Unmarshal([]byte(body), &r); err != nil || r.Result != 0 || r.Token == "" {
+		e.t.Fatalf("KeyLock = %s", body)
+	}
+	return r.Token
+}
+
+// TestKeyLockStoresNothing: auth/KeyLock derives tokens without storing
+// them (50 calls, no new item); a derived token reaches only its key,
+// refuses a changed id or secret and stops working when its parent is
+// revoked (token cache off, as after the cache TTL).
+func TestKeyLockStoresNothing(t *testing.T) {
+	e := newEnvWith(t, map[string]string{config.EnvTokenCacheSecond: "0"})
+	f := e.setup("acme", "*")
+	pid := strconv.FormatInt(f.product, 10)
+	k1, k2 := e.createKey(f), e.createKey(f)
+	parentID := "parent"
+	var parent struct{ ID, Token string }
+	e.mustAdmin("POST", "/admin/accounts/"+strconv.FormatInt(f.account, 10)+"/tokens",
+		map[string]any{"name": parentID, "methods": []string{"GetKey", "ChangeNotes"}, "keyLock": -1}, &parent)
+
+	before := len(e.scan())
+	var derived string
+	for i := 0; i < 50; i++ {
+		derived = e.keyLock(parent.Token, f.product, k1)
+	}
+	if after := len(e.scan()); after != before {
+		t.Errorf("50 KeyLock calls: %d items before, %d after; want no new item", before, after)
+	}
+	id, secret, err := auth.Decode(derived)
+	if err != nil || !strings.Contains(id, parent.ID) {
+		t.Fatalf("derived token %q: id %q, %v", derived, id, err)
+	}
+	flipped := []byte(secret)
+	flipped[len(flipped)/2] ^= 1
+	tests := []struct {
+		name  string
+		token string
+		call  []string
+		want  string
+	}{
+		{"its key", derived, []string{"key/ChangeNotes", "ProductId", pid, "Key", k1, "Notes", "n"}, ok},
+		{"another key", derived, []string{"key/ChangeNotes", "ProductId", pid, "Key", k2, "Notes", "n"}, deniedBody},
+		{"a method the parent lacks", derived, []string{"key/BlockKey", "ProductId", pid, "Key", k1}, deniedBody},
+		{"changed secret", auth.Encode(id, string(flipped)), []string{"key/ChangeNotes", "ProductId", pid, "Key", k1, "Notes", "x"}, unauthBody},
+		{"changed key id", auth.Encode(strings.Replace(id, "."+pid+".1.", "."+pid+".2.", 1), secret), []string{"key/ChangeNotes", "ProductId", pid, "Key", k2, "Notes", "x"}, unauthBody},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := e.post(tt.call[0], append([]string{"token", tt.token}, tt.call[1:]...)...); got != tt.want {
+				t.Errorf("%s = %s, want %s", tt.call[0], got, tt.want)
+			}
+		})
+	}
+	e.mustAdmin("DELETE", "/admin/accounts/"+strconv.FormatInt(f.account, 10)+"/tokens/"+parent.ID, nil, nil)
+	if got := e.post("key/GetKey", "token", derived, "ProductId", pid, "Key", k1); got != unauthBody {
+		t.Errorf("derived token after the parent was revoked: %s, want %s", got, unauthBody)
 	}
 }

@@ -124,7 +124,9 @@ type Token struct {
 	SecretHash []byte
 	Scope      Scope
 	Created    time.Time
-	// ParentID is the token this one was derived from (auth/KeyLock), if any.
+	// ParentID is the token this one was derived from, for tokens that
+	// auth/KeyLock stored before derived tokens became stateless (see
+	// derived); they keep working until they expire.
 	ParentID string
 }
 
@@ -204,24 +206,43 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, erro
 	if err != nil {
 		return Principal{}, apierr.Unauthenticated
 	}
-	t, ok := s.cache.get(id)
-	if !ok {
-		t, err = s.store.GetToken(ctx, id)
-		if errors.Is(err, apierr.NotFound) {
-			return Principal{}, apierr.Unauthenticated
-		}
-		if err != nil {
-			return Principal{}, fmt.Errorf("read token: %w", err)
-		}
-		s.cache.put(t)
+	if d, ok := parseDerivedID(id); ok {
+		return s.authenticateDerived(ctx, id, secret, d)
+	}
+	t, err := s.lookup(ctx, id)
+	if err != nil {
+		return Principal{}, err
 	}
 	if subtle.ConstantTimeCompare(HashSecret(secret), t.SecretHash) != 1 {
 		return Principal{}, apierr.Unauthenticated
 	}
-	if !t.Scope.Expires.IsZero() && !s.now().Before(t.Scope.Expires) {
+	if t.expired(s.now()) {
 		return Principal{}, apierr.Unauthenticated
 	}
 	return Principal{AccountID: t.AccountID, TokenID: t.ID, Scope: t.Scope}, nil
+}
+
+// lookup returns the stored token id (from the cache when it is fresh).
+// Errors: apierr.Unauthenticated when there is no such token, wrapped
+// store failures.
+func (s *Service) lookup(ctx context.Context, id string) (Token, error) {
+	if t, ok := s.cache.get(id); ok {
+		return t, nil
+	}
+	t, err := s.store.GetToken(ctx, id)
+	if errors.Is(err, apierr.NotFound) {
+		return Token{}, apierr.Unauthenticated
+	}
+	if err != nil {
+		return Token{}, fmt.Errorf("read token: %w", err)
+	}
+	s.cache.put(t)
+	return t, nil
+}
+
+// expired reports whether the token's expiry has passed at now.
+func (t Token) expired(now time.Time) bool {
+	return !t.Scope.Expires.IsZero() && !now.Before(t.Scope.Expires)
 }
 
 // Issue creates and stores a token for the account with the given scope.
@@ -266,28 +287,6 @@ func (s *Service) Issue(ctx context.Context, accountID int64, name string, scope
 		return Encode(id, secret), t, nil
 	}
 	return "", Token{}, errors.New("could not allocate a unique token id")
-}
-
-// KeyLock derives a token locked to one key from the calling principal,
-// as auth/KeyLock does: same methods and feature lock, product lock set to
-// the key's product and key lock to its id (key ids are only unique within
-// a product), expiring after |KeyLock| days. The caller must have checked
-// that the key exists, belongs to the account and passes the product lock.
-func (s *Service) KeyLock(ctx context.Context, p Principal, productID, keyID int64) (string, error) {
-	if p.Scope.KeyLock > -1 {
-		return "", apierr.KeyLockNotNegative
-	}
-	if err := p.Scope.CheckProduct(productID); err != nil {
-		return "", err
-	}
-	scope := p.Scope
-	scope.ProductLock, scope.KeyLock = productID, keyID
-	exp := s.now().UTC().Add(time.Duration(-p.Scope.KeyLock) * 24 * time.Hour)
-	if scope.Expires.IsZero() || exp.Before(scope.Expires) {
-		scope.Expires = exp
-	}
-	raw, _, err := s.Issue(ctx, p.AccountID, "keylock", scope, p.TokenID)
-	return raw, err
 }
 
 const idAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
