@@ -222,3 +222,53 @@ func TestKeyLockStoresNothing(t *testing.T) {
 		t.Errorf("derived token after the parent was revoked: %s, want %s", got, unauthBody)
 	}
 }
+
+// TestFeatureLockMasksListings: the token's feature lock masks the licenses
+// of product/GetKeys, customer/GetCustomerLicenses (basic, detailed and
+// metadata), GetCustomerLicensesBySecret and userauth/Login as it masks
+// GetKey's (FieldsToReturn bits); before, only Activate and GetKey applied
+// it.
+func TestFeatureLockMasksListings(t *testing.T) {
+	e := newEnv(t)
+	f := e.setup("acme", "*")
+	pid := strconv.FormatInt(f.product, 10)
+	cid, secret := e.addCustomer(f)
+	k := e.createKey(f, "Notes", "private notes", "CustomerId", strconv.FormatInt(cid, 10))
+	e.activate(f, "Key", k, "MachineCode", "m1")
+	if got := e.post("userauth/Register", "token", f.token, "Username", "alice", "Password", "pw", "CustomerId", strconv.FormatInt(cid, 10)); got != ok {
+		t.Fatalf("Register = %s", got)
+	}
+	const hide = 1 | 2 | 4 | 8 | 32 | 1024 // id, key, notes, global id, machines, metadata machine count
+	masked := e.token(f, map[string]any{"methods": []string{"*"}, "featureLock": hide})
+	calls := [][]string{
+		{"product/GetKeys", "ProductId", pid},
+		{"customer/GetCustomerLicenses", "CustomerId", strconv.FormatInt(cid, 10)},
+		{"customer/GetCustomerLicenses", "CustomerId", strconv.FormatInt(cid, 10), "Detailed", "true", "Metadata", "true"},
+		{"customer/GetCustomerLicensesBySecret", "Secret", secret},
+		{"customer/GetCustomerLicensesBySecret", "Secret", secret, "Detailed", "true"},
+		{"userauth/Login", "Username", "alice", "Password", "pw"},
+	}
+	r := e.record(f, k)
+	for _, call := range calls {
+		t.Run(strings.Join(call, " "), func(t *testing.T) {
+			// Unmasked, the license shows the hidden fields.
+			open := e.post(call[0], append([]string{"token", f.token}, call[1:]...)...)
+			if !strings.Contains(open, k) || !strings.Contains(open, "private notes") {
+				t.Fatalf("%s without a feature lock = %s, want the key and its notes", call[0], open)
+			}
+			got := e.post(call[0], append([]string{"token", masked}, call[1:]...)...)
+			if m := result(t, got); m["result"] != float64(0) {
+				t.Fatalf("%s = %s", call[0], got)
+			}
+			gid := strconv.FormatInt(r.GlobalID, 10)
+			for _, hidden := range []string{k, "private notes", `"globalId":` + gid, `"` + gid + `":`, `"productId":` + pid + `,"id":1,`, `"m1"`, `"activatedMachines":1`} {
+				if strings.Contains(got, hidden) {
+					t.Errorf("%s with feature lock %d shows %s: %s", call[0], hide, hidden, got)
+				}
+			}
+			if !strings.Contains(got, `"key":""`) || !strings.Contains(got, `"notes":null`) {
+				t.Errorf("%s with feature lock %d = %s, want the masked fields present and empty", call[0], hide, got)
+			}
+		})
+	}
+}

@@ -105,10 +105,22 @@ func (s Scope) CheckKey(productID, keyID int64) error {
 }
 
 // RequireUnlockedKey returns apierr.AccessDenied for a scope locked to one
-// key (or with an ambiguous key lock): methods that create keys or reach
-// beyond one key call it.
+// key (or with an ambiguous key lock): methods that create keys call it.
 func (s Scope) RequireUnlockedKey() error {
 	if s.KeyLock > 0 {
+		return apierr.AccessDenied
+	}
+	return nil
+}
+
+// RequireAccountWide returns apierr.AccessDenied unless the scope has
+// neither a product lock nor a key lock (of any sign): methods on what
+// belongs to the account as a whole (customers, resellers, end users) call
+// it, as the reference requires for data objects of the account (User
+// objects). Their effects cross products (removing a customer dissociates
+// its licenses in every product), so no lock can contain them.
+func (s Scope) RequireAccountWide() error {
+	if s.ProductLock != 0 || s.KeyLock != 0 {
 		return apierr.AccessDenied
 	}
 	return nil

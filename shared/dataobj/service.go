@@ -405,15 +405,28 @@ func UploadAllowed(scope auth.Scope) error {
 }
 
 // SetInt assigns value to the object's int value; a value outside the
-// int32 range assigns 0, as documented. Errors: as target.
+// int32 range assigns 0, as documented. The token's feature lock, which
+// bounds increments and decrements, bounds a set too: with a non-zero
+// feature lock the value may move by at most that much (SetRange), checked
+// by the same conditional write. Errors: apierr.DataStepNotAllowed (the
+// change exceeds the feature lock; nothing is changed) and those of
+// target.
 func (s *Service) SetInt(ctx context.Context, p auth.Principal, w Which, value int64) (Object, error) {
+	if p.Scope.FeatureLock < 0 {
+		return Object{}, apierr.DataStepNotAllowed
+	}
 	h, err := s.target(ctx, p, w, false)
 	if err != nil {
 		return Object{}, err
 	}
-	o, err := s.store.SetInt(ctx, h, ClampInt32(value))
-	if errors.Is(err, apierr.NotFound) {
+	v := ClampInt32(value)
+	lo, hi := SetRange(p.Scope.FeatureLock, v)
+	o, err := s.store.SetInt(ctx, h, v, lo, hi)
+	switch {
+	case errors.Is(err, apierr.NotFound):
 		return Object{}, apierr.DataNotEnoughPermission
+	case errors.Is(err, apierr.Conflict):
+		return Object{}, apierr.DataStepNotAllowed
 	}
 	return o, err
 }

@@ -3,6 +3,7 @@ package dataobj_test
 import (
 	"context"
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -76,9 +77,12 @@ func (f *fakeStore) AddInt(_ context.Context, h dataobj.Handle, d dataobj.Delta)
 	}
 	return f.addInt(h, d)
 }
-func (f *fakeStore) SetInt(_ context.Context, h dataobj.Handle, v int32) (dataobj.Object, error) {
+func (f *fakeStore) SetInt(_ context.Context, h dataobj.Handle, v int32, min, max int64) (dataobj.Object, error) {
 	if f.setInt == nil {
 		f.missing("SetInt")
+	}
+	if min != math.MinInt32 || max != math.MaxInt32 {
+		f.t.Errorf("SetInt condition [%d, %d] without a feature lock, want the int32 range", min, max)
 	}
 	return f.setInt(h, v)
 }

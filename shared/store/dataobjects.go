@@ -436,9 +436,9 @@ func (s *Store) AddInt(ctx context.Context, h dataobj.Handle, d dataobj.Delta) (
 }
 
 // SetInt implements dataobj.Store: one conditional UpdateItem.
-func (s *Store) SetInt(ctx context.Context, h dataobj.Handle, v int32) (dataobj.Object, error) {
-	return s.updateObject(ctx, h, "SET #iv = :v", "", map[string]string{"#iv": "intValue"},
-		map[string]types.AttributeValue{":v": num(int64(v))})
+func (s *Store) SetInt(ctx context.Context, h dataobj.Handle, v int32, min, max int64) (dataobj.Object, error) {
+	return s.updateObject(ctx, h, "SET #iv = :v", "#iv >= :min AND #iv <= :max", map[string]string{"#iv": "intValue"},
+		map[string]types.AttributeValue{":v": num(int64(v)), ":min": num(min), ":max": num(max)})
 }
 
 // SetString implements dataobj.Store: one conditional UpdateItem.

@@ -100,7 +100,10 @@ func (q queryRecord) Field(name string) (keyquery.Value, bool) {
 
 // getKeys implements product/GetKeys: pages of 99 keys with the total and
 // page count, an optional SearchQuery filter and OrderBy, or one key by
-// GlobalId. A token's key lock does not apply here, as documented.
+// GlobalId. The reference says the key lock has no effect here; Keyturn
+// lists only the key a key-locked token is locked to (such a token must
+// not see the product's other keys). A non-zero feature lock masks the
+// listed licenses as it masks GetKey's (FieldsToReturn bits).
 func (h handlers) getKeys(ctx context.Context, c *webapi.Call) (any, error) {
 	p, err := h.product(ctx, c)
 	if err != nil {
@@ -140,6 +143,16 @@ func (h handlers) getKeys(ctx context.Context, c *webapi.Call) (any, error) {
 		}
 	} else if list, err = h.d.Lister.ListKeys(ctx, p.ID); err != nil {
 		return nil, err
+	}
+	scope := c.Principal.Scope
+	if scope.LocksKey() {
+		mine := list[:0]
+		for _, r := range list {
+			if scope.CheckKey(r.ProductID, r.ID) == nil {
+				mine = append(mine, r)
+			}
+		}
+		list = mine
 	}
 	custs, err := h.customersOf(ctx, c.Principal.AccountID, list)
 	if err != nil {
@@ -190,7 +203,11 @@ func (h handlers) getKeys(ctx context.Context, c *webapi.Call) (any, error) {
 		if errs[i] != nil {
 			return nil, errs[i]
 		}
-		out.LicenseKeys = append(out.LicenseKeys, license.Unsigned(lics[i], int(model)))
+		l := lics[i]
+		if scope.FeatureLock != 0 {
+			l = license.Mask(l, scope.FeatureLock, "")
+		}
+		out.LicenseKeys = append(out.LicenseKeys, license.Unsigned(l, int(model)))
 	}
 	out.Returned = len(out.LicenseKeys)
 	return out, nil
