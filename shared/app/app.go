@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strings"
 	"time"
 
@@ -122,9 +123,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, clients Cl
 		Licenses: keys.NewService(st, now).WithKeyGenerator(func() (string, error) {
 			return keys.GenerateKey(rand.Reader)
 		}).WithCustomerDevices(st),
-		Products:    products,
-		Customers:   customers.NewService(st, now, rand.Reader),
-		Users:       users.NewService(st, st, now, rand.Reader),
+		Products:  products,
+		Customers: customers.NewService(st, now, rand.Reader),
+		Users: users.NewService(st, st, now, rand.Reader).WithHashGate(users.NewHashGate(
+			users.HashSlots(users.DefaultParams, cfg.FunctionMemoryMB, runtime.NumCPU()), users.DefaultHashWait)),
 		DataObjects: dataobj.NewService(st, st, products, now),
 		Now:         now,
 	}, nil

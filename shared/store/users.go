@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -25,7 +26,9 @@ import (
 //	                                                 (SHA-256 of the outstanding reset
 //	                                                 token, unix seconds)
 //	UL#<account>#<users.Key>   / W#<window index>    login attempts of one username in one
-//	                                                 fixed window (attempts, ttl)
+//	                                                 fixed window: attempts (failed or in
+//	                                                 flight), failures, refused (while
+//	                                                 locked), ttl
 //
 // A user with a customer carries gsi3pk CU#<account>#<customer> and gsi3sk
 // <users.Key>, so the sparse gsi3 lists a customer's users (GetUsers
@@ -272,18 +275,31 @@ func loginWindowSK(window int64) string { return "W#" + strconv.FormatInt(window
 
 // ReserveLoginAttempt implements users.Store: one conditional UpdateItem
 // (ADD attempts 1 unless attempts >= max), atomic under any concurrency.
+// attempts counts failed and in-flight attempts, failures the failed ones;
+// a refusal tells the two cases apart from the old item that comes back
+// with the failed condition (no extra read).
 func (s *Store) ReserveLoginAttempt(ctx context.Context, accountID int64, username string, window, max int64, expires time.Time) error {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 s.table,
-		Key:                       key(loginAttemptsPK(accountID, username), loginWindowSK(window)),
-		UpdateExpression:          aws.String("ADD attempts :one SET #ttl = :ttl"),
-		ConditionExpression:       aws.String("attribute_not_exists(attempts) OR attempts < :max"),
-		ExpressionAttributeNames:  map[string]string{"#ttl": schema.TTL},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":max": num(max), ":ttl": num(expires.Unix())},
+		TableName:                           s.table,
+		Key:                                 key(loginAttemptsPK(accountID, username), loginWindowSK(window)),
+		UpdateExpression:                    aws.String("ADD attempts :one SET #ttl = :ttl"),
+		ConditionExpression:                 aws.String("attribute_not_exists(attempts) OR attempts < :max"),
+		ExpressionAttributeNames:            map[string]string{"#ttl": schema.TTL},
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":one": num(1), ":max": num(max), ":ttl": num(expires.Unix())},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		return apierr.Conflict
+		var old struct {
+			Failures int64 `dynamodbav:"failures"`
+		}
+		if err := attributevalue.UnmarshalMap(ccf.Item, &old); err != nil {
+			return fmt.Errorf("reserve login attempt: %w", err)
+		}
+		if old.Failures >= max {
+			return users.ErrLoginLocked
+		}
+		return users.ErrAttemptsInFlight
 	}
 	if err != nil {
 		return fmt.Errorf("reserve login attempt: %w", err)
@@ -291,23 +307,38 @@ func (s *Store) ReserveLoginAttempt(ctx context.Context, accountID int64, userna
 	return nil
 }
 
-// ReleaseLoginAttempt implements users.Store: one conditional UpdateItem
-// (ADD attempts -1 while attempts > 0). Releasing an attempt that is not
-// counted is a no-op.
-func (s *Store) ReleaseLoginAttempt(ctx context.Context, accountID int64, username string, window int64) error {
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 s.table,
-		Key:                       key(loginAttemptsPK(accountID, username), loginWindowSK(window)),
-		UpdateExpression:          aws.String("ADD attempts :minus"),
-		ConditionExpression:       aws.String("attempts > :zero"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":minus": num(-1), ":zero": num(0)},
-	})
+// EndLoginAttempt implements users.Store: one conditional UpdateItem.
+// AttemptReleased is ADD attempts -1 while attempts > 0 (releasing what
+// is not counted is a no-op); AttemptFailed is ADD failures 1 and
+// AttemptRefused ADD refused 1, both only on an existing record.
+func (s *Store) EndLoginAttempt(ctx context.Context, accountID int64, username string, window int64, o users.AttemptOutcome) error {
+	in := &dynamodb.UpdateItemInput{
+		TableName: s.table,
+		Key:       key(loginAttemptsPK(accountID, username), loginWindowSK(window)),
+	}
+	switch o {
+	case users.AttemptReleased:
+		in.UpdateExpression = aws.String("ADD attempts :minus")
+		in.ConditionExpression = aws.String("attempts > :zero")
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":minus": num(-1), ":zero": num(0)}
+	case users.AttemptFailed, users.AttemptRefused:
+		name := "failures"
+		if o == users.AttemptRefused {
+			name = "refused"
+		}
+		in.UpdateExpression = aws.String("ADD " + name + " :one")
+		in.ConditionExpression = aws.String("attribute_exists(attempts)")
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":one": num(1)}
+	default:
+		return fmt.Errorf("end login attempt: unknown outcome %d", o)
+	}
+	_, err := s.db.UpdateItem(ctx, in)
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("release login attempt: %w", err)
+		return fmt.Errorf("end login attempt: %w", err)
 	}
 	return nil
 }
