@@ -62,8 +62,8 @@ func (s Scope) Validate() error {
 }
 
 // LocksKey reports whether the scope is restricted to a single key (a
-// positive key lock). Such a token reaches only that key: methods that
-// create keys or act on the account as a whole refuse it.
+// positive key lock). Such a token reaches only that key: listings show
+// only it, and methods that create keys refuse it (RequireUnlockedKey).
 func (s Scope) LocksKey() bool { return s.KeyLock > 0 }
 
 // ambiguous reports a positive key lock without a product lock.
