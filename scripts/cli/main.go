@@ -216,10 +216,13 @@ func tokenInput(args []string) (map[string]any, error) {
 	name := fs.String("name", "", "token name")
 	methods := fs.String("methods", "*", "comma-separated permissions or *")
 	pl := fs.Int64("product-lock", 0, "product lock")
-	kl := fs.Int64("key-lock", 0, "key lock")
+	kl := fs.Int64("key-lock", 0, "key lock: a key id (needs -product-lock, key ids are per product), or negative to enable auth/KeyLock")
 	fl := fs.Int64("feature-lock", 0, "feature lock")
 	exp := fs.String("expires", "", "expiry (RFC 3339)")
 	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := (auth.Scope{ProductLock: *pl, KeyLock: *kl}).Validate(); err != nil {
 		return nil, err
 	}
 	var ms []string

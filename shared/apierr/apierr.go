@@ -119,4 +119,10 @@ var (
 	// message): Register or Associate with a customer that has
 	// AllowMultipleUserAssociation off and a user already.
 	CustomerHasUser = New("The customer already has a user and does not allow multiple user associations.")
+	// PasswordBusy is Keyturn's own: the process is already running as
+	// many password hashes as it can afford, or the username's attempts
+	// are all in flight, and a short wait did not free one. Nothing was
+	// checked or changed and no failed attempt was counted; the client
+	// may retry.
+	PasswordBusy = New("Too many password checks are in progress. Please try again in a moment.")
 )

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strings"
 	"time"
 
@@ -147,11 +148,12 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, clients Cl
 		Licenses: keys.NewService(lic, now).WithKeyGenerator(func() (string, error) {
 			return keys.GenerateKey(rand.Reader)
 		}).WithCustomerDevices(lic),
-		Listing:     keys.NewListing(lic, customerLookup(customerSvc)),
-		Assembler:   license.NewAssembler(st.LicenseSources()),
-		Products:    products,
-		Customers:   customerSvc,
-		Users:       users.NewService(usr, st.UserCustomers(), now, rand.Reader),
+		Listing:   keys.NewListing(lic, customerLookup(customerSvc)),
+		Assembler: license.NewAssembler(st.LicenseSources()),
+		Products:  products,
+		Customers: customerSvc,
+		Users: users.NewService(usr, st.UserCustomers(), now, rand.Reader).WithHashGate(users.NewHashGate(
+			users.HashSlots(users.DefaultParams, cfg.FunctionMemoryMB, runtime.NumCPU()), users.DefaultHashWait)),
 		DataObjects: dataobj.NewService(data, lic, products, now),
 		Now:         now,
 	}, nil

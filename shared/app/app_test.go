@@ -44,17 +44,25 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with extra environment variables.
+func newEnvWith(t *testing.T, extra map[string]string) *env {
+	t.Helper()
 	db, table := ddbtest.NewTable(t)
 	sum := sha256.Sum256([]byte(adminSecret))
-	cfg, err := config.Load(func(k string) string {
-		return map[string]string{
-			config.EnvTable:           table,
-			config.EnvSigningMode:     config.SigningLocal,
-			config.EnvLocalKEKFile:    filepath.Join(t.TempDir(), "kek"),
-			config.EnvAdminSecretHash: hex.EncodeToString(sum[:]),
-			config.EnvMaxBodyBytes:    "4096",
-		}[k]
-	})
+	vars := map[string]string{
+		config.EnvTable:           table,
+		config.EnvSigningMode:     config.SigningLocal,
+		config.EnvLocalKEKFile:    filepath.Join(t.TempDir(), "kek"),
+		config.EnvAdminSecretHash: hex.EncodeToString(sum[:]),
+		config.EnvMaxBodyBytes:    "4096",
+	}
+	for k, v := range extra {
+		vars[k] = v
+	}
+	cfg, err := config.Load(func(k string) string { return vars[k] })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -109,15 +109,61 @@ func TestScope(t *testing.T) {
 	if !s.Allows("activate") || s.Allows("CreateKey") {
 		t.Error("Allows: want case-insensitive membership")
 	}
-	if s.CheckProduct(3) != nil || !errors.Is(s.CheckProduct(4), apierr.AccessDenied) {
-		t.Error("CheckProduct: want lock to product 3")
+	tests := []struct {
+		name            string
+		scope           Scope
+		product, key    int64
+		wantProduct     error
+		wantKey         error
+		wantUnlockedKey error
+	}{
+		{"no locks", Scope{}, 3, 9, nil, nil, nil},
+		{"product lock, its product", Scope{ProductLock: 3}, 3, 9, nil, nil, nil},
+		{"product lock, other product", Scope{ProductLock: 3}, 4, 9, apierr.AccessDenied, apierr.AccessDenied, nil},
+		{"key lock, its key", Scope{ProductLock: 3, KeyLock: 9}, 3, 9, nil, nil, apierr.AccessDenied},
+		{"key lock, other key", Scope{ProductLock: 3, KeyLock: 9}, 3, 8, nil, apierr.AccessDenied, apierr.AccessDenied},
+		{"key lock, same id in another product", Scope{ProductLock: 3, KeyLock: 9}, 4, 9, apierr.AccessDenied, apierr.AccessDenied, apierr.AccessDenied},
+		// A key lock without a product lock names no key: it reaches nothing.
+		{"ambiguous key lock, matching id", Scope{KeyLock: 9}, 3, 9, apierr.AccessDenied, apierr.AccessDenied, apierr.AccessDenied},
+		{"ambiguous key lock, other product", Scope{KeyLock: 9}, 4, 9, apierr.AccessDenied, apierr.AccessDenied, apierr.AccessDenied},
+		{"negative key lock", Scope{KeyLock: -2}, 1, 1, nil, nil, nil},
 	}
-	if s.CheckKey(9) != nil || !errors.Is(s.CheckKey(8), apierr.AccessDenied) {
-		t.Error("CheckKey: want lock to key 9")
+	for _, tt := range tests {
+		if got := tt.scope.CheckProduct(tt.product); !errors.Is(got, tt.wantProduct) || (got == nil) != (tt.wantProduct == nil) {
+			t.Errorf("%s: CheckProduct(%d) = %v, want %v", tt.name, tt.product, got, tt.wantProduct)
+		}
+		if got := tt.scope.CheckKey(tt.product, tt.key); !errors.Is(got, tt.wantKey) || (got == nil) != (tt.wantKey == nil) {
+			t.Errorf("%s: CheckKey(%d, %d) = %v, want %v", tt.name, tt.product, tt.key, got, tt.wantKey)
+		}
+		if got := tt.scope.RequireUnlockedKey(); (got == nil) != (tt.wantUnlockedKey == nil) {
+			t.Errorf("%s: RequireUnlockedKey = %v, want %v", tt.name, got, tt.wantUnlockedKey)
+		}
 	}
-	open := Scope{KeyLock: -2}
-	if open.CheckProduct(1) != nil || open.CheckKey(1) != nil {
-		t.Error("zero product lock and negative key lock must not restrict")
+}
+
+// TestIssueRefusesAmbiguousKeyLock: a positive key lock must come with
+// the product lock that makes it name one key.
+func TestIssueRefusesAmbiguousKeyLock(t *testing.T) {
+	st := newMemStore()
+	svc := NewService(st, time.Now, rand.Reader, 0)
+	tests := []struct {
+		name  string
+		scope Scope
+		want  error
+	}{
+		{"key lock without product lock", Scope{KeyLock: 1}, ErrAmbiguousKeyLock},
+		{"key lock with product lock", Scope{ProductLock: 2, KeyLock: 1}, nil},
+		{"negative key lock alone", Scope{KeyLock: -1}, nil},
+		{"no locks", Scope{}, nil},
+	}
+	for _, tt := range tests {
+		_, _, err := svc.Issue(context.Background(), 1, "t", tt.scope, "")
+		if !errors.Is(err, tt.want) || (err == nil) != (tt.want == nil) {
+			t.Errorf("%s: Issue = %v, want %v", tt.name, err, tt.want)
+		}
+	}
+	if len(st.m) != 3 {
+		t.Errorf("stored %d tokens, want 3 (the refused scope stores nothing)", len(st.m))
 	}
 }
 
@@ -209,7 +255,20 @@ func TestKeyLock(t *testing.T) {
 	st := newMemStore()
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	svc := NewService(st, c.now, rand.Reader, 0)
-	parent := Principal{AccountID: 3, TokenID: "p", Scope: Scope{Methods: []string{"GetKey"}, ProductLock: 7, KeyLock: -2, FeatureLock: 5}}
+	issue := func(scope Scope) Principal {
+		t.Helper()
+		raw, _, err := svc.Issue(ctx, 3, "parent", scope, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := svc.Authenticate(ctx, raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	parent := issue(Scope{Methods: []string{"GetKey"}, ProductLock: 7, KeyLock: -2, FeatureLock: 5})
+	stored := len(st.m)
 	raw, err := svc.KeyLock(ctx, parent, 7, 1234)
 	if err != nil {
 		t.Fatal(err)
@@ -223,20 +282,103 @@ func TestKeyLock(t *testing.T) {
 		!p.Scope.Expires.Equal(want.Expires) || !p.Scope.Allows("GetKey") || p.AccountID != 3 {
 		t.Errorf("derived scope = %+v, want %+v", p.Scope, want)
 	}
+	if len(st.m) != stored {
+		t.Errorf("KeyLock stored %d tokens, want none", len(st.m)-stored)
+	}
 	if _, err := svc.KeyLock(ctx, Principal{Scope: Scope{KeyLock: 0}}, 7, 1); !errors.Is(err, apierr.KeyLockNotNegative) {
 		t.Errorf("key lock 0: err = %v, want KeyLockNotNegative", err)
+	}
+	if _, err := svc.KeyLock(ctx, p, 7, 1234); !errors.Is(err, apierr.KeyLockNotNegative) {
+		t.Errorf("derived token deriving again: err = %v, want KeyLockNotNegative", err)
 	}
 	if _, err := svc.KeyLock(ctx, parent, 8, 1); !errors.Is(err, apierr.AccessDenied) {
 		t.Errorf("key of another product: err = %v, want AccessDenied", err)
 	}
 	// Without a product lock, the derived token is locked to the key's
 	// product: key ids repeat across products.
-	open := Principal{AccountID: 3, TokenID: "p", Scope: Scope{Methods: []string{"GetKey"}, KeyLock: -1}}
+	open := issue(Scope{Methods: []string{"GetKey"}, KeyLock: -1, Expires: c.t.Add(time.Hour)})
 	raw, err = svc.KeyLock(ctx, open, 9, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p, err := svc.Authenticate(ctx, raw); err != nil || p.Scope.ProductLock != 9 || p.Scope.KeyLock != 1 {
-		t.Errorf("derived from an unlocked token: %+v, %v", p.Scope, err)
+	if p, err := svc.Authenticate(ctx, raw); err != nil || p.Scope.ProductLock != 9 || p.Scope.KeyLock != 1 || !p.Scope.Expires.Equal(c.t.Add(time.Hour)) {
+		t.Errorf("derived from an unlocked token expiring in an hour: %+v, %v", p.Scope, err)
+	}
+	// A key lock beyond the 100-year cap does not overflow.
+	long := issue(Scope{KeyLock: -1 << 62})
+	raw, err = svc.KeyLock(ctx, long, 9, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := svc.Authenticate(ctx, raw); err != nil || !p.Scope.Expires.Equal(c.t.AddDate(0, 0, maxKeyLockDays)) {
+		t.Errorf("derived from key lock -2^62: %+v, %v", p.Scope, err)
+	}
+}
+
+// TestDerivedTokenTampering: a derived token is refused when its id or
+// secret is changed, when it or its parent expired, and when the parent
+// was deleted.
+func TestDerivedTokenTampering(t *testing.T) {
+	ctx := context.Background()
+	st := newMemStore()
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	svc := NewService(st, c.now, rand.Reader, 0)
+	parentRaw, parentTok, err := svc.Issue(ctx, 3, "parent", Scope{Methods: []string{"GetKey"}, ProductLock: 7, KeyLock: -1}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent, err := svc.Authenticate(ctx, parentRaw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := svc.KeyLock(ctx, parent, 7, 12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, secret, _ := Decode(raw)
+	_, parentSecret, _ := Decode(parentRaw)
+	d, ok := parseDerivedID(id)
+	if !ok || d.parentID != parentTok.ID || d.productID != 7 || d.keyID != 12 {
+		t.Fatalf("derived id %q parses as %+v, %v", id, d, ok)
+	}
+	other := d
+	other.keyID = 13
+	later := d
+	later.expires = d.expires.Add(24 * time.Hour)
+	otherProduct := d
+	otherProduct.productID = 8
+	flip := []byte(secret)
+	flip[0] ^= 1
+	tests := []struct {
+		name string
+		raw  string
+	}{
+		{"other key, same secret", Encode(other.id(), secret)},
+		{"later expiry, same secret", Encode(later.id(), secret)},
+		{"other product, same secret", Encode(otherProduct.id(), secret)},
+		{"changed secret", Encode(id, string(flip))},
+		{"empty-ish secret", Encode(id, "x")},
+		{"non-canonical number", Encode(strings.Replace(id, ".12.", ".012.", 1), secret)},
+		{"unknown parent", Encode(strings.Replace(id, parentTok.ID, "zzzzzzzzzzzz", 1), secret)},
+		{"secret of the parent", Encode(id, parentSecret)},
+	}
+	for _, tt := range tests {
+		if _, err := svc.Authenticate(ctx, tt.raw); !errors.Is(err, apierr.Unauthenticated) {
+			t.Errorf("%s: err = %v, want Unauthenticated", tt.name, err)
+		}
+	}
+	if _, err := svc.Authenticate(ctx, raw); err != nil {
+		t.Fatalf("untouched derived token: %v", err)
+	}
+	c.t = c.t.Add(24 * time.Hour)
+	if _, err := svc.Authenticate(ctx, raw); !errors.Is(err, apierr.Unauthenticated) {
+		t.Errorf("after |KeyLock| days: err = %v, want Unauthenticated", err)
+	}
+	c.t = c.t.Add(-time.Hour)
+	if err := st.DeleteToken(ctx, 3, parentTok.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Authenticate(ctx, raw); !errors.Is(err, apierr.Unauthenticated) {
+		t.Errorf("parent deleted: err = %v, want Unauthenticated", err)
 	}
 }

@@ -20,23 +20,54 @@ import (
 )
 
 // Scope is what a token may do.
+//
+// Locks: a product lock restricts the token to one product (and its keys);
+// a positive key lock restricts it to one key, which it names together
+// with the product lock (key ids are only unique within a product). A
+// positive key lock without a product lock names no key unambiguously:
+// Validate refuses to issue such a scope, and a stored one (issued before
+// that check) reaches no product and no key (CheckProduct and CheckKey
+// deny everything) rather than every product's key with that id.
 type Scope struct {
 	// Methods is the set of allowed permission names (canonical spelling).
 	Methods []string
 	// ProductLock, when non-zero, restricts the token to that product id.
 	ProductLock int64
-	// KeyLock, when positive, restricts the token to that key id. A
-	// negative value enables auth/KeyLock, which derives a token locked to
-	// one key that expires after |KeyLock| days.
+	// KeyLock, when positive, restricts the token to the key with that id
+	// in the ProductLock product. A negative value enables auth/KeyLock,
+	// which derives a token locked to one key that expires after
+	// |KeyLock| days; it locks no key itself.
 	KeyLock int64
 	// FeatureLock has a per-method meaning (fields to return for
-	// Activate/GetKey, trial length for CreateTrialKey, template id for
-	// CreateKeyFromTemplate, upper bound for data object increments ...).
+	// Activate/GetKey and the listings of licenses, trial length for
+	// CreateTrialKey, template id for CreateKeyFromTemplate, the largest
+	// change of a data object's int value ...).
 	FeatureLock int64
 	// Expires, when non-zero, is the instant after which the token is
 	// refused.
 	Expires time.Time
 }
+
+// ErrAmbiguousKeyLock is Validate's answer to a positive key lock without
+// a product lock.
+var ErrAmbiguousKeyLock = apierr.New("A key lock must name one key: set productLock to the key's product when keyLock is positive (key ids are only unique within a product).")
+
+// Validate reports whether the scope may be issued: a positive key lock
+// needs a product lock. Errors: ErrAmbiguousKeyLock.
+func (s Scope) Validate() error {
+	if s.KeyLock > 0 && s.ProductLock == 0 {
+		return ErrAmbiguousKeyLock
+	}
+	return nil
+}
+
+// LocksKey reports whether the scope is restricted to a single key (a
+// positive key lock). Such a token reaches only that key: listings show
+// only it, and methods that create keys refuse it (RequireUnlockedKey).
+func (s Scope) LocksKey() bool { return s.KeyLock > 0 }
+
+// ambiguous reports a positive key lock without a product lock.
+func (s Scope) ambiguous() bool { return s.KeyLock > 0 && s.ProductLock == 0 }
 
 // Allows reports whether the scope grants permission (case-insensitive).
 func (s Scope) Allows(permission string) bool {
@@ -49,18 +80,47 @@ func (s Scope) Allows(permission string) bool {
 }
 
 // CheckProduct returns apierr.AccessDenied when the product lock forbids
-// productID.
+// productID, or when an ambiguous key lock (see Scope) makes the scope
+// reach no product at all.
 func (s Scope) CheckProduct(productID int64) error {
-	if s.ProductLock != 0 && s.ProductLock != productID {
+	if s.ambiguous() || s.ProductLock != 0 && s.ProductLock != productID {
 		return apierr.AccessDenied
 	}
 	return nil
 }
 
-// CheckKey returns apierr.AccessDenied when a positive key lock forbids
-// keyID. Negative key locks (KeyLock templates) do not restrict keys.
-func (s Scope) CheckKey(keyID int64) error {
+// CheckKey returns apierr.AccessDenied unless the scope reaches the key
+// with id keyID in product productID: the product lock must allow the
+// product and a positive key lock must name this key (product lock and key
+// id both equal). Negative key locks (KeyLock templates) do not restrict
+// keys; an ambiguous key lock allows none.
+func (s Scope) CheckKey(productID, keyID int64) error {
+	if err := s.CheckProduct(productID); err != nil {
+		return err
+	}
 	if s.KeyLock > 0 && s.KeyLock != keyID {
+		return apierr.AccessDenied
+	}
+	return nil
+}
+
+// RequireUnlockedKey returns apierr.AccessDenied for a scope locked to one
+// key (or with an ambiguous key lock): methods that create keys call it.
+func (s Scope) RequireUnlockedKey() error {
+	if s.KeyLock > 0 {
+		return apierr.AccessDenied
+	}
+	return nil
+}
+
+// RequireAccountWide returns apierr.AccessDenied unless the scope has
+// neither a product lock nor a key lock (of any sign): methods on what
+// belongs to the account as a whole (customers, resellers, end users) call
+// it, as the reference requires for data objects of the account (User
+// objects). Their effects cross products (removing a customer dissociates
+// its licenses in every product), so no lock can contain them.
+func (s Scope) RequireAccountWide() error {
+	if s.ProductLock != 0 || s.KeyLock != 0 {
 		return apierr.AccessDenied
 	}
 	return nil
@@ -76,7 +136,9 @@ type Token struct {
 	SecretHash []byte
 	Scope      Scope
 	Created    time.Time
-	// ParentID is the token this one was derived from (auth/KeyLock), if any.
+	// ParentID is the token this one was derived from, for tokens that
+	// auth/KeyLock stored before derived tokens became stateless (see
+	// derived); they keep working until they expire.
 	ParentID string
 }
 
@@ -156,31 +218,53 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, erro
 	if err != nil {
 		return Principal{}, apierr.Unauthenticated
 	}
-	t, ok := s.cache.get(id)
-	if !ok {
-		t, err = s.store.GetToken(ctx, id)
-		if errors.Is(err, apierr.NotFound) {
-			return Principal{}, apierr.Unauthenticated
-		}
-		if err != nil {
-			return Principal{}, fmt.Errorf("read token: %w", err)
-		}
-		s.cache.put(t)
+	if d, ok := parseDerivedID(id); ok {
+		return s.authenticateDerived(ctx, id, secret, d)
+	}
+	t, err := s.lookup(ctx, id)
+	if err != nil {
+		return Principal{}, err
 	}
 	if subtle.ConstantTimeCompare(HashSecret(secret), t.SecretHash) != 1 {
 		return Principal{}, apierr.Unauthenticated
 	}
-	if !t.Scope.Expires.IsZero() && !s.now().Before(t.Scope.Expires) {
+	if t.expired(s.now()) {
 		return Principal{}, apierr.Unauthenticated
 	}
 	return Principal{AccountID: t.AccountID, TokenID: t.ID, Scope: t.Scope}, nil
 }
 
+// lookup returns the stored token id (from the cache when it is fresh).
+// Errors: apierr.Unauthenticated when there is no such token, wrapped
+// store failures.
+func (s *Service) lookup(ctx context.Context, id string) (Token, error) {
+	if t, ok := s.cache.get(id); ok {
+		return t, nil
+	}
+	t, err := s.store.GetToken(ctx, id)
+	if errors.Is(err, apierr.NotFound) {
+		return Token{}, apierr.Unauthenticated
+	}
+	if err != nil {
+		return Token{}, fmt.Errorf("read token: %w", err)
+	}
+	s.cache.put(t)
+	return t, nil
+}
+
+// expired reports whether the token's expiry has passed at now.
+func (t Token) expired(now time.Time) bool {
+	return !t.Scope.Expires.IsZero() && !now.Before(t.Scope.Expires)
+}
+
 // Issue creates and stores a token for the account with the given scope.
 // It returns the wire form (shown once; it cannot be recovered later) and
-// the stored record. Unknown permission names are rejected with
-// apierr.BadInput.
+// the stored record. Errors: a client-facing error naming an unknown
+// permission, ErrAmbiguousKeyLock (see Scope.Validate).
 func (s *Service) Issue(ctx context.Context, accountID int64, name string, scope Scope, parentID string) (string, Token, error) {
+	if err := scope.Validate(); err != nil {
+		return "", Token{}, err
+	}
 	methods := make([]string, 0, len(scope.Methods))
 	seen := map[string]bool{}
 	for _, m := range scope.Methods {
@@ -215,28 +299,6 @@ func (s *Service) Issue(ctx context.Context, accountID int64, name string, scope
 		return Encode(id, secret), t, nil
 	}
 	return "", Token{}, errors.New("could not allocate a unique token id")
-}
-
-// KeyLock derives a token locked to one key from the calling principal,
-// as auth/KeyLock does: same methods and feature lock, product lock set to
-// the key's product and key lock to its id (key ids are only unique within
-// a product), expiring after |KeyLock| days. The caller must have checked
-// that the key exists, belongs to the account and passes the product lock.
-func (s *Service) KeyLock(ctx context.Context, p Principal, productID, keyID int64) (string, error) {
-	if p.Scope.KeyLock > -1 {
-		return "", apierr.KeyLockNotNegative
-	}
-	if err := p.Scope.CheckProduct(productID); err != nil {
-		return "", err
-	}
-	scope := p.Scope
-	scope.ProductLock, scope.KeyLock = productID, keyID
-	exp := s.now().UTC().Add(time.Duration(-p.Scope.KeyLock) * 24 * time.Hour)
-	if scope.Expires.IsZero() || exp.Before(scope.Expires) {
-		scope.Expires = exp
-	}
-	raw, _, err := s.Issue(ctx, p.AccountID, "keylock", scope, p.TokenID)
-	return raw, err
 }
 
 const idAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"

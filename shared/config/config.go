@@ -32,6 +32,8 @@ const (
 	EnvLogLevel         = "KEYTURN_LOG_LEVEL"
 	EnvTokenCacheSecond = "KEYTURN_TOKEN_CACHE_SECONDS"
 	EnvPublicURL        = "KEYTURN_PUBLIC_URL"
+	// EnvFunctionMemory is set by AWS Lambda (not by Keyturn's infra).
+	EnvFunctionMemory = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
 )
 
 // Config is the parsed configuration shared by every function.
@@ -69,6 +71,10 @@ type Config struct {
 	// without a trailing slash; customer portal links are built on it.
 	// Optional: when empty, links use the request's host.
 	PublicURL string
+	// FunctionMemoryMB is the Lambda function's memory in MB (0 when not
+	// running in Lambda); it sizes how many password hashes may run at
+	// once (users.HashSlots).
+	FunctionMemoryMB int
 }
 
 // Load parses the configuration using getenv (os.Getenv in production).
@@ -129,6 +135,14 @@ func Load(getenv func(string) string) (Config, error) {
 			problems = append(problems, EnvTokenCacheSecond+" must be a non-negative integer")
 		} else {
 			c.TokenCacheSeconds = n
+		}
+	}
+	if v := get(EnvFunctionMemory); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			problems = append(problems, EnvFunctionMemory+" must be a positive integer")
+		} else {
+			c.FunctionMemoryMB = n
 		}
 	}
 	switch c.LogLevel {

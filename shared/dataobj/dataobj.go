@@ -146,8 +146,11 @@ type Store interface {
 	// object does not exist, apierr.Conflict when d's condition fails
 	// (nothing is changed).
 	AddInt(ctx context.Context, h Handle, d Delta) (Object, error)
-	// SetInt sets the int value. Errors: apierr.NotFound.
-	SetInt(ctx context.Context, h Handle, v int32) (Object, error)
+	// SetInt sets the int value to v when the stored value lies in
+	// [min, max], in one conditional write. Errors: apierr.NotFound,
+	// apierr.Conflict when the stored value is outside the range (nothing
+	// is changed).
+	SetInt(ctx context.Context, h Handle, v int32, min, max int64) (Object, error)
 	// SetString sets the string value. Errors: apierr.NotFound.
 	SetString(ctx context.Context, h Handle, v string) (Object, error)
 	// DeleteObject removes the object (h.Name must be its stored name).

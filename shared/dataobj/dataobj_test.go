@@ -228,10 +228,15 @@ func TestCheckAccess(t *testing.T) {
 		{"key, its product", auth.Scope{ProductLock: 7}, key, nil},
 		{"key, other product", auth.Scope{ProductLock: 8}, key, apierr.DataKeyNotFound},
 		{"key, its key lock", auth.Scope{ProductLock: 7, KeyLock: 3}, key, nil},
-		{"key, other key lock", auth.Scope{KeyLock: 4}, key, apierr.DataKeyNotFound},
+		{"key, other key lock", auth.Scope{ProductLock: 7, KeyLock: 4}, key, apierr.DataKeyNotFound},
+		{"key, same key id in another product", auth.Scope{ProductLock: 8, KeyLock: 3}, key, apierr.DataKeyNotFound},
+		// A key lock without a product lock names no key (key ids repeat
+		// across products): it reaches no key, not key 3 of every product.
+		{"key, key lock without product lock", auth.Scope{KeyLock: 3}, key, apierr.DataKeyNotFound},
 		{"key, negative key lock", auth.Scope{KeyLock: -1}, key, nil},
-		{"machine, key rules", auth.Scope{KeyLock: 4}, machine, apierr.DataKeyNotFound},
-		{"machine, its key", auth.Scope{KeyLock: 3}, machine, nil},
+		{"machine, key rules", auth.Scope{ProductLock: 7, KeyLock: 4}, machine, apierr.DataKeyNotFound},
+		{"machine, its key", auth.Scope{ProductLock: 7, KeyLock: 3}, machine, nil},
+		{"machine, key lock without product lock", auth.Scope{KeyLock: 3}, machine, apierr.DataKeyNotFound},
 		{"unknown type", auth.Scope{}, dataobj.Ref{Type: 9}, apierr.DataReferencerType},
 	}
 	for _, tt := range tests {

@@ -89,6 +89,23 @@ func LogDelta(entries []int64) Delta {
 	return Delta{Step: sum, Min: math.MinInt32 - lo, Max: math.MaxInt32 - hi}
 }
 
+// SetRange is the range the stored value must lie in for SetIntValue to
+// assign v under a token's feature lock: any int32 without a feature lock,
+// and within featureLock of v with a positive one, so that one call moves
+// the value by at most the feature lock, as an increment or decrement
+// would. A negative feature lock allows no change (callers refuse it
+// before writing; the range returned is then empty).
+func SetRange(featureLock int64, v int32) (lo, hi int64) {
+	switch {
+	case featureLock == 0:
+		return math.MinInt32, math.MaxInt32
+	case featureLock < 0:
+		return 1, 0
+	}
+	fl := min(featureLock, maxMagnitude)
+	return int64(v) - fl, int64(v) + fl
+}
+
 // CheckStep applies a token's feature lock to the size of one increment or
 // decrement: a non-zero feature lock is the largest allowed step (a
 // negative one allows none). Errors: apierr.DataStepNotAllowed.

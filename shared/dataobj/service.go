@@ -84,7 +84,9 @@ func NewService(store Store, keys KeyReader, products catalog.ProductReader, now
 //     product.
 //   - Key objects (and machine code objects, which belong to a key): no
 //     product lock on another product, no positive key lock on another key
-//     (a negative key lock only enables auth/KeyLock and locks no key).
+//     (a negative key lock only enables auth/KeyLock and locks no key). A
+//     key lock names a key with the product lock (auth.Scope.CheckKey):
+//     key ids repeat across products.
 //   - The ...ToKey and ...ToMachineCode methods need key lock 0 or negative.
 //
 // Refusals use the documented messages: apierr.DataNotEnoughPermission,
@@ -107,10 +109,7 @@ func CheckAccess(scope auth.Scope, ref Ref) error {
 			return apierr.DataProductNotFound
 		}
 	case Key, MachineCode:
-		if scope.ProductLock != 0 && scope.ProductLock != ref.ProductID {
-			return apierr.DataKeyNotFound
-		}
-		if scope.KeyLock > 0 && scope.KeyLock != ref.KeyID {
+		if scope.CheckKey(ref.ProductID, ref.KeyID) != nil {
 			return apierr.DataKeyNotFound
 		}
 	default:
@@ -183,7 +182,7 @@ func (s *Service) resolveKey(ctx context.Context, p auth.Principal, w Where) (Re
 	if p.Scope.KeyLock > 0 {
 		return Ref{}, apierr.DataNotEnoughPermission
 	}
-	if p.Scope.ProductLock != 0 && p.Scope.ProductLock != w.ProductID {
+	if p.Scope.CheckProduct(w.ProductID) != nil {
 		return Ref{}, apierr.DataProductNotFound
 	}
 	r, err := s.keys.GetKey(ctx, w.ProductID, w.Key, false)
@@ -406,15 +405,28 @@ func UploadAllowed(scope auth.Scope) error {
 }
 
 // SetInt assigns value to the object's int value; a value outside the
-// int32 range assigns 0, as documented. Errors: as target.
+// int32 range assigns 0, as documented. The token's feature lock, which
+// bounds increments and decrements, bounds a set too: with a non-zero
+// feature lock the value may move by at most that much (SetRange), checked
+// by the same conditional write. Errors: apierr.DataStepNotAllowed (the
+// change exceeds the feature lock; nothing is changed) and those of
+// target.
 func (s *Service) SetInt(ctx context.Context, p auth.Principal, w Which, value int64) (Object, error) {
+	if p.Scope.FeatureLock < 0 {
+		return Object{}, apierr.DataStepNotAllowed
+	}
 	h, err := s.target(ctx, p, w, false)
 	if err != nil {
 		return Object{}, err
 	}
-	o, err := s.store.SetInt(ctx, h, ClampInt32(value))
-	if errors.Is(err, apierr.NotFound) {
+	v := ClampInt32(value)
+	lo, hi := SetRange(p.Scope.FeatureLock, v)
+	o, err := s.store.SetInt(ctx, h, v, lo, hi)
+	switch {
+	case errors.Is(err, apierr.NotFound):
 		return Object{}, apierr.DataNotEnoughPermission
+	case errors.Is(err, apierr.Conflict):
+		return Object{}, apierr.DataStepNotAllowed
 	}
 	return o, err
 }

@@ -3,6 +3,7 @@ package dataobj_test
 import (
 	"context"
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -76,9 +77,12 @@ func (f *fakeStore) AddInt(_ context.Context, h dataobj.Handle, d dataobj.Delta)
 	}
 	return f.addInt(h, d)
 }
-func (f *fakeStore) SetInt(_ context.Context, h dataobj.Handle, v int32) (dataobj.Object, error) {
+func (f *fakeStore) SetInt(_ context.Context, h dataobj.Handle, v int32, min, max int64) (dataobj.Object, error) {
 	if f.setInt == nil {
 		f.missing("SetInt")
+	}
+	if min != math.MinInt32 || max != math.MaxInt32 {
+		f.t.Errorf("SetInt condition [%d, %d] without a feature lock, want the int32 range", min, max)
 	}
 	return f.setInt(h, v)
 }
@@ -158,7 +162,8 @@ func TestAddResolvesReferencers(t *testing.T) {
 		{"missing product", auth.Scope{}, dataobj.Where{RefType: dataobj.Product, RefID: 5}, dataobj.NewObject{}, dataobj.Ref{}, apierr.DataProductNotFound},
 		{"another account's product", auth.Scope{}, dataobj.Where{RefType: dataobj.Product, RefID: 8}, dataobj.NewObject{}, dataobj.Ref{}, apierr.DataProductNotFound},
 		{"product zero", auth.Scope{}, dataobj.Where{RefType: dataobj.Product}, dataobj.NewObject{}, dataobj.Ref{}, apierr.DataProductNotFound},
-		{"key by global id", auth.Scope{KeyLock: 3}, dataobj.Where{RefType: dataobj.Key, RefID: 900}, dataobj.NewObject{}, keyRef, nil},
+		{"key by global id", auth.Scope{ProductLock: 7, KeyLock: 3}, dataobj.Where{RefType: dataobj.Key, RefID: 900}, dataobj.NewObject{}, keyRef, nil},
+		{"key by global id, key lock without product lock", auth.Scope{KeyLock: 3}, dataobj.Where{RefType: dataobj.Key, RefID: 900}, dataobj.NewObject{}, dataobj.Ref{}, apierr.DataKeyNotFound},
 		{"key of another account", auth.Scope{}, dataobj.Where{RefType: dataobj.Key, RefID: 901}, dataobj.NewObject{}, dataobj.Ref{}, apierr.DataKeyNotFound},
 		{"missing key", auth.Scope{}, dataobj.Where{RefType: dataobj.Key, RefID: 5}, dataobj.NewObject{}, dataobj.Ref{}, apierr.DataKeyNotFound},
 		{"key zero", auth.Scope{}, dataobj.Where{RefType: dataobj.Key}, dataobj.NewObject{}, dataobj.Ref{}, apierr.DataKeyNotFound},
@@ -246,8 +251,10 @@ func TestChangeIntFindsAndChecks(t *testing.T) {
 		{"general without id", auth.Scope{}, dataobj.Which{}, 1, nil, dataobj.Handle{}, apierr.BadInput},
 		{"general, missing object", auth.Scope{}, dataobj.Which{ID: 99}, 1, nil, dataobj.Handle{}, apierr.DataNotEnoughPermission},
 		{"general, user object with product lock", auth.Scope{ProductLock: 7}, dataobj.Which{ID: 5}, 1, nil, dataobj.Handle{}, apierr.DataNotEnoughPermission},
-		{"general, key object with its key lock", auth.Scope{KeyLock: 3}, dataobj.Which{ID: 6}, 1, nil, keyHandle, nil},
-		{"general, key object with another key lock", auth.Scope{KeyLock: 4}, dataobj.Which{ID: 6}, 1, nil, dataobj.Handle{}, apierr.DataKeyNotFound},
+		{"general, key object with its key lock", auth.Scope{ProductLock: 7, KeyLock: 3}, dataobj.Which{ID: 6}, 1, nil, keyHandle, nil},
+		{"general, key object with another key lock", auth.Scope{ProductLock: 7, KeyLock: 4}, dataobj.Which{ID: 6}, 1, nil, dataobj.Handle{}, apierr.DataKeyNotFound},
+		{"general, key object, its key id in another product", auth.Scope{ProductLock: 9, KeyLock: 3}, dataobj.Which{ID: 6}, 1, nil, dataobj.Handle{}, apierr.DataKeyNotFound},
+		{"general, key object, key lock without product lock", auth.Scope{KeyLock: 3}, dataobj.Which{ID: 6}, 1, nil, dataobj.Handle{}, apierr.DataKeyNotFound},
 		{"feature lock", auth.Scope{FeatureLock: 1}, dataobj.Which{ID: 5}, -2, nil, dataobj.Handle{}, apierr.DataStepNotAllowed},
 		{"feature lock allows its value", auth.Scope{FeatureLock: 2}, dataobj.Which{ID: 5}, -2, nil, userHandle, nil},
 		{"to key by id", auth.Scope{}, dataobj.Which{Where: dataobj.Where{Variant: dataobj.ToKey, ProductID: 7, Key: "KEY-A"}, ID: 6}, 1, nil,

@@ -192,19 +192,39 @@ type Update struct {
 // UpdateExisting runs one conditional UpdateItem of k whose condition
 // (u.Cond, if any) is combined with "the item exists", and returns the
 // item after the update. A failed condition is apierr.NotFound when the
-// item is missing and apierr.Conflict otherwise; the old item comes back
-// with the failure, so no extra read is needed. Transaction conflicts are
-// retried.
+// item is missing and a *ConflictError (apierr.Conflict) otherwise; the
+// old item comes back with the failure, so no extra read is needed.
+// Transaction conflicts are retried.
 func (t *Table) UpdateExisting(ctx context.Context, k Key, u Update) (Item, error) {
 	cond := Exists
 	if u.Cond != "" {
 		cond += " AND (" + u.Cond + ")"
 	}
+	out, err := t.update(ctx, k, u, cond)
+	var ce *ConflictError
+	if errors.As(err, &ce) && len(ce.Old) == 0 {
+		return nil, apierr.NotFound
+	}
+	return out, err
+}
+
+// Upsert runs one UpdateItem of k (creating the item if it is missing)
+// under u.Cond, if any, and returns the item after it. A failed condition
+// is a *ConflictError (apierr.Conflict) carrying the old item (nil when
+// there was none). Transaction conflicts are retried.
+func (t *Table) Upsert(ctx context.Context, k Key, u Update) (Item, error) {
+	return t.update(ctx, k, u, u.Cond)
+}
+
+func (t *Table) update(ctx context.Context, k Key, u Update, cond string) (Item, error) {
 	in := &dynamodb.UpdateItemInput{
-		TableName: t.name, Key: k.AV(), UpdateExpression: aws.String(u.Expr), ConditionExpression: aws.String(cond),
+		TableName: t.name, Key: k.AV(), UpdateExpression: aws.String(u.Expr),
 		ExpressionAttributeNames: nonEmptyNames(u.Names), ExpressionAttributeValues: nonEmptyValues(u.Values),
 		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}
+	if cond != "" {
+		in.ConditionExpression = aws.String(cond)
 	}
 	var out *dynamodb.UpdateItemOutput
 	err := t.retryConflicts(ctx, func() error {
@@ -214,10 +234,7 @@ func (t *Table) UpdateExisting(ctx context.Context, k Key, u Update) (Item, erro
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		if len(ccf.Item) == 0 {
-			return nil, apierr.NotFound
-		}
-		return ccf.Item, &ConflictError{Old: ccf.Item}
+		return nil, &ConflictError{Old: ccf.Item}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("update %s/%s: %w", k.PK, k.SK, err)

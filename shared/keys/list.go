@@ -89,6 +89,9 @@ type ListRequest struct {
 	// GlobalID, when set, selects the one key with that global id (if it
 	// is the product's and satisfies the query).
 	GlobalID int64
+	// KeyID, when set, restricts the listing to the product's key with
+	// that id (a key-locked caller).
+	KeyID int64
 }
 
 // ListResult is one page.
@@ -115,8 +118,8 @@ func (l *Listing) Page(ctx context.Context, req ListRequest) (ListResult, error)
 	if order == "" {
 		order = "ID"
 	}
-	if req.GlobalID > 0 {
-		return l.byGlobalID(ctx, req, order)
+	if req.GlobalID > 0 || req.KeyID > 0 {
+		return l.one(ctx, req, order)
 	}
 	if empty && (order == "ID" || order == "Created" || order == "Expires") {
 		return l.indexed(ctx, req, order)
@@ -334,11 +337,27 @@ func queryUses(q *keyquery.Query, field string) bool {
 	return q != nil && q.Uses(field)
 }
 
-// byGlobalID answers a request for one key by global id: a page with the
-// key if it is the account's product's and satisfies the query.
-func (l *Listing) byGlobalID(ctx context.Context, req ListRequest, order string) (ListResult, error) {
-	r, err := l.store.KeyByGlobalID(ctx, req.GlobalID)
-	if errors.Is(err, apierr.NotFound) || err == nil && (r.ProductID != req.ProductID || r.AccountID != req.AccountID) {
+// one answers a request for one key, by global id or by key id: a page
+// with the key if it is the account's product's, has the key id asked
+// for, and satisfies the query.
+func (l *Listing) one(ctx context.Context, req ListRequest, order string) (ListResult, error) {
+	var r Record
+	var err error
+	if req.GlobalID > 0 {
+		r, err = l.store.KeyByGlobalID(ctx, req.GlobalID)
+	} else {
+		var ks []string
+		if ks, err = l.store.KeysByID(ctx, req.ProductID, req.KeyID, false, 1); err == nil {
+			var recs []Record
+			if recs, err = l.store.Licenses(ctx, req.ProductID, ks, MaxListedActivations); err == nil && len(recs) == 0 {
+				err = apierr.NotFound
+			} else if err == nil {
+				r = recs[0]
+			}
+		}
+	}
+	if errors.Is(err, apierr.NotFound) || err == nil && (r.ProductID != req.ProductID || r.AccountID != req.AccountID ||
+		req.KeyID > 0 && r.ID != req.KeyID) {
 		return ListResult{}, nil
 	}
 	if err != nil {

@@ -75,3 +75,22 @@ func Mask(l License, fields int64, activating string) License {
 	}
 	return l
 }
+
+// MaskBasic empties the fields of a Basic License Key (customer and user
+// listings) hidden by fields: of the maskable fields the model carries
+// ID, Key, Notes and GlobalID.
+func MaskBasic(b BasicLicense, fields int64) BasicLicense {
+	if fields&HideID != 0 {
+		b.ID = 0
+	}
+	if fields&HideKey != 0 {
+		b.Key = ""
+	}
+	if fields&HideNotes != 0 {
+		b.Notes = nil
+	}
+	if fields&HideGlobalID != 0 {
+		b.GlobalID = 0
+	}
+	return b
+}

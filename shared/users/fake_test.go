@@ -18,12 +18,17 @@ import (
 type memStore struct {
 	mu       sync.Mutex
 	users    map[string]User
-	attempts map[string]int64
+	attempts map[string]*memAttempts
 	// customers are the customers users can be associated with, by
 	// custKey, with their user slots as the store counts them.
 	customers map[string]*memCustomer
 	// fail, when set, is returned by every call (store outage).
 	fail error
+}
+
+// memAttempts is one username's login window.
+type memAttempts struct {
+	attempts, failures, refused int64
 }
 
 // memCustomer is a customer's user-association state.
@@ -33,7 +38,7 @@ type memCustomer struct {
 }
 
 func newMemStore() *memStore {
-	return &memStore{users: map[string]User{}, attempts: map[string]int64{}, customers: map[string]*memCustomer{}}
+	return &memStore{users: map[string]User{}, attempts: map[string]*memAttempts{}, customers: map[string]*memCustomer{}}
 }
 
 func custKey(accountID, customerID int64) string {
@@ -194,19 +199,32 @@ func (m *memStore) ReserveLoginAttempt(_ context.Context, accountID int64, usern
 		return m.fail
 	}
 	k := userKey(accountID, username) + "#" + strconv.FormatInt(window, 10)
-	if m.attempts[k] >= max {
-		return apierr.Conflict
+	a := m.attempts[k]
+	switch {
+	case a == nil:
+		a = &memAttempts{}
+		m.attempts[k] = a
+	case a.attempts >= max && a.failures >= max:
+		return ErrLoginLocked
+	case a.attempts >= max:
+		return ErrAttemptsInFlight
 	}
-	m.attempts[k]++
+	a.attempts++
 	return nil
 }
 
-func (m *memStore) ReleaseLoginAttempt(_ context.Context, accountID int64, username string, window int64) error {
+func (m *memStore) EndLoginAttempt(_ context.Context, accountID int64, username string, window int64, o AttemptOutcome) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	k := userKey(accountID, username) + "#" + strconv.FormatInt(window, 10)
-	if m.attempts[k] > 0 {
-		m.attempts[k]--
+	a := m.attempts[userKey(accountID, username)+"#"+strconv.FormatInt(window, 10)]
+	switch {
+	case a == nil:
+	case o == AttemptReleased && a.attempts > 0:
+		a.attempts--
+	case o == AttemptFailed:
+		a.failures++
+	case o == AttemptRefused:
+		a.refused++
 	}
 	return nil
 }

@@ -13,14 +13,24 @@
 //   - Passwords are stored only as argon2id hashes with their salt and
 //     parameters (PHC string format).
 //   - Login and ChangePassword with an old password are guessing oracles,
-//     so both first reserve an attempt in the user's login window: at most
-//     MaxAttempts attempts that were not successful per Window (fixed
-//     windows aligned to the epoch). A successful attempt gives its
-//     reservation back. The limit is per username whether or not the user
-//     exists, so it reveals nothing either; while it is reached, the
-//     answer is the same error as for a wrong password, without spending
-//     the hashing work.
-//   - An unknown username costs the same hashing work as a wrong password.
+//     so both first reserve an attempt in the username's login window
+//     (fixed windows aligned to the epoch): at most MaxAttempts attempts
+//     per Window are failed or in flight, so however many guesses arrive
+//     at once, at most MaxAttempts passwords are verified against the
+//     user's hash per window. A successful attempt gives its reservation
+//     back; a failed one stays counted as a failure. A reservation refused
+//     only because other attempts are in flight (failures still below the
+//     limit) waits briefly and retries, so parallel correct logins all
+//     succeed; if the attempts stay in flight too long the answer is
+//     apierr.PasswordBusy (not a failure). The limit is per username
+//     whether or not the user exists, so it reveals nothing either.
+//   - A locked username (MaxAttempts failures in the window), an unknown
+//     one and a wrong password cost the same work and get the same
+//     answer: one password derivation (against a dummy hash when there is
+//     nothing to verify) and one write to the attempt record.
+//   - Every password derivation runs in a slot of the process's HashGate
+//     (HashSlots, sized from the function's memory and CPUs); when none
+//     frees up within its wait, the request gets apierr.PasswordBusy.
 //   - A password reset token is 32 random bytes (base64url); only its
 //     SHA-256 is stored, with an expiry. It is consumed by the conditional
 //     write that sets the new password, so it works once; a new token
@@ -35,9 +45,11 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -133,14 +145,41 @@ type Store interface {
 	// apierr.Conflict when the user does not exist or its customer is not
 	// customerID.
 	DeleteUser(ctx context.Context, accountID int64, username string, customerID int64) error
-	// ReserveLoginAttempt atomically counts one attempt for the username
-	// in the window with the given index, unless max attempts are already
-	// counted there (then apierr.Conflict). The window's record may be
-	// removed after expires.
+	// ReserveLoginAttempt atomically counts one attempt in flight for the
+	// username in the window with the given index, unless max attempts
+	// (failed or in flight) are already counted there: then ErrLoginLocked
+	// when max of them failed, ErrAttemptsInFlight otherwise. The window's
+	// record may be removed after expires.
 	ReserveLoginAttempt(ctx context.Context, accountID int64, username string, window, max int64, expires time.Time) error
-	// ReleaseLoginAttempt gives back one attempt reserved in the window.
-	ReleaseLoginAttempt(ctx context.Context, accountID int64, username string, window int64) error
+	// EndLoginAttempt records how an attempt in the window ended (see
+	// AttemptOutcome).
+	EndLoginAttempt(ctx context.Context, accountID int64, username string, window int64, o AttemptOutcome) error
 }
+
+// AttemptOutcome is how a login attempt ended.
+type AttemptOutcome int
+
+// Attempt outcomes.
+const (
+	// AttemptReleased gives a reserved attempt back: the password was
+	// right, or it was never verified (busy, store failure).
+	AttemptReleased AttemptOutcome = iota
+	// AttemptFailed keeps a reserved attempt counted, as a failure.
+	AttemptFailed
+	// AttemptRefused counts an attempt refused because the window was
+	// locked (nothing was reserved); it only keeps that path's work equal
+	// to a failure's.
+	AttemptRefused
+)
+
+// Errors of ReserveLoginAttempt.
+var (
+	// ErrLoginLocked: the window holds max failed attempts.
+	ErrLoginLocked = errors.New("users: too many failed login attempts in this window")
+	// ErrAttemptsInFlight: the window holds max attempts, some of them
+	// still being verified.
+	ErrAttemptsInFlight = errors.New("users: the window's attempts are in flight")
+)
 
 // Store errors about the customer a user is being associated with.
 var (
@@ -164,6 +203,17 @@ type Customers interface {
 // trimmed and lower-cased.
 func Key(username string) string { return strings.ToLower(strings.TrimSpace(username)) }
 
+// DefaultLoginWait is how long, in total, a login waits for attempts of
+// the same username that are in flight (see Service.reserve).
+const DefaultLoginWait = 3 * time.Second
+
+// Backoff of a reservation refused because of attempts in flight: the
+// first wait and the longest one (each wait is halved to fully jittered).
+const (
+	reserveFirstDelay = 10 * time.Millisecond
+	reserveMaxDelay   = 200 * time.Millisecond
+)
+
 // Service implements the userauth methods.
 type Service struct {
 	store       Store
@@ -171,16 +221,52 @@ type Service struct {
 	now         func() time.Time
 	rand        io.Reader
 	hasher      *Hasher
+	gate        *HashGate
 	maxAttempts int64
 	window      time.Duration
 	resetTTL    time.Duration
+	loginWait   time.Duration
+	sleep       func(ctx context.Context, d time.Duration) error
 }
 
 // NewService returns a Service with DefaultParams, DefaultMaxAttempts per
-// DefaultWindow and DefaultResetTTL. rand supplies salts and reset tokens.
+// DefaultWindow, DefaultResetTTL, DefaultLoginWait and a HashGate of
+// HashSlots(DefaultParams, 0, runtime.NumCPU()) slots and DefaultHashWait
+// (use WithHashGate to size it from the function's memory). rand supplies
+// salts, reset tokens and backoff jitter.
 func NewService(st Store, customers Customers, now func() time.Time, rand io.Reader) *Service {
 	return &Service{store: st, customers: customers, now: now, rand: rand, hasher: NewHasher(DefaultParams, rand),
-		maxAttempts: DefaultMaxAttempts, window: DefaultWindow, resetTTL: DefaultResetTTL}
+		gate:        NewHashGate(HashSlots(DefaultParams, 0, runtime.NumCPU()), DefaultHashWait),
+		maxAttempts: DefaultMaxAttempts, window: DefaultWindow, resetTTL: DefaultResetTTL,
+		loginWait: DefaultLoginWait, sleep: sleepCtx}
+}
+
+// WithHashGate returns a copy of s whose password hashes run in g's
+// slots (share one gate per process).
+func (s *Service) WithHashGate(g *HashGate) *Service {
+	c := *s
+	c.gate = g
+	return &c
+}
+
+// WithLoginWait returns a copy of s whose logins wait up to d in total for
+// attempts of the same username that are in flight.
+func (s *Service) WithLoginWait(d time.Duration) *Service {
+	c := *s
+	c.loginWait = d
+	return &c
+}
+
+// sleepCtx waits d or until ctx ends (then it returns ctx.Err()).
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // WithParams returns a copy of s that hashes new passwords with p
@@ -242,7 +328,7 @@ func validPassword(p string) error {
 // Register creates a user. Errors: apierr.NoUsernameOrPassword,
 // apierr.BadInput (too long, invalid UTF-8, negative customer id),
 // apierr.UserCustomerNotFound, apierr.CustomerHasUser,
-// apierr.UsernameTaken.
+// apierr.UsernameTaken, apierr.PasswordBusy.
 func (s *Service) Register(ctx context.Context, accountID int64, r Registration) (User, error) {
 	username, err := validUsername(r.Username, apierr.NoUsernameOrPassword)
 	if err != nil {
@@ -261,7 +347,7 @@ func (s *Service) Register(ctx context.Context, accountID int64, r Registration)
 			return User{}, err
 		}
 	}
-	hash, err := s.hasher.Hash(r.Password)
+	hash, err := s.hash(ctx, r.Password)
 	if err != nil {
 		return User{}, err
 	}
@@ -287,7 +373,7 @@ func (s *Service) customerExists(ctx context.Context, accountID, customerID int6
 	return err
 }
 
-// attempt is a reserved login attempt.
+// attempt is a login attempt in one window.
 type attempt struct {
 	window int64
 }
@@ -299,15 +385,72 @@ func (s *Service) windowOf(t time.Time) (int64, time.Time) {
 	return w, time.Unix(0, (w+2)*int64(s.window))
 }
 
+// errNoMatch is checkPassword's answer for an unknown user, a wrong
+// password and a locked username alike.
+var errNoMatch = errors.New("users: unknown user, wrong password or locked username")
+
+// hash hashes a new password in a slot of the gate. Errors:
+// apierr.PasswordBusy, the context's error.
+func (s *Service) hash(ctx context.Context, password string) (string, error) {
+	var h string
+	var err error
+	if gerr := s.gate.do(ctx, func() { h, err = s.hasher.Hash(password) }); gerr != nil {
+		return "", gerr
+	}
+	return h, err
+}
+
+// reserve reserves an attempt for the username in the current window. A
+// reservation refused only because other attempts are in flight is
+// retried with jittered exponential backoff for up to loginWait in total.
+// Errors: ErrLoginLocked (the attempt's window is still returned),
+// apierr.PasswordBusy (still in flight after the wait), store errors.
+func (s *Service) reserve(ctx context.Context, accountID int64, username string) (attempt, error) {
+	delay, waited := reserveFirstDelay, time.Duration(0)
+	for {
+		w, exp := s.windowOf(s.now())
+		err := s.store.ReserveLoginAttempt(ctx, accountID, username, w, s.maxAttempts, exp)
+		if !errors.Is(err, ErrAttemptsInFlight) {
+			return attempt{window: w}, err
+		}
+		if waited >= s.loginWait {
+			return attempt{window: w}, apierr.PasswordBusy
+		}
+		d := min(s.jitter(delay), s.loginWait-waited)
+		if err := s.sleep(ctx, d); err != nil {
+			return attempt{window: w}, err
+		}
+		waited += d
+		delay = min(2*delay, reserveMaxDelay)
+	}
+}
+
+// jitter returns a duration in [d/2, d] (from the service's randomness).
+func (s *Service) jitter(d time.Duration) time.Duration {
+	var b [2]byte
+	if _, err := io.ReadFull(s.rand, b[:]); err != nil {
+		return d
+	}
+	return d/2 + time.Duration(int64(d/2)*int64(binary.BigEndian.Uint16(b[:]))/0xffff)
+}
+
+// end records how an attempt ended, even when the request is cancelled
+// meanwhile. It is best effort: a lost release keeps the attempt counted
+// (as if it were in flight) until the window ends.
+func (s *Service) end(ctx context.Context, accountID int64, username string, a attempt, o AttemptOutcome) {
+	_ = s.store.EndLoginAttempt(context.WithoutCancel(ctx), accountID, username, a.window, o)
+}
+
 // checkPassword reserves an attempt in the username's login window and
 // verifies password. The reservation and the user read run in parallel
-// (both are needed whatever the other's outcome). It returns the user and
-// the reservation on success, and failed (not an error) for a reached
-// limit, an unknown user or a wrong password. Only a reached limit skips
-// the hashing work: the limit does not depend on the user's existence or
-// password, so skipping reveals neither.
-func (s *Service) checkPassword(ctx context.Context, accountID int64, username, password string) (u User, a attempt, failed bool, err error) {
-	w, exp := s.windowOf(s.now())
+// (both are needed whatever the other's outcome). On success it returns
+// the user and the reservation, which the caller gives back (end with
+// AttemptReleased). An unknown user, a wrong password and a locked
+// username are errNoMatch, each after one derivation in a gate slot and
+// one attempt write. Errors besides: apierr.PasswordBusy (nothing counted
+// as failed), store errors.
+func (s *Service) checkPassword(ctx context.Context, accountID int64, username, password string) (User, attempt, error) {
+	var u User
 	var userErr error
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -315,40 +458,49 @@ func (s *Service) checkPassword(ctx context.Context, accountID int64, username, 
 		defer wg.Done()
 		u, userErr = s.store.GetUser(ctx, accountID, username)
 	}()
-	resErr := s.store.ReserveLoginAttempt(ctx, accountID, username, w, s.maxAttempts, exp)
+	a, resErr := s.reserve(ctx, accountID, username)
 	wg.Wait()
 	switch {
-	case errors.Is(resErr, apierr.Conflict):
-		return User{}, attempt{}, true, nil
+	case errors.Is(resErr, ErrLoginLocked):
+		busy := s.gate.do(ctx, func() { s.hasher.VerifyDummy(password) })
+		s.end(ctx, accountID, username, a, AttemptRefused)
+		if busy != nil {
+			return User{}, attempt{}, busy
+		}
+		return User{}, attempt{}, errNoMatch
 	case resErr != nil:
-		return User{}, attempt{}, false, resErr
-	case errors.Is(userErr, apierr.NotFound):
-		s.hasher.VerifyDummy(password)
-		return User{}, attempt{}, true, nil
-	case userErr != nil:
-		return User{}, attempt{}, false, userErr
+		return User{}, attempt{}, resErr
+	case userErr != nil && !errors.Is(userErr, apierr.NotFound):
+		s.end(ctx, accountID, username, a, AttemptReleased)
+		return User{}, attempt{}, userErr
 	}
-	ok, err := s.hasher.Verify(u.PasswordHash, password)
-	if err != nil {
-		return User{}, attempt{}, false, fmt.Errorf("user %q: %w", u.Username, err)
+	var ok bool
+	var verr error
+	if busy := s.gate.do(ctx, func() {
+		if userErr != nil {
+			s.hasher.VerifyDummy(password)
+			return
+		}
+		ok, verr = s.hasher.Verify(u.PasswordHash, password)
+	}); busy != nil {
+		s.end(ctx, accountID, username, a, AttemptReleased)
+		return User{}, attempt{}, busy
 	}
-	if !ok {
-		return User{}, attempt{}, true, nil
+	if !ok || verr != nil || userErr != nil {
+		s.end(ctx, accountID, username, a, AttemptFailed)
+		if verr != nil {
+			return User{}, attempt{}, fmt.Errorf("user %q: %w", u.Username, verr)
+		}
+		return User{}, attempt{}, errNoMatch
 	}
-	return u, attempt{window: w}, false, nil
-}
-
-// release gives back a successful attempt's reservation, even when the
-// request is cancelled meanwhile. It is best effort: if it fails, the
-// attempt simply counts against the window.
-func (s *Service) release(ctx context.Context, accountID int64, username string, a attempt) {
-	_ = s.store.ReleaseLoginAttempt(context.WithoutCancel(ctx), accountID, username, a.window)
+	return u, a, nil
 }
 
 // Login authenticates a user and returns the licenses of the associated
 // customer (none when there is no customer or it was removed). Errors:
-// apierr.NoUsernameOrPassword, apierr.BadInput, and apierr.UserAuthFailed
-// for an unknown user, a wrong password and a reached attempt limit alike.
+// apierr.NoUsernameOrPassword, apierr.BadInput, apierr.UserAuthFailed for
+// an unknown user, a wrong password and a reached attempt limit alike, and
+// apierr.PasswordBusy.
 func (s *Service) Login(ctx context.Context, accountID int64, username, password string) ([]keys.Record, error) {
 	username, err := validUsername(username, apierr.NoUsernameOrPassword)
 	if err != nil {
@@ -360,18 +512,18 @@ func (s *Service) Login(ctx context.Context, accountID int64, username, password
 	if len(password) > MaxPassword {
 		return nil, apierr.UserAuthFailed
 	}
-	u, a, failed, err := s.checkPassword(ctx, accountID, username, password)
+	u, a, err := s.checkPassword(ctx, accountID, username, password)
+	if errors.Is(err, errNoMatch) {
+		return nil, apierr.UserAuthFailed
+	}
 	if err != nil {
 		return nil, err
-	}
-	if failed {
-		return nil, apierr.UserAuthFailed
 	}
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		s.release(ctx, accountID, username, a)
+		s.end(ctx, accountID, username, a, AttemptReleased)
 	}()
 	go func() {
 		defer wg.Done()
@@ -384,14 +536,16 @@ func (s *Service) Login(ctx context.Context, accountID int64, username, password
 
 // rehash replaces u's verified password hash with one made with the
 // current parameters when they differ. It is best effort (the next Login
-// tries again) and conditioned on the hash read, so a password changed
-// meanwhile is never overwritten.
+// tries again; it is skipped when no gate slot is free right now) and
+// conditioned on the hash read, so a password changed meanwhile is never
+// overwritten.
 func (s *Service) rehash(ctx context.Context, u User, password string) {
 	if !s.hasher.NeedsRehash(u.PasswordHash) {
 		return
 	}
-	hash, err := s.hasher.Hash(password)
-	if err != nil {
+	var hash string
+	var err error
+	if !s.gate.try(func() { hash, err = s.hasher.Hash(password) }) || err != nil {
 		return
 	}
 	_ = s.store.SetUserPassword(context.WithoutCancel(ctx), u.AccountID, u.Username,
@@ -537,10 +691,10 @@ type PasswordChange struct {
 // ChangePassword sets a new password and voids any reset token. Errors:
 // apierr.NoUsernameOrPassword (no username or new password),
 // apierr.BadInput (too long, or no old password, reset token or admin
-// mode), and apierr.PasswordNotUpdated for an unknown user, a wrong old
-// password, a wrong, used or expired reset token, a reached attempt limit
-// (old-password mode counts against the login limit) and a concurrent
-// change.
+// mode), apierr.PasswordBusy, and apierr.PasswordNotUpdated for an unknown
+// user, a wrong old password, a wrong, used or expired reset token, a
+// reached attempt limit (old-password mode counts against the login limit)
+// and a concurrent change.
 func (s *Service) ChangePassword(ctx context.Context, accountID int64, c PasswordChange) error {
 	username, err := validUsername(c.Username, apierr.NoUsernameOrPassword)
 	if err != nil {
@@ -572,21 +726,21 @@ func (s *Service) ChangePassword(ctx context.Context, accountID int64, c Passwor
 		if len(c.OldPassword) > MaxPassword {
 			return apierr.PasswordNotUpdated
 		}
-		u, at, failed, err := s.checkPassword(ctx, accountID, username, c.OldPassword)
+		u, at, err := s.checkPassword(ctx, accountID, username, c.OldPassword)
+		if errors.Is(err, errNoMatch) {
+			return apierr.PasswordNotUpdated
+		}
 		if err != nil {
 			return err
-		}
-		if failed {
-			return apierr.PasswordNotUpdated
 		}
 		upd.IfHash, a = u.PasswordHash, &at
 	default:
 		return apierr.BadInput
 	}
 	if a != nil {
-		defer s.release(ctx, accountID, username, *a)
+		defer s.end(ctx, accountID, username, *a, AttemptReleased)
 	}
-	if upd.Hash, err = s.hasher.Hash(c.NewPassword); err != nil {
+	if upd.Hash, err = s.hash(ctx, c.NewPassword); err != nil {
 		return err
 	}
 	upd.Now = s.now()

@@ -198,28 +198,35 @@ func TestLogin(t *testing.T) {
 	}
 }
 
-// TestLoginHashWork checks that an unknown user costs the same hashing
-// work as a wrong password (one derivation), and that a refused attempt
-// (limit reached) costs none.
-func TestLoginHashWork(t *testing.T) {
+// TestLoginEqualWork: an unknown user, a wrong password and a locked
+// username (limit reached) cost the same hashing work (one derivation)
+// and get the same answer; before, a locked username was answered without
+// any, so its answer came sooner and revealed the lock.
+func TestLoginEqualWork(t *testing.T) {
 	r := newRig(t)
 	r.seed(t)
 	r.svc = r.svc.WithLoginLimit(2, DefaultWindow)
 	tests := []struct {
 		name, username, password string
-		wantKDFs                 int64
+		wantErr                  error
 	}{
-		{"right password", "alice", "pw-alice", 1},
-		{"wrong password", "alice", "nope", 1},
-		{"unknown user", "mallory", "nope", 1},
-		{"unknown user again", "mallory", "nope", 1},
-		{"unknown user limited", "mallory", "nope", 0},
+		{"right password", "alice", "pw-alice", nil},
+		{"wrong password", "alice", "nope", apierr.UserAuthFailed},
+		{"unknown user", "mallory", "nope", apierr.UserAuthFailed},
+		{"unknown user again", "mallory", "nope", apierr.UserAuthFailed},
+		{"unknown user locked", "mallory", "nope", apierr.UserAuthFailed},
+		{"wrong password again", "alice", "nope", apierr.UserAuthFailed},
+		{"known user locked, right password", "alice", "pw-alice", apierr.UserAuthFailed},
+		{"known user locked, wrong password", "alice", "nope", apierr.UserAuthFailed},
 	}
 	for _, tt := range tests {
 		before := r.kdfs.Load()
-		_, _ = r.svc.Login(context.Background(), 1, tt.username, tt.password)
-		if got := r.kdfs.Load() - before; got != tt.wantKDFs {
-			t.Errorf("%s: %d key derivations, want %d", tt.name, got, tt.wantKDFs)
+		_, err := r.svc.Login(context.Background(), 1, tt.username, tt.password)
+		if !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
+			t.Errorf("%s: err = %v, want %v", tt.name, err, tt.wantErr)
+		}
+		if got := r.kdfs.Load() - before; got != 1 {
+			t.Errorf("%s: %d key derivations, want 1", tt.name, got)
 		}
 	}
 }

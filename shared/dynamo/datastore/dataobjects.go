@@ -350,10 +350,12 @@ func (s *Store) AddInt(ctx context.Context, h dataobj.Handle, d dataobj.Delta) (
 		Values: dynamo.Item{":step": dynamo.N(d.Step), ":min": dynamo.N(d.Min), ":max": dynamo.N(d.Max)}})
 }
 
-// SetInt implements dataobj.Store: one conditional UpdateItem.
-func (s *Store) SetInt(ctx context.Context, h dataobj.Handle, v int32) (dataobj.Object, error) {
-	return s.updateObject(ctx, h, dynamo.Update{Expr: "SET #iv = :v", Names: map[string]string{"#iv": "intValue"},
-		Values: dynamo.Item{":v": dynamo.N(int64(v))}})
+// SetInt implements dataobj.Store: one UpdateItem conditioned on the
+// current value being within [min, max].
+func (s *Store) SetInt(ctx context.Context, h dataobj.Handle, v int32, min, max int64) (dataobj.Object, error) {
+	return s.updateObject(ctx, h, dynamo.Update{Expr: "SET #iv = :v", Cond: "#iv >= :min AND #iv <= :max",
+		Names:  map[string]string{"#iv": "intValue"},
+		Values: dynamo.Item{":v": dynamo.N(int64(v)), ":min": dynamo.N(min), ":max": dynamo.N(max)}})
 }
 
 // SetString implements dataobj.Store: one conditional UpdateItem.

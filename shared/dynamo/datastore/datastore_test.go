@@ -182,7 +182,10 @@ func TestDataObjectLifecycle(t *testing.T) {
 	if _, err := r.st.Data.AddInt(ctx, missing, dataobj.IncrementDelta(1, false, 0)); !errors.Is(err, apierr.NotFound) {
 		t.Errorf("AddInt(missing) = %v, want NotFound", err)
 	}
-	if o, err := r.st.Data.SetInt(ctx, k1.Handle(), math.MinInt32); err != nil || o.IntValue != math.MinInt32 {
+	if _, err := r.st.Data.SetInt(ctx, k1.Handle(), 5, 100, 200); !errors.Is(err, apierr.Conflict) {
+		t.Errorf("SetInt with the stored value outside [100, 200] = %v, want Conflict", err)
+	}
+	if o, err := r.st.Data.SetInt(ctx, k1.Handle(), math.MinInt32, math.MinInt32, math.MaxInt32); err != nil || o.IntValue != math.MinInt32 {
 		t.Errorf("SetInt = %+v, %v", o, err)
 	}
 	if _, err := r.st.Data.AddInt(ctx, k1.Handle(), dataobj.DecrementDelta(1, false, 0)); !errors.Is(err, apierr.Conflict) {
@@ -194,7 +197,7 @@ func TestDataObjectLifecycle(t *testing.T) {
 	if _, err := r.st.Data.SetString(ctx, missing, "x"); !errors.Is(err, apierr.NotFound) {
 		t.Errorf("SetString(missing) = %v", err)
 	}
-	if _, err := r.st.Data.SetInt(ctx, missing, 1); !errors.Is(err, apierr.NotFound) {
+	if _, err := r.st.Data.SetInt(ctx, missing, 1, math.MinInt32, math.MaxInt32); !errors.Is(err, apierr.NotFound) {
 		t.Errorf("SetInt(missing) = %v", err)
 	}
 	r.trips.Summary()
@@ -467,7 +470,7 @@ func TestDataObjectRetriesTransactionConflicts(t *testing.T) {
 	// A conflict that never ends is reported, not retried forever.
 	c.updateConflicts.Store(1 << 30)
 	var tce *types.TransactionConflictException
-	if _, err := st.Data.SetInt(ctx, o.Handle(), 1); !errors.As(err, &tce) {
+	if _, err := st.Data.SetInt(ctx, o.Handle(), 1, math.MinInt32, math.MaxInt32); !errors.As(err, &tce) {
 		t.Errorf("endless conflicts: %v, want the conflict error", err)
 	}
 }

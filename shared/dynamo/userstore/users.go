@@ -241,30 +241,58 @@ func (s *Store) writeUserMove(ctx context.Context, accountID, from, to int64, us
 
 // ReserveLoginAttempt implements users.Store: one conditional UpdateItem
 // (ADD attempts 1 unless attempts >= max), atomic under any concurrency.
+// attempts counts failed and in-flight attempts, failures the failed ones;
+// a refusal tells the two cases apart from the old item that comes back
+// with the failed condition (no extra read).
 func (s *Store) ReserveLoginAttempt(ctx context.Context, accountID int64, username string, window, max int64, expires time.Time) error {
-	err := s.t.WriteOne(ctx, s.t.UpdateOp(dynamo.LoginWindow(accountID, users.Key(username), window), dynamo.Update{
+	_, err := s.t.Upsert(ctx, dynamo.LoginWindow(accountID, users.Key(username), window), dynamo.Update{
 		Expr: "ADD attempts :one SET #ttl = :ttl", Cond: "attribute_not_exists(attempts) OR attempts < :max",
 		Names:  map[string]string{"#ttl": schema.TTL},
 		Values: dynamo.Item{":one": dynamo.N(1), ":max": dynamo.N(max), ":ttl": dynamo.N(expires.Unix())},
-	}))
-	if err != nil && !errors.Is(err, apierr.Conflict) {
+	})
+	var ce *dynamo.ConflictError
+	if errors.As(err, &ce) {
+		var old struct {
+			Failures int64 `dynamodbav:"failures"`
+		}
+		if err := dynamo.Decode(ce.Old, "login attempts", &old); err != nil {
+			return err
+		}
+		if old.Failures >= max {
+			return users.ErrLoginLocked
+		}
+		return users.ErrAttemptsInFlight
+	}
+	if err != nil {
 		return fmt.Errorf("reserve login attempt: %w", err)
 	}
-	return err
+	return nil
 }
 
-// ReleaseLoginAttempt implements users.Store: one conditional UpdateItem
-// (ADD attempts -1 while attempts > 0). Releasing an attempt that is not
-// counted is a no-op.
-func (s *Store) ReleaseLoginAttempt(ctx context.Context, accountID int64, username string, window int64) error {
-	err := s.t.WriteOne(ctx, s.t.UpdateOp(dynamo.LoginWindow(accountID, users.Key(username), window), dynamo.Update{
-		Expr: "ADD attempts :minus", Cond: "attempts > :zero", Values: dynamo.Item{":minus": dynamo.N(-1), ":zero": dynamo.N(0)},
-	}))
+// EndLoginAttempt implements users.Store: one conditional UpdateItem.
+// AttemptReleased is ADD attempts -1 while attempts > 0 (releasing what
+// is not counted is a no-op); AttemptFailed is ADD failures 1 and
+// AttemptRefused ADD refused 1, both only on an existing record.
+func (s *Store) EndLoginAttempt(ctx context.Context, accountID int64, username string, window int64, o users.AttemptOutcome) error {
+	u := dynamo.Update{}
+	switch o {
+	case users.AttemptReleased:
+		u.Expr, u.Cond, u.Values = "ADD attempts :minus", "attempts > :zero", dynamo.Item{":minus": dynamo.N(-1), ":zero": dynamo.N(0)}
+	case users.AttemptFailed, users.AttemptRefused:
+		name := "failures"
+		if o == users.AttemptRefused {
+			name = "refused"
+		}
+		u.Expr, u.Cond, u.Values = "ADD "+name+" :one", "attribute_exists(attempts)", dynamo.Item{":one": dynamo.N(1)}
+	default:
+		return fmt.Errorf("end login attempt: unknown outcome %d", o)
+	}
+	err := s.t.WriteOne(ctx, s.t.UpdateOp(dynamo.LoginWindow(accountID, users.Key(username), window), u))
 	if errors.Is(err, apierr.Conflict) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("release login attempt: %w", err)
+		return fmt.Errorf("end login attempt: %w", err)
 	}
 	return nil
 }

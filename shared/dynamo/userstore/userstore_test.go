@@ -270,17 +270,40 @@ func TestLoginAttempts(t *testing.T) {
 		}
 		return err
 	}
+	end := func(name string, window int64, o users.AttemptOutcome) {
+		var err error
+		if n := r.trips(func() { err = r.st.Users.EndLoginAttempt(ctx, 1, name, window, o) }); n != 1 || err != nil {
+			t.Errorf("EndLoginAttempt(%d): %v (%d round trips, want 1)", o, err, n)
+		}
+	}
 	for i := 0; i < 3; i++ {
 		if err := reserve("Alice", 100); err != nil {
 			t.Fatalf("attempt %d: %v", i, err)
 		}
 	}
-	if err := reserve("alice", 100); !errors.Is(err, apierr.Conflict) {
-		t.Fatalf("fourth attempt: %v, want Conflict", err)
+	// Three attempts in flight, none failed: the fourth must wait.
+	if err := reserve("alice", 100); !errors.Is(err, users.ErrAttemptsInFlight) {
+		t.Fatalf("fourth attempt with three in flight: %v, want ErrAttemptsInFlight", err)
 	}
+	end("alice", 100, users.AttemptFailed)
+	end("alice", 100, users.AttemptFailed)
+	if err := reserve("alice", 100); !errors.Is(err, users.ErrAttemptsInFlight) {
+		t.Fatalf("two failures and one in flight: %v, want ErrAttemptsInFlight", err)
+	}
+	end("alice", 100, users.AttemptReleased) // the third succeeded
+	if err := reserve("alice", 100); err != nil {
+		t.Fatalf("after a release: %v", err)
+	}
+	end("alice", 100, users.AttemptFailed)
+	if err := reserve("alice", 100); !errors.Is(err, users.ErrLoginLocked) {
+		t.Fatalf("three failures: %v, want ErrLoginLocked", err)
+	}
+	end("alice", 100, users.AttemptRefused)
 	it := r.rawItem(t, "UL#1#alice", "W#100")
-	if it["attempts"].(*types.AttributeValueMemberN).Value != "3" || it["ttl"].(*types.AttributeValueMemberN).Value != strconv.FormatInt(exp.Unix(), 10) {
-		t.Errorf("attempt item = %v", it)
+	for name, want := range map[string]string{"attempts": "3", "failures": "3", "refused": "1", "ttl": strconv.FormatInt(exp.Unix(), 10)} {
+		if v, _ := it[name].(*types.AttributeValueMemberN); v == nil || v.Value != want {
+			t.Errorf("attempt item %s = %v, want %s", name, it[name], want)
+		}
 	}
 	if err := reserve("alice", 101); err != nil {
 		t.Errorf("next window: %v", err)
@@ -291,19 +314,12 @@ func TestLoginAttempts(t *testing.T) {
 	if err := r.st.Users.ReserveLoginAttempt(ctx, 2, "alice", 100, 3, exp); err != nil {
 		t.Errorf("other account: %v", err)
 	}
-	var err error
-	if n := r.trips(func() { err = r.st.Users.ReleaseLoginAttempt(ctx, 1, "alice", 100) }); n != 1 || err != nil {
-		t.Fatalf("ReleaseLoginAttempt: %v (%d round trips)", err, n)
-	}
-	if err := reserve("alice", 100); err != nil {
-		t.Errorf("after a release: %v", err)
-	}
-	// Releasing what was never reserved changes nothing.
-	if err := r.st.Users.ReleaseLoginAttempt(ctx, 1, "carol", 100); err != nil {
-		t.Errorf("release without a reservation: %v", err)
+	// Ending what was never reserved changes nothing and creates nothing.
+	for _, o := range []users.AttemptOutcome{users.AttemptReleased, users.AttemptFailed, users.AttemptRefused} {
+		end("carol", 100, o)
 	}
 	if it := r.rawItem(t, "UL#1#carol", "W#100"); it != nil {
-		t.Errorf("release created an item: %v", it)
+		t.Errorf("ending an unreserved attempt created an item: %v", it)
 	}
 }
 
@@ -346,7 +362,7 @@ func TestUserConcurrency(t *testing.T) {
 					switch {
 					case err == nil:
 						ok.Add(1)
-					case !errors.Is(err, apierr.Conflict):
+					case !errors.Is(err, apierr.Conflict) && !errors.Is(err, users.ErrAttemptsInFlight):
 						t.Error(err)
 					}
 				}(i)

@@ -323,7 +323,9 @@ func (a *api) listTokens(w http.ResponseWriter, r *http.Request) {
 }
 
 // TokenInput is the body of POST .../tokens. Methods may contain "*" for
-// every permission. Expires is RFC 3339 or empty.
+// every permission. A positive keyLock needs a productLock (key ids are
+// only unique within a product; see auth.Scope). Expires is RFC 3339 or
+// empty.
 type TokenInput struct {
 	Name        string   `json:"name"`
 	Methods     []string `json:"methods"`
@@ -355,6 +357,10 @@ func (a *api) createToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		scope.Expires = exp.UTC()
+	}
+	if err := scope.Validate(); err != nil {
+		a.fail(w, r, err)
+		return
 	}
 	if scope.ProductLock != 0 {
 		if _, err := a.d.CatalogData.GetProduct(r.Context(), acc, scope.ProductLock); err != nil {

@@ -44,17 +44,32 @@ type CustomerKeys interface {
 
 type handlers struct{ d Deps }
 
-// Group returns the customer API group.
+// Group returns the customer API group. Customers belong to the account,
+// not to a product or key: a token with a product or key lock may only
+// list a customer's licenses (filtered by its locks); the methods that
+// create, change or list customers refuse it (see AccountWide).
 func Group(d Deps) webapi.Group {
 	h := handlers{d: d}
 	return webapi.Group{Name: "customer", Methods: []webapi.Method{
-		{Name: "AddCustomer", Permission: "AddCustomer", Handle: h.add},
-		{Name: "EditCustomer", Permission: "EditCustomer", Handle: h.edit},
-		{Name: "GetCustomers", Permission: "GetCustomers", Handle: h.list},
+		{Name: "AddCustomer", Permission: "AddCustomer", Handle: AccountWide(h.add)},
+		{Name: "EditCustomer", Permission: "EditCustomer", Handle: AccountWide(h.edit)},
+		{Name: "GetCustomers", Permission: "GetCustomers", Handle: AccountWide(h.list)},
 		{Name: "GetCustomerLicenses", Permission: "GetCustomerLicenses", Handle: h.licenses},
 		{Name: "GetCustomerLicensesBySecret", Permission: "GetCustomerLicensesBySecret", Handle: h.licensesBySecret},
-		{Name: "RemoveCustomer", Permission: "RemoveCustomer", Handle: h.remove},
+		{Name: "RemoveCustomer", Permission: "RemoveCustomer", Handle: AccountWide(h.remove)},
 	}}
+}
+
+// AccountWide wraps a method that acts on the account as a whole (not on
+// one product or key) so that a token with a product or key lock gets
+// apierr.AccessDenied (auth.Scope.RequireAccountWide).
+func AccountWide(f webapi.HandlerFunc) webapi.HandlerFunc {
+	return func(ctx context.Context, c *webapi.Call) (any, error) {
+		if err := c.Principal.Scope.RequireAccountWide(); err != nil {
+			return nil, err
+		}
+		return f(ctx, c)
+	}
 }
 
 // Customer is the customer model (ModelVersion 1: id, name, email,
@@ -242,7 +257,9 @@ func (h handlers) licensesBySecret(ctx context.Context, c *webapi.Call) (any, er
 // customerLicenses lists a customer's licenses the token may see (product
 // and key locks filter them): Basic License Keys, or with Detailed=true the
 // License Key model (ModelVersion; reseller null as documented); with
-// Metadata=true a GlobalId -> Metadata dictionary.
+// Metadata=true a GlobalId -> Metadata dictionary. A non-zero feature lock
+// masks the licenses and metadata as it masks GetKey's; when it hides
+// GlobalId, the dictionary (keyed by GlobalId) stays empty.
 func (h handlers) customerLicenses(ctx context.Context, c *webapi.Call, cust customers.Customer) (any, error) {
 	detailed, err := c.Params.Bool("Detailed", false)
 	if err != nil {
@@ -263,11 +280,12 @@ func (h handlers) customerLicenses(ctx context.Context, c *webapi.Call, cust cus
 	scope := c.Principal.Scope
 	visible := recs[:0]
 	for _, r := range recs {
-		if scope.CheckProduct(r.ProductID) == nil && scope.CheckKey(r.ID) == nil {
+		if scope.CheckKey(r.ProductID, r.ID) == nil {
 			visible = append(visible, r)
 		}
 	}
 	now := h.d.Now()
+	fields := scope.FeatureLock
 	out := licensesResult{}
 	basic := make([]license.BasicLicense, 0, len(visible))
 	full := make([]license.UnsignedLicense, 0, len(visible))
@@ -289,11 +307,11 @@ func (h handlers) customerLicenses(ctx context.Context, c *webapi.Call, cust cus
 			l = l.WithRelated(rel[i])
 		}
 		if detailed {
-			full = append(full, license.Unsigned(l, int(model)))
+			full = append(full, license.Unsigned(license.Mask(l, fields, ""), int(model)))
 		} else {
-			basic = append(basic, license.Basic(r))
+			basic = append(basic, license.MaskBasic(license.Basic(r), fields))
 		}
-		if withMeta {
+		if withMeta && fields&license.HideGlobalID == 0 {
 			p, ok := products[r.ProductID]
 			if !ok {
 				if p, err = h.d.Products.GetProduct(ctx, c.Principal.AccountID, r.ProductID); err != nil {
@@ -301,7 +319,7 @@ func (h handlers) customerLicenses(ctx context.Context, c *webapi.Call, cust cus
 				}
 				products[r.ProductID] = p
 			}
-			meta[strconv.FormatInt(r.GlobalID, 10)] = license.ComputeMetadata(l, p.Features, now)
+			meta[strconv.FormatInt(r.GlobalID, 10)] = license.MaskMetadata(license.ComputeMetadata(l, p.Features, now), fields)
 		}
 	}
 	if detailed {

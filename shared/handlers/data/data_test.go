@@ -152,22 +152,33 @@ func TestChangeValuesEveryVariant(t *testing.T) {
 		})
 	}
 
-	// The token's feature lock bounds the step.
+	// The token's feature lock bounds the step, and how far SetIntValue
+	// may move the value.
 	fl := e.token(auth.Scope{FeatureLock: 2})
 	for _, tt := range []struct {
 		method, value, want string
+		wantInt             int32
 	}{
-		{"IncrementIntValue", "3", errBody(apierr.DataStepNotAllowed)},
-		{"DecrementIntValue", "-3", errBody(apierr.DataStepNotAllowed)},
-		{"IncrementIntValue", "-2", ok},
-		{"DecrementIntValue", "1", ok},
+		{"IncrementIntValue", "3", errBody(apierr.DataStepNotAllowed), 0},
+		{"DecrementIntValue", "-3", errBody(apierr.DataStepNotAllowed), 0},
+		{"IncrementIntValue", "-2", ok, 2},
+		{"DecrementIntValue", "1", ok, 1},
+		{"SetIntValue", "4", errBody(apierr.DataStepNotAllowed), 1},
+		{"SetIntValue", "-2", errBody(apierr.DataStepNotAllowed), 1},
+		{"SetIntValue", "2147483647", errBody(apierr.DataStepNotAllowed), 1},
+		{"SetIntValue", "3", ok, 3},
+		{"SetIntValue", "1", ok, 1},
+		{"SetIntValue", "99999999999", ok, 0}, // beyond int32: assigns 0, within 2 of 1
 	} {
 		if got := e.call(tt.method, fl, "Id", itoa(u), "IntValue", tt.value); got != tt.want {
-			t.Errorf("feature lock 2, %s by %s = %s, want %s", tt.method, tt.value, got, tt.want)
+			t.Errorf("feature lock 2, %s %s = %s, want %s", tt.method, tt.value, got, tt.want)
+		}
+		if got := e.object(u).IntValue; got != tt.wantInt {
+			t.Errorf("feature lock 2, after %s %s the value is %d, want %d", tt.method, tt.value, got, tt.wantInt)
 		}
 	}
-	if got := e.object(u).IntValue; got != 1 {
-		t.Errorf("value after feature-locked calls = %d, want 1", got)
+	if got := e.call("SetIntValue", e.token(auth.Scope{FeatureLock: -1}), "Id", itoa(u), "IntValue", "0"); got != errBody(apierr.DataStepNotAllowed) {
+		t.Errorf("negative feature lock, SetIntValue = %s, want %s", got, errBody(apierr.DataStepNotAllowed))
 	}
 	if got := e.call("IncrementIntValueToKey", fl, keyArgs(e.key, "Id", itoa(kc), "IntValue", "5")...); got != errBody(apierr.DataStepNotAllowed) {
 		t.Errorf("feature lock on the key variant: %s", got)
@@ -385,7 +396,7 @@ func TestPermissionRules(t *testing.T) {
 		"product":       {ProductLock: e.product},
 		"other product": {ProductLock: e.product2},
 		"key":           {ProductLock: e.product, KeyLock: e.key.ID},
-		"other key":     {KeyLock: other.ID},
+		"other key":     {ProductLock: e.product, KeyLock: other.ID},
 		"negative key":  {KeyLock: -1},
 	}
 	tokens := map[string]string{}

@@ -76,7 +76,7 @@ func (h handlers) getKey(ctx context.Context, c *webapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.Principal.Scope.CheckKey(r.ID); err != nil {
+	if err := c.Principal.Scope.CheckKey(r.ProductID, r.ID); err != nil {
 		return nil, err
 	}
 	now := h.d.Now()

@@ -75,12 +75,17 @@ func spec(c *webapi.Call) (keys.Spec, error) {
 	return sp, sp.Validate()
 }
 
-// createKey implements key/CreateKey. With NewCustomer or
-// AddOrUseExistingCustomer (which also need the AddCustomer permission) the
+// createKey implements key/CreateKey (refused to key-locked tokens: they
+// reach one existing key only). With NewCustomer or
+// AddOrUseExistingCustomer (which also need the AddCustomer permission and
+// a token without product or key lock, as AddCustomer does) the
 // customer is created from the AddCustomer parameters first; if the keys
 // cannot be created, a customer created here is removed again, so a failed
 // call leaves nothing behind.
 func (h handlers) createKey(ctx context.Context, c *webapi.Call) (any, error) {
+	if err := c.Principal.Scope.RequireUnlockedKey(); err != nil {
+		return nil, err
+	}
 	p, err := h.product(ctx, c)
 	if err != nil {
 		return nil, err
@@ -111,6 +116,10 @@ func (h handlers) createKey(ctx context.Context, c *webapi.Call) (any, error) {
 	}
 	if (newCustomer || addOrUse) && !c.Principal.Scope.Allows("AddCustomer") {
 		return nil, addCustomerDenied
+	}
+	if (newCustomer || addOrUse) && c.Principal.Scope.RequireAccountWide() != nil {
+		// Customers belong to the account; a locked token cannot add them.
+		return nil, apierr.AccessDenied
 	}
 	if (newCustomer || addOrUse) && cid != 0 {
 		return nil, apierr.BadInput
@@ -212,8 +221,12 @@ func CustomerFieldsFrom(p webapi.Params) (customers.CustomerFields, error) {
 }
 
 // createTrialKey implements key/CreateTrialKey: the trial length is the
-// token's feature lock in days, or 15.
+// token's feature lock in days, or 15. A key-locked token cannot create
+// keys.
 func (h handlers) createTrialKey(ctx context.Context, c *webapi.Call) (any, error) {
+	if err := c.Principal.Scope.RequireUnlockedKey(); err != nil {
+		return nil, err
+	}
 	p, err := h.product(ctx, c)
 	if err != nil {
 		return nil, err
@@ -238,8 +251,12 @@ type fromTemplateResult struct {
 }
 
 // createKeyFromTemplate implements key/CreateKeyFromTemplate. A non-zero
-// feature lock on the token names the only template it may use.
+// feature lock on the token names the only template it may use; a
+// key-locked token cannot create keys.
 func (h handlers) createKeyFromTemplate(ctx context.Context, c *webapi.Call) (any, error) {
+	if err := c.Principal.Scope.RequireUnlockedKey(); err != nil {
+		return nil, err
+	}
 	id, err := c.Params.Int("LicenseTemplateId", 0)
 	if err != nil || id <= 0 {
 		return nil, apierr.BadInput

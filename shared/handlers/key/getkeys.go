@@ -26,7 +26,10 @@ type getKeysResult struct {
 
 // getKeys implements product/GetKeys: pages of 99 keys with the total and
 // page count, an optional SearchQuery filter and OrderBy, or one key by
-// GlobalId. A token's key lock does not apply here, as documented.
+// GlobalId. The reference says the key lock has no effect here; Keyturn
+// lists only the key a key-locked token is locked to (such a token must
+// not see the product's other keys). A non-zero feature lock masks the
+// listed licenses as it masks GetKey's (FieldsToReturn bits).
 func (h handlers) getKeys(ctx context.Context, c *webapi.Call) (any, error) {
 	p, err := h.product(ctx, c)
 	if err != nil {
@@ -55,10 +58,18 @@ func (h handlers) getKeys(ctx context.Context, c *webapi.Call) (any, error) {
 		return nil, badOrderBy.Wrap(err)
 	}
 	now := h.d.Now().UTC().Truncate(time.Second)
-	res, err := h.d.Listing.Page(ctx, keys.ListRequest{
+	req := keys.ListRequest{
 		AccountID: c.Principal.AccountID, ProductID: p.ID, Page: page, Query: q, OrderField: field, Desc: desc, Now: now,
 		GlobalID: gid,
-	})
+	}
+	if scope := c.Principal.Scope; scope.LocksKey() {
+		// A key-locked token sees its own key only.
+		if scope.CheckProduct(p.ID) != nil {
+			return nil, apierr.AccessDenied
+		}
+		req.KeyID = scope.KeyLock
+	}
+	res, err := h.d.Listing.Page(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -73,6 +84,9 @@ func (h handlers) getKeys(ctx context.Context, c *webapi.Call) (any, error) {
 		l := license.FromRecord(r, now, model, "")
 		if rel != nil {
 			l = l.WithRelated(rel[i])
+		}
+		if fl := c.Principal.Scope.FeatureLock; fl != 0 {
+			l = license.Mask(l, fl, "")
 		}
 		out.LicenseKeys = append(out.LicenseKeys, license.Unsigned(l, int(model)))
 	}

@@ -96,7 +96,8 @@ func (h handlers) product(ctx context.Context, c *webapi.Call) (catalog.Product,
 }
 
 // target binds ProductId and Key for a method on an existing key. With a
-// positive key lock on the token, the key is read to check its id.
+// positive key lock on the token, the key is read to check that it is the
+// one the lock names (product and id).
 func (h handlers) target(ctx context.Context, c *webapi.Call) (catalog.Product, string, error) {
 	p, err := h.product(ctx, c)
 	if err != nil {
@@ -107,12 +108,12 @@ func (h handlers) target(ctx context.Context, c *webapi.Call) (catalog.Product, 
 		return p, "", apierr.BadInput
 	}
 	k = strings.TrimSpace(k)
-	if c.Principal.Scope.KeyLock > 0 {
+	if c.Principal.Scope.LocksKey() {
 		r, err := h.d.Keys.Get(ctx, c.Principal.AccountID, p.ID, k)
 		if err != nil {
 			return p, "", err
 		}
-		if err := c.Principal.Scope.CheckKey(r.ID); err != nil {
+		if err := c.Principal.Scope.CheckKey(r.ProductID, r.ID); err != nil {
 			return p, "", err
 		}
 	}

@@ -33,8 +33,12 @@ type listResult struct {
 }
 
 // list implements GetLicenseTemplates; a product-locked token sees only
-// that product's templates.
+// that product's templates. Templates serve key creation, which a
+// key-locked token cannot do: it is refused.
 func (h handlers) list(ctx context.Context, c *webapi.Call) (any, error) {
+	if err := c.Principal.Scope.RequireUnlockedKey(); err != nil {
+		return nil, err
+	}
 	ts, err := h.templates.ListTemplates(ctx, c.Principal.AccountID)
 	if err != nil {
 		return nil, err

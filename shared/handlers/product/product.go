@@ -38,7 +38,9 @@ type getProductsResult struct {
 
 // getProducts implements product/GetProducts: the account's products with
 // their data objects (one Query for the products, then one per product,
-// in parallel); a token with a product lock sees only that product.
+// in parallel); a token with a product lock sees only that product. A
+// key-locked token sees its product without the product's data objects,
+// which the data object rules do not let it read either.
 func (h handlers) getProducts(ctx context.Context, c *webapi.Call) (any, error) {
 	list, err := h.products.ListProducts(ctx, c.Principal.AccountID)
 	if err != nil {
@@ -54,6 +56,10 @@ func (h handlers) getProducts(ctx context.Context, c *webapi.Call) (any, error) 
 	errs := make([]error, len(visible))
 	var wg sync.WaitGroup
 	for i, p := range visible {
+		if c.Principal.Scope.LocksKey() {
+			objs[i] = []wire.DataObject{}
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

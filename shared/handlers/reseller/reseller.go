@@ -14,15 +14,16 @@ import (
 	"github.com/keyturn/keyturn/shared/wire"
 )
 
-// Group returns the reseller API group.
+// Group returns the reseller API group. Resellers belong to the account:
+// every method refuses a token with a product or key lock.
 func Group(svc *customers.Service) webapi.Group {
 	h := handlers{svc: svc}
 	return webapi.Group{Name: "reseller", Methods: []webapi.Method{
-		{Name: "AddReseller", Permission: "Reseller", Handle: h.add},
-		{Name: "EditReseller", Permission: "Reseller", Handle: h.edit},
-		{Name: "GetResellers", Permission: "Reseller", Handle: h.list},
-		{Name: "GetResellerCustomers", Permission: "Reseller", Handle: h.customers},
-		{Name: "RemoveReseller", Permission: "Reseller", Handle: h.remove},
+		{Name: "AddReseller", Permission: "Reseller", Handle: customer.AccountWide(h.add)},
+		{Name: "EditReseller", Permission: "Reseller", Handle: customer.AccountWide(h.edit)},
+		{Name: "GetResellers", Permission: "Reseller", Handle: customer.AccountWide(h.list)},
+		{Name: "GetResellerCustomers", Permission: "Reseller", Handle: customer.AccountWide(h.customers)},
+		{Name: "RemoveReseller", Permission: "Reseller", Handle: customer.AccountWide(h.remove)},
 	}}
 }
 

@@ -7,7 +7,8 @@
 // token) accept a token with UserAuthNormal or UserAuthAdmin; they are
 // registered without a webapi permission and check either one themselves.
 // Every other method, and ChangePassword with AdminMode=true, needs
-// UserAuthAdmin.
+// UserAuthAdmin. Those administer the account's users, which belong to no
+// product or key, so a token with a product or key lock is refused by them.
 //
 // Parameters follow the protocol's rules (package webapi): the literals
 // None, null and undefined and the empty string mean "not given", for
@@ -47,13 +48,25 @@ func Group(d Deps) webapi.Group {
 		// handler; see userOrAdmin).
 		{Name: "Login", Handle: h.login},
 		{Name: "ChangePassword", Handle: h.changePassword},
-		{Name: "Register", Permission: PermAdmin, Handle: h.register},
-		{Name: "Associate", Permission: PermAdmin, Handle: h.associate},
-		{Name: "Dissociate", Permission: PermAdmin, Handle: h.dissociate},
-		{Name: "GetUsers", Permission: PermAdmin, Handle: h.getUsers},
-		{Name: "ResetPasswordToken", Permission: PermAdmin, Handle: h.resetPasswordToken},
-		{Name: "RemoveUser", Permission: PermAdmin, Handle: h.removeUser},
+		{Name: "Register", Permission: PermAdmin, Handle: accountWide(h.register)},
+		{Name: "Associate", Permission: PermAdmin, Handle: accountWide(h.associate)},
+		{Name: "Dissociate", Permission: PermAdmin, Handle: accountWide(h.dissociate)},
+		{Name: "GetUsers", Permission: PermAdmin, Handle: accountWide(h.getUsers)},
+		{Name: "ResetPasswordToken", Permission: PermAdmin, Handle: accountWide(h.resetPasswordToken)},
+		{Name: "RemoveUser", Permission: PermAdmin, Handle: accountWide(h.removeUser)},
 	}}
+}
+
+// accountWide refuses a token with a product or key lock
+// (apierr.AccessDenied) before f: the admin methods manage the account's
+// users, which belong to no product or key.
+func accountWide(f webapi.HandlerFunc) webapi.HandlerFunc {
+	return func(ctx context.Context, c *webapi.Call) (any, error) {
+		if err := c.Principal.Scope.RequireAccountWide(); err != nil {
+			return nil, err
+		}
+		return f(ctx, c)
+	}
 }
 
 // userOrAdmin returns apierr.AccessDenied unless the token has
@@ -85,7 +98,8 @@ type loginResult struct {
 }
 
 // login implements Login: the Basic License Key model of every license of
-// the user's customer that the token's product and key locks allow.
+// the user's customer that the token's product and key locks allow, masked
+// by a non-zero feature lock as GetKey's licenses are.
 func (h handlers) login(ctx context.Context, c *webapi.Call) (any, error) {
 	if err := userOrAdmin(c.Principal.Scope); err != nil {
 		return nil, err
@@ -96,10 +110,10 @@ func (h handlers) login(ctx context.Context, c *webapi.Call) (any, error) {
 	}
 	out := loginResult{LicenseKeys: make([]license.BasicLicense, 0, len(recs))}
 	for _, r := range recs {
-		if c.Principal.Scope.CheckProduct(r.ProductID) != nil || c.Principal.Scope.CheckKey(r.ID) != nil {
+		if c.Principal.Scope.CheckKey(r.ProductID, r.ID) != nil {
 			continue
 		}
-		out.LicenseKeys = append(out.LicenseKeys, license.Basic(r))
+		out.LicenseKeys = append(out.LicenseKeys, license.MaskBasic(license.Basic(r), c.Principal.Scope.FeatureLock))
 	}
 	return out, nil
 }
@@ -172,7 +186,7 @@ func (h handlers) changePassword(ctx context.Context, c *webapi.Call) (any, erro
 	if err != nil {
 		return nil, apierr.BadInput
 	}
-	if admin && !c.Principal.Scope.Allows(PermAdmin) {
+	if admin && (!c.Principal.Scope.Allows(PermAdmin) || c.Principal.Scope.RequireAccountWide() != nil) {
 		return nil, apierr.AccessDenied
 	}
 	return nil, h.d.Users.ChangePassword(ctx, c.Principal.AccountID, users.PasswordChange{

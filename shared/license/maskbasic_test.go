@@ -1,0 +1,26 @@
+package license
+
+import "testing"
+
+func TestMaskBasic(t *testing.T) {
+	notes := "n"
+	full := BasicLicense{ProductID: 9, ID: 1, Key: "K", Notes: &notes, GlobalID: 2, Period: 30}
+	tests := []struct {
+		fields int64
+		want   BasicLicense
+	}{
+		{0, full},
+		{HideID, BasicLicense{ProductID: 9, Key: "K", Notes: &notes, GlobalID: 2, Period: 30}},
+		{HideKey, BasicLicense{ProductID: 9, ID: 1, Notes: &notes, GlobalID: 2, Period: 30}},
+		{HideNotes, BasicLicense{ProductID: 9, ID: 1, Key: "K", GlobalID: 2, Period: 30}},
+		{HideGlobalID, BasicLicense{ProductID: 9, ID: 1, Key: "K", Notes: &notes, Period: 30}},
+		{HideID | HideKey | HideNotes | HideGlobalID | HideCustomer, BasicLicense{ProductID: 9, Period: 30}},
+		// Bits of fields the Basic model does not carry change nothing.
+		{HideCustomer | HideActivatedMachines | HideDataObjects, full},
+	}
+	for _, tt := range tests {
+		if got := MaskBasic(full, tt.fields); got != tt.want {
+			t.Errorf("MaskBasic(%d) = %+v, want %+v", tt.fields, got, tt.want)
+		}
+	}
+}
