@@ -226,3 +226,32 @@ func Decode(m Item, what string, out any) error {
 	}
 	return nil
 }
+
+// BatchPut writes items (structs carrying their pk and sk) with
+// BatchWriteItem, 25 per call, retrying unprocessed items. Puts are
+// unconditional: it is for bulk imports whose keys are known to be new.
+func (t *Table) BatchPut(ctx context.Context, items []any) error {
+	for start := 0; start < len(items); start += 25 {
+		chunk := items[start:min(start+25, len(items))]
+		reqs := make([]types.WriteRequest, len(chunk))
+		for i, it := range chunk {
+			av, err := attributevalue.MarshalMap(it)
+			if err != nil {
+				return fmt.Errorf("marshal %T: %w", it, err)
+			}
+			reqs[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: av}}
+		}
+		req := map[string][]types.WriteRequest{*t.name: reqs}
+		for attempt := 0; len(req) > 0; attempt++ {
+			if attempt > 10 {
+				return errors.New("batch write: unprocessed items remain")
+			}
+			out, err := t.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: req})
+			if err != nil {
+				return fmt.Errorf("batch write: %w", err)
+			}
+			req = out.UnprocessedItems
+		}
+	}
+	return nil
+}

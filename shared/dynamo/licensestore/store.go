@@ -149,6 +149,39 @@ func (s *Store) CreateKeys(ctx context.Context, recs []keys.Record) error {
 	return nil
 }
 
+// ImportKeys writes keys and their activations with batched unconditional
+// puts (25 items per call) and raises the product's key counter to the
+// highest id imported. It is for bulk imports (a vendor moving its keys
+// in, benchmarks): the caller guarantees that the key strings and ids are
+// new; nothing is checked and a failure may leave some keys written.
+func (s *Store) ImportKeys(ctx context.Context, recs []keys.Record) error {
+	var items []any
+	last := map[int64]int64{}
+	for _, r := range recs {
+		items = append(items, newKeyItem(r))
+		for _, n := range placeNodes(r.Nodes, r.MaxNoOfMachines) {
+			items = append(items, newNodeItem(r.ProductID, r.Key, n.mid, n.m))
+		}
+		for _, st := range r.Seats {
+			items = append(items, newSeatItem(r.ProductID, r.Key, st))
+		}
+		last[r.ProductID] = max(last[r.ProductID], r.ID)
+	}
+	if err := s.t.BatchPut(ctx, items); err != nil {
+		return err
+	}
+	for pid, id := range last {
+		_, err := s.t.Upsert(ctx, dynamo.ProductKeyCounter(pid), dynamo.Update{
+			Expr: "SET #n = :id", Cond: "attribute_not_exists(#n) OR #n < :id",
+			Names: map[string]string{"#n": "n"}, Values: dynamo.Item{":id": dynamo.N(id)},
+		})
+		if err != nil && !errors.Is(err, apierr.Conflict) {
+			return err
+		}
+	}
+	return nil
+}
+
 // deleteKeys undoes created keys: each partition that holds a key of
 // recs created by this call is removed (a key that existed before, the
 // reason a creation failed, is left alone: its id differs).
