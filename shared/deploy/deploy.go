@@ -62,18 +62,23 @@ func WebAPI(spellings ...string) []string {
 // Prefix returns the route of every path under p: p/{proxy+}.
 func Prefix(p string) string { return strings.TrimSuffix(p, "/") + "/{proxy+}" }
 
-// Groups is every deployed function.
+// Groups is every deployed function. Memory follows the rule and the
+// measurements in infra/README.md ("Function memory", from ./scripts/cost):
+// the I/O-bound groups spend under a millisecond of CPU per request and
+// take the smallest size; key signs every response (RSA-2048); userauth
+// verifies argon2id hashes (CPU-bound: one full vCPU); the fallback serves
+// mostly mis-spelled key calls and is sized like key; admin (operators
+// only) generates RSA keys.
 var Groups = []Group{
 	{Name: "admin", Routes: []string{Prefix("/admin")}, Writes: true, Admin: true, MemoryMB: 1024, TimeoutSeconds: 30},
-	{Name: "auth", Routes: WebAPI("auth", "Auth"), Writes: true, MemoryMB: 512, TimeoutSeconds: 10},
-	{Name: "customer", Routes: WebAPI("customer", "Customer"), Writes: true, MemoryMB: 512, TimeoutSeconds: 10},
-	{Name: "data", Routes: WebAPI("data", "Data"), Writes: true, MemoryMB: 512, TimeoutSeconds: 10},
-	{Name: "fallback", Default: true, Writes: true, Signs: true, MemoryMB: 1024, TimeoutSeconds: 10},
-	{Name: "key", Routes: WebAPI("key", "Key"), Writes: true, Signs: true, MemoryMB: 1024, TimeoutSeconds: 10},
-	{Name: "licensetemplate", Routes: WebAPI("licensetemplate", "LicenseTemplate"), MemoryMB: 512, TimeoutSeconds: 10},
-	{Name: "product", Routes: WebAPI("product", "Product"), MemoryMB: 512, TimeoutSeconds: 10},
-	{Name: "reseller", Routes: WebAPI("reseller", "Reseller"), Writes: true, MemoryMB: 512, TimeoutSeconds: 10},
-	// userauth verifies argon2id password hashes: CPU-bound.
+	{Name: "auth", Routes: WebAPI("auth", "Auth"), Writes: true, MemoryMB: 128, TimeoutSeconds: 10},
+	{Name: "customer", Routes: WebAPI("customer", "Customer"), Writes: true, MemoryMB: 128, TimeoutSeconds: 10},
+	{Name: "data", Routes: WebAPI("data", "Data"), Writes: true, MemoryMB: 128, TimeoutSeconds: 10},
+	{Name: "fallback", Default: true, Writes: true, Signs: true, MemoryMB: 512, TimeoutSeconds: 10},
+	{Name: "key", Routes: WebAPI("key", "Key"), Writes: true, Signs: true, MemoryMB: 512, TimeoutSeconds: 10},
+	{Name: "licensetemplate", Routes: WebAPI("licensetemplate", "LicenseTemplate"), MemoryMB: 128, TimeoutSeconds: 10},
+	{Name: "product", Routes: WebAPI("product", "Product"), MemoryMB: 128, TimeoutSeconds: 10},
+	{Name: "reseller", Routes: WebAPI("reseller", "Reseller"), Writes: true, MemoryMB: 128, TimeoutSeconds: 10},
 	{Name: "userauth", Routes: WebAPI("userauth", "UserAuth"), Writes: true, MemoryMB: 1769, TimeoutSeconds: 10},
 }
 
