@@ -625,3 +625,26 @@ func TestGoldenTemplate(t *testing.T) {
 		t.Errorf("template differs from %s; if intended, run with -update", path)
 	}
 }
+
+// TestPropsFromContext: context values arrive as strings from the CLI
+// (-c key=value) or as JSON values from cdk.json; both turn options on.
+func TestPropsFromContext(t *testing.T) {
+	for _, ctx := range []map[string]any{
+		{"stage": "prod", "signingMode": "kms", "cloudfront": "true", "accessLog": "true", "platformLogs": "true", "tracing": "true", "logRetentionDays": "30",
+			"domainName": "l.example.com", "certificateArn": "arn:cert", "webAclArn": "arn:acl"},
+		{"stage": "prod", "signingMode": "kms", "cloudfront": true, "accessLog": true, "platformLogs": true, "tracing": true, "logRetentionDays": float64(30),
+			"domainName": "l.example.com", "certificateArn": "arn:cert", "webAclArn": "arn:acl"},
+	} {
+		app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx})
+		p := PropsFromContext(app)
+		p.AssetDir = ""
+		want := Props{Stage: "prod", SigningMode: kmsMode, CloudFront: true, AccessLog: true, PlatformLogs: true, Tracing: true, LogRetentionDays: 30,
+			DomainName: "l.example.com", CertificateArn: "arn:cert", WebACLArn: "arn:acl"}
+		if jsonOf(p) != jsonOf(want) {
+			t.Errorf("context %v:\n got %s\nwant %s", ctx, jsonOf(p), jsonOf(want))
+		}
+	}
+	if p := PropsFromContext(awscdk.NewApp(nil)); p.Stage != "dev" || p.SigningMode != envelope || p.CloudFront || p.AccessLog || p.PlatformLogs || p.Tracing || p.LogRetentionDays != 0 {
+		t.Errorf("defaults: %s", jsonOf(p))
+	}
+}

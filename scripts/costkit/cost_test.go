@@ -9,16 +9,19 @@ import (
 	"github.com/keyturn/keyturn/shared/deploy"
 )
 
-var (
-	golden = filepath.Join("..", "..", "infra", "testdata", "template.golden.json")
-	readme = filepath.Join("..", "..", "infra", "README.md")
-)
+var readme = filepath.Join("infra", "README.md")
+
+// root is the repository root (tests start in scripts/costkit).
+var root, _ = filepath.Abs(filepath.Join("..", ".."))
 
 // model is the committed figures: price table, measured units (no
-// DynamoDB Local needed) and the golden template the infra tests keep.
+// DynamoDB Local needed) and the golden template the infra tests keep,
+// read from the repository root as ./scripts/cost does.
 func model(t *testing.T) Model {
 	t.Helper()
-	m, err := load("prices.json", "units.json", golden, DefaultParams)
+	t.Chdir(root)
+	m, err := load(filepath.Join("scripts", "costkit", "prices.json"), filepath.Join("scripts", "costkit", "units.json"),
+		filepath.Join("infra", "testdata", "template.golden.json"), DefaultParams)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,11 +165,12 @@ func TestMemoryFollowsTheRule(t *testing.T) {
 // TestREADMEIsTheOutput: infra/README.md's cost and memory sections are
 // what ./scripts/cost prints (./scripts/cost -readme infra/README.md).
 func TestREADMEIsTheOutput(t *testing.T) {
+	m := model(t)
 	b, err := os.ReadFile(readme)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, want := range render(model(t)) {
+	for name, want := range render(m) {
 		got, ok := section(string(b), name)
 		if !ok {
 			t.Errorf("%s: no %s section", readme, name)
