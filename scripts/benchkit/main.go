@@ -1,56 +1,157 @@
-// Command benchkit measures the key API against DynamoDB Local: for each
-// operation it prints requests/s, p50/p99 latency, DynamoDB calls per
-// request and the capacity units they consumed (ReturnConsumedCapacity).
-// ./scripts/bench starts DynamoDB Local and runs it; the handlers' CPU time
-// per request without I/O comes from the Go benchmarks it runs after.
+// Command benchkit measures Keyturn's Web API operations against DynamoDB
+// Local, through each group's real Lambda handler (the event decoded and
+// the response encoded as the Lambda runtime does): for each operation
+// requests/s, p50/p99 latency, DynamoDB calls per request and the
+// capacity units they consumed (ReturnConsumedCapacity), the process CPU
+// time per request (getrusage: handler, AWS SDK and runtime work; DynamoDB
+// Local runs in another process) and the bytes the function logs per
+// request. -out writes the figures as JSON for ./scripts/cost.
+// ./scripts/bench starts DynamoDB Local and runs it.
 package main
 
 import (
+	"bufio"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/keyturn/keyturn/shared/app"
 	"github.com/keyturn/keyturn/shared/auth"
 	"github.com/keyturn/keyturn/shared/catalog"
 	"github.com/keyturn/keyturn/shared/config"
 	"github.com/keyturn/keyturn/shared/customers"
+	"github.com/keyturn/keyturn/shared/dataobj"
 	"github.com/keyturn/keyturn/shared/ddbtest"
 	"github.com/keyturn/keyturn/shared/dynamo"
 	"github.com/keyturn/keyturn/shared/keys"
+	"github.com/keyturn/keyturn/shared/lambdaentry"
+	"github.com/keyturn/keyturn/shared/users"
 )
 
 func main() {
 	endpoint := flag.String("endpoint", os.Getenv(ddbtest.EnvEndpoint), "DynamoDB Local URL")
 	n := flag.Int("n", 2000, "requests per operation")
 	c := flag.Int("c", 8, "concurrent clients")
+	out := flag.String("out", "", "write the results as JSON to this file")
 	flag.Parse()
-	if err := run(*endpoint, *n, *c); err != nil {
+	if err := run(*endpoint, *n, *c, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-type scenario struct {
-	name   string
-	params func(i int) url.Values
-	method string
+// Results is the machine-readable output (-out), read by scripts/costkit.
+type Results struct {
+	// Measured is the date of the run (YYYY-MM-DD).
+	Measured string `json:"measured"`
+	// Host describes the machine: CPU times are its CPU's.
+	Host       Host        `json:"host"`
+	Requests   int         `json:"requests"`
+	Clients    int         `json:"clients"`
+	Operations []Operation `json:"operations"`
 }
 
-func run(endpoint string, n, conc int) error {
+// Host is where the figures were measured.
+type Host struct {
+	Go   string `json:"go"`
+	Arch string `json:"arch"`
+	CPU  string `json:"cpu"`
+}
+
+// Operation holds one operation's figures, per request unless named
+// otherwise.
+type Operation struct {
+	// ID names the operation for scripts/costkit (e.g. "activate_new").
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// Group is the function that serves it (shared/deploy).
+	Group    string  `json:"group"`
+	Method   string  `json:"method"`
+	Requests int     `json:"requests"`
+	ReqPerS  float64 `json:"reqPerSecond"`
+	P50Ms    float64 `json:"p50Ms"`
+	P99Ms    float64 `json:"p99Ms"`
+	// Calls are the DynamoDB calls per request by operation.
+	Calls map[string]float64 `json:"dynamodbCalls"`
+	RCU   float64            `json:"rcu"`
+	WCU   float64            `json:"wcu"`
+	// BilledWCU counts transactional writes twice, as DynamoDB bills them.
+	BilledWCU float64 `json:"billedWcu"`
+	// CPUMs is the process CPU time per request.
+	CPUMs float64 `json:"cpuMs"`
+	// LogBytes and LogLines are what the function writes to stdout/stderr
+	// per request; LogGzipRatio is the gzip-compressed size over the raw
+	// size of those lines.
+	LogBytes     float64 `json:"logBytes"`
+	LogLines     float64 `json:"logLines"`
+	LogGzipRatio float64 `json:"logGzipRatio"`
+}
+
+type scenario struct {
+	id, name, group, method string
+	// n overrides -n (CPU-heavy operations).
+	n      int
+	params func(i int) url.Values
+}
+
+// logMeter counts what the logger writes.
+type logMeter struct {
+	mu           sync.Mutex
+	bytes, lines int
+	gz           *gzip.Writer
+	gzBytes      *countWriter
+}
+
+type countWriter struct{ n int }
+
+func (c *countWriter) Write(p []byte) (int, error) { c.n += len(p); return len(p), nil }
+
+func (l *logMeter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.bytes += len(p)
+	l.lines += strings.Count(string(p), "\n")
+	if l.gz != nil {
+		_, _ = l.gz.Write(p)
+	}
+	return len(p), nil
+}
+
+func (l *logMeter) reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.bytes, l.lines = 0, 0
+	l.gzBytes = &countWriter{}
+	l.gz, _ = gzip.NewWriterLevel(l.gzBytes, gzip.DefaultCompression)
+}
+
+func (l *logMeter) result() (bytes, lines int, ratio float64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_ = l.gz.Close()
+	if l.bytes > 0 {
+		ratio = float64(l.gzBytes.n) / float64(l.bytes)
+	}
+	return l.bytes, l.lines, ratio
+}
+
+func run(endpoint string, n, conc int, outFile string) error {
 	if endpoint == "" {
 		return fmt.Errorf("no DynamoDB endpoint (-endpoint)")
 	}
@@ -74,7 +175,10 @@ func run(endpoint string, n, conc int) error {
 		return err
 	}
 	m := newMetered(db)
-	a, err := app.New(ctx, cfg, nil, app.Clients{DynamoDB: m})
+	logs := &logMeter{}
+	logs.reset()
+	// The logger the Lambda entry builds, at the level infra sets.
+	a, err := app.New(ctx, cfg, app.NewLogger("info", logs), app.Clients{DynamoDB: m})
 	if err != nil {
 		return err
 	}
@@ -94,8 +198,9 @@ func run(endpoint string, n, conc int) error {
 		return err
 	}
 	var fresh []keys.Record
-	for len(fresh) < n {
-		batch, err := a.Licenses.Create(ctx, acc.ID, p.ID, keys.Spec{Period: 30, MaxNoOfMachines: 5}, min(1000, n-len(fresh)))
+	// n+1 keys each: the warm-up request is request n.
+	for len(fresh) <= n {
+		batch, err := a.Licenses.Create(ctx, acc.ID, p.ID, keys.Spec{Period: 30, MaxNoOfMachines: 5}, min(1000, n+1-len(fresh)))
 		if err != nil {
 			return err
 		}
@@ -112,8 +217,8 @@ func run(endpoint string, n, conc int) error {
 		return err
 	}
 	var owned []keys.Record
-	for len(owned) < n {
-		batch, err := a.Licenses.Create(ctx, acc.ID, p.ID, keys.Spec{Period: 30, MaxNoOfMachines: 5, CustomerID: cust.ID, ResellerID: res.ID}, min(1000, n-len(owned)))
+	for len(owned) <= n {
+		batch, err := a.Licenses.Create(ctx, acc.ID, p.ID, keys.Spec{Period: 30, MaxNoOfMachines: 5, CustomerID: cust.ID, ResellerID: res.ID}, min(1000, n+1-len(owned)))
 		if err != nil {
 			return err
 		}
@@ -123,110 +228,252 @@ func run(endpoint string, n, conc int) error {
 	if err != nil {
 		return err
 	}
+	counter, err := a.DataObjects.Add(ctx, auth.Principal{AccountID: acc.ID},
+		dataobj.Where{Variant: dataobj.ToKey, ProductID: p.ID, Key: shared[0].Key}, dataobj.NewObject{Name: "uses"})
+	if err != nil {
+		return err
+	}
+	if _, err := a.LicenseStore.CreateTemplate(ctx, keys.Template{AccountID: acc.ID, ProductID: p.ID, Name: "bench", Spec: keys.Spec{Period: 30}}); err != nil {
+		return err
+	}
+	// Login reserves one of a user's few attempts per window while it
+	// runs, so parallel clients log in as different users.
+	const loginUsers = 16
+	for i := 0; i < loginUsers; i++ {
+		if _, err := a.Users.Register(ctx, acc.ID, users.Registration{Username: "bench" + strconv.Itoa(i), Password: "benchmark password"}); err != nil {
+			return err
+		}
+	}
+	klToken, _, err := a.Tokens.Issue(ctx, acc.ID, "keylock", auth.Scope{Methods: []string{"GetKey"}, KeyLock: -1}, "")
+	if err != nil {
+		return err
+	}
 	one := shared[0].Key
 	pid := strconv.FormatInt(p.ID, 10)
 	base := func(k string) url.Values {
 		return url.Values{"token": {token}, "ProductId": {pid}, "Key": {k}, "Sign": {"true"}, "SignMethod": {"1"}, "ModelVersion": {"3"}}
 	}
-	srv := httptest.NewServer(app.Router(a.WebAPI(app.Groups(a)...), nil))
-	defer srv.Close()
+	tok := func(kv ...string) func(int) url.Values {
+		return func(int) url.Values {
+			v := url.Values{"token": {token}}
+			for i := 0; i+1 < len(kv); i += 2 {
+				v.Set(kv[i], kv[i+1])
+			}
+			return v
+		}
+	}
 
 	scenarios := []scenario{
-		{"Activate (new machine)", func(i int) url.Values {
+		{"activate_new", "Activate (new machine)", "key", "key/Activate", 0, func(i int) url.Values {
 			v := base(fresh[i].Key)
 			v.Set("MachineCode", "new-"+strconv.Itoa(i))
 			return v
-		}, "key/Activate"},
-		{"Activate (repeated machine)", func(i int) url.Values {
+		}},
+		{"activate_repeat", "Activate (repeated machine)", "key", "key/Activate", 0, func(i int) url.Values {
 			v := base(fresh[0].Key)
 			v.Set("MachineCode", "new-0")
 			return v
-		}, "key/Activate"},
-		{"Activate (floating)", func(i int) url.Values {
+		}},
+		{"activate_floating", "Activate (floating)", "key", "key/Activate", 0, func(i int) url.Values {
 			v := base(one)
 			v.Set("MachineCode", "float-"+strconv.Itoa(i%50))
 			v.Set("FloatingTimeInterval", "300")
 			return v
-		}, "key/Activate"},
-		{"Activate (customer, limit)", func(i int) url.Values {
+		}},
+		{"activate_customer", "Activate (customer, limit)", "key", "key/Activate", 0, func(i int) url.Values {
 			v := base(owned[i].Key)
 			v.Set("MachineCode", "cust-"+strconv.Itoa(i))
 			return v
-		}, "key/Activate"},
-		{"GetKey (signed)", func(i int) url.Values { return base(fresh[i%len(fresh)].Key) }, "key/GetKey"},
-		{"GetKey (customer+reseller)", func(i int) url.Values { return base(owned[i%len(owned)].Key) }, "key/GetKey"},
-		{"GetKey (unsigned)", func(i int) url.Values {
+		}},
+		{"getkey", "GetKey (signed)", "key", "key/GetKey", 0, func(i int) url.Values { return base(fresh[i%len(fresh)].Key) }},
+		{"getkey_related", "GetKey (customer+reseller)", "key", "key/GetKey", 0, func(i int) url.Values { return base(owned[i%len(owned)].Key) }},
+		{"getkey_unsigned", "GetKey (unsigned)", "key", "key/GetKey", 0, func(i int) url.Values {
 			v := base(fresh[i%len(fresh)].Key)
 			v.Set("Sign", "false")
 			return v
-		}, "key/GetKey"},
+		}},
+		{"keylock", "KeyLock", "auth", "auth/KeyLock", 0, func(i int) url.Values {
+			return url.Values{"token": {klToken}, "ProductId": {pid}, "Key": {fresh[i].Key}}
+		}},
+		{"data_increment", "IncrementIntValue", "data", "data/IncrementIntValue", 0, tok("Id", strconv.FormatInt(counter.ID, 10), "IntValue", "1")},
+		{"login", "Login (argon2id)", "userauth", "userauth/Login", min(n, 100), func(i int) url.Values {
+			return tok("Username", "bench"+strconv.Itoa(i%loginUsers), "Password", "benchmark password")(i)
+		}},
+		{"getproducts", "GetProducts", "product", "product/GetProducts", 0, tok()},
+		{"gettemplates", "GetLicenseTemplates", "licensetemplate", "licensetemplate/GetLicenseTemplates", 0, tok()},
+		{"addcustomer", "AddCustomer", "customer", "customer/AddCustomer", 0, func(i int) url.Values {
+			return tok("Name", "c"+strconv.Itoa(i), "Email", "c"+strconv.Itoa(i)+"@example.com", "CompanyName", "Bench AB")(i)
+		}},
+		{"getresellers", "GetResellers", "reseller", "reseller/GetResellers", 0, tok()},
 	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc}}
-	fmt.Printf("%d requests per operation, %d concurrent clients, DynamoDB Local %s\n\n", n, conc, endpoint)
-	fmt.Printf("%-28s %9s %8s %8s  %-40s %8s %8s %10s\n", "operation", "req/s", "p50 ms", "p99 ms", "DynamoDB calls/request", "RCU/req", "WCU/req", "billed WCU")
+	results := Results{Measured: time.Now().UTC().Format("2006-01-02"), Requests: n, Clients: conc,
+		Host: Host{Go: runtime.Version(), Arch: runtime.GOARCH, CPU: cpuModel()}}
+	fmt.Printf("%d requests per operation (Login %d), %d concurrent clients, DynamoDB Local %s, %s\n\n", n, min(n, 100), conc, endpoint, results.Host.CPU)
+	fmt.Printf("%-28s %8s %7s %7s  %-44s %6s %6s %6s %7s %6s\n", "operation", "req/s", "p50 ms", "p99 ms", "DynamoDB calls/request", "RCU", "WCU", "billed", "CPU ms", "log B")
+	handlers := map[string]func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error){}
 	for _, s := range scenarios {
-		// Warm up caches (token, product, signing key) outside the measurement.
-		if _, err := post(client, srv.URL+"/api/"+s.method, s.params(0)); err != nil {
+		h, ok := handlers[s.group]
+		if !ok {
+			hh, err := lambdaentry.HandlerFor(a, s.group)
+			if err != nil {
+				return err
+			}
+			h = lambdaentry.Handler(hh)
+			handlers[s.group] = h
+		}
+		op, err := measure(h, s, n, conc, m, logs)
+		if err != nil {
 			return err
 		}
-		m.reset()
-		lat := make([]time.Duration, n)
-		var wg sync.WaitGroup
-		var failMu sync.Mutex
-		var failure error
-		next := make(chan int)
-		start := time.Now()
-		for w := 0; w < conc; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range next {
-					t0 := time.Now()
-					body, err := post(client, srv.URL+"/api/"+s.method, s.params(i))
-					lat[i] = time.Since(t0)
-					if err == nil && !strings.Contains(body, `"result":0`) {
-						err = fmt.Errorf("%s: %s", s.name, body)
-					}
-					if err != nil {
-						failMu.Lock()
-						failure = err
-						failMu.Unlock()
-					}
-				}
-			}()
-		}
-		for i := 0; i < n; i++ {
-			next <- i
-		}
-		close(next)
-		wg.Wait()
-		elapsed := time.Since(start)
-		if failure != nil {
-			return failure
-		}
-		snap := m.snapshot()
-		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+		results.Operations = append(results.Operations, op)
 		var calls []string
-		for op, k := range snap.calls {
-			calls = append(calls, fmt.Sprintf("%s %.2f", op, float64(k)/float64(n)))
+		for k, v := range op.Calls {
+			calls = append(calls, fmt.Sprintf("%s %.2f", k, v))
 		}
 		sort.Strings(calls)
-		fmt.Printf("%-28s %9.0f %8.2f %8.2f  %-40s %8.2f %8.2f %10.2f\n", s.name, float64(n)/elapsed.Seconds(),
-			ms(lat[n/2]), ms(lat[n*99/100]), strings.Join(calls, ", "), snap.rcu/float64(n), snap.wcu/float64(n), snap.billedWCU/float64(n))
+		fmt.Printf("%-28s %8.0f %7.2f %7.2f  %-44s %6.2f %6.2f %6.2f %7.3f %6.0f\n", s.name, op.ReqPerS, op.P50Ms, op.P99Ms,
+			strings.Join(calls, ", "), op.RCU, op.WCU, op.BilledWCU, op.CPUMs, op.LogBytes)
+	}
+	if outFile != "" {
+		b, err := json.MarshalIndent(results, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(outFile), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(outFile, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+		fmt.Printf("\nwrote %s\n", outFile)
 	}
 	return nil
 }
 
-func ptr[T any](v T) *T { return &v }
+// measure runs one scenario: a warm-up request (token, product and
+// signing-key caches filled, as in a warm function), then the measured
+// requests from conc clients.
+func measure(h func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error),
+	s scenario, n, conc int, m *metered, logs *logMeter) (Operation, error) {
+	if s.n > 0 {
+		n = s.n
+	}
+	if _, err := invoke(h, s, n); err != nil {
+		return Operation{}, err
+	}
+	m.reset()
+	logs.reset()
+	lat := make([]time.Duration, n)
+	var wg sync.WaitGroup
+	var failMu sync.Mutex
+	var failure error
+	next := make(chan int)
+	cpu0 := cpuTime()
+	start := time.Now()
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				t0 := time.Now()
+				_, err := invoke(h, s, i)
+				lat[i] = time.Since(t0)
+				if err != nil {
+					failMu.Lock()
+					failure = err
+					failMu.Unlock()
+				}
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	elapsed := time.Since(start)
+	cpu := cpuTime() - cpu0
+	if failure != nil {
+		return Operation{}, failure
+	}
+	snap := m.snapshot()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	calls := map[string]float64{}
+	for op, k := range snap.calls {
+		calls[op] = round(float64(k)/float64(n), 3)
+	}
+	lb, ll, ratio := logs.result()
+	return Operation{ID: s.id, Name: s.name, Group: s.group, Method: s.method, Requests: n,
+		ReqPerS: round(float64(n)/elapsed.Seconds(), 0), P50Ms: ms(lat[n/2]), P99Ms: ms(lat[n*99/100]),
+		Calls: calls, RCU: round(snap.rcu/float64(n), 3), WCU: round(snap.wcu/float64(n), 3), BilledWCU: round(snap.billedWCU/float64(n), 3),
+		CPUMs: round(float64(cpu.Microseconds())/1000/float64(n), 3), LogBytes: round(float64(lb)/float64(n), 1),
+		LogLines: round(float64(ll)/float64(n), 3), LogGzipRatio: round(ratio, 3)}, nil
+}
 
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-func post(c *http.Client, u string, v url.Values) (string, error) {
-	res, err := c.PostForm(u, v)
+// invoke sends request i of s through the Lambda handler as the runtime
+// does: the event arrives as JSON and the response leaves as JSON.
+func invoke(h func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error), s scenario, i int) (string, error) {
+	path := "/api/" + s.method
+	ev := events.APIGatewayV2HTTPRequest{Version: "2.0", RouteKey: "ANY /api/" + s.group + "/{proxy+}", RawPath: path,
+		Headers: map[string]string{"content-type": "application/x-www-form-urlencoded", "user-agent": "bench"}, Body: s.params(i).Encode()}
+	ev.RequestContext.HTTP.Method = "POST"
+	ev.RequestContext.HTTP.Path = path
+	ev.RequestContext.HTTP.SourceIP = "192.0.2.1"
+	ev.RequestContext.RequestID = "bench-" + strconv.Itoa(i)
+	raw, err := json.Marshal(ev)
 	if err != nil {
 		return "", err
 	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	return string(b), err
+	var in events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(raw, &in); err != nil {
+		return "", err
+	}
+	res, err := h(context.Background(), in)
+	if err != nil {
+		return "", err
+	}
+	if _, err := json.Marshal(res); err != nil {
+		return "", err
+	}
+	if res.StatusCode != 200 || !strings.Contains(res.Body, `"result":0`) {
+		return "", fmt.Errorf("%s: %d %s", s.name, res.StatusCode, res.Body)
+	}
+	return res.Body, nil
 }
+
+// cpuTime is the process's user plus system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// cpuModel names the host CPU (Linux), for the record.
+func cpuModel() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return runtime.GOARCH
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func round(v float64, digits int) float64 {
+	p := 1.0
+	for i := 0; i < digits; i++ {
+		p *= 10
+	}
+	return float64(int64(v*p+0.5)) / p
+}
+
+func ms(d time.Duration) float64 { return round(float64(d.Microseconds())/1000, 2) }

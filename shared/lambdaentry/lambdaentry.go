@@ -16,6 +16,7 @@ import (
 
 	"github.com/keyturn/keyturn/shared/app"
 	"github.com/keyturn/keyturn/shared/config"
+	"github.com/keyturn/keyturn/shared/deploy"
 	"github.com/keyturn/keyturn/shared/webapi"
 )
 
@@ -38,7 +39,18 @@ func WithRequestID(h http.Handler) http.Handler {
 	})
 }
 
-// Start runs the function of one group (app.App.Handler). It exits the
+// HandlerFor returns what the function of group (see shared/deploy)
+// serves: the group's handler (app.App.Handler), or for the $default
+// function every Web API group behind one router that normalizes the path
+// spelling (the local development server's router, without the admin API).
+func HandlerFor(a *app.App, group string) (http.Handler, error) {
+	if g, ok := deploy.Lookup(group); ok && g.Default {
+		return app.Router(a.WebAPI(app.Groups(a)...), nil), nil
+	}
+	return a.Handler(group)
+}
+
+// Start runs the function of one group (see HandlerFor). It exits the
 // process when the configuration is invalid, listing every problem.
 func Start(group string) {
 	ctx := context.Background()
@@ -53,7 +65,7 @@ func Start(group string) {
 		logger.Error("start-up failed", "error", err.Error())
 		os.Exit(1)
 	}
-	h, err := a.Handler(group)
+	h, err := HandlerFor(a, group)
 	if err != nil {
 		logger.Error("start-up failed", "error", err.Error())
 		os.Exit(1)
