@@ -56,6 +56,13 @@ var (
 	KeyLockNotNegative = New("The Key Lock has to be set to '-1' for this method to work.")
 )
 
+// ListTooLong answers a listing that would return more entries than one
+// call may (MaxListed), instead of letting the call run out of time.
+var ListTooLong = New("The list is too long to be returned in one call (more than 10000 entries). Please narrow it (for example with Limit, Search or a customer) and try again.")
+
+// MaxListed is the most entries an unpaged listing returns.
+const MaxListed = 10000
+
 // NotFound is returned by stores when an item does not exist. Domain code
 // translates it to the method's documented not-found message.
 var NotFound = errors.New("not found")

@@ -246,7 +246,11 @@ type Store interface {
 	ReplaceCustomer(ctx context.Context, prev, c Customer) error
 	// DeleteCustomer removes the customer and its secret.
 	DeleteCustomer(ctx context.Context, c Customer) error
-	ListCustomers(ctx context.Context, accountID int64) ([]Customer, error)
+	// ListCustomers reads the account's customers in id order (or newest
+	// first) that keep accepts, filtered as q allows, stopping at q.Limit
+	// of them; without a limit, more than apierr.MaxListed kept customers
+	// are apierr.ListTooLong.
+	ListCustomers(ctx context.Context, accountID int64, q ListQuery, keep func(Customer) bool) ([]Customer, error)
 	// CustomersByID reads customers by id in the given order, skipping
 	// missing ones.
 	CustomersByID(ctx context.Context, accountID int64, ids []int64) ([]Customer, error)
@@ -417,32 +421,50 @@ type CustomerQuery struct {
 // GetCustomers lists the account's customers: by default in id order
 // (creation order), newest first with CreatedNewestTop; Search matches
 // name, company, email or secret (case-insensitive substring), and the id
-// when IncludeIDSearch is set and Search is numeric.
+// when IncludeIDSearch is set and Search is numeric. The store reads in
+// order and stops at Limit matches; without a Limit, more than
+// apierr.MaxListed matches answer apierr.ListTooLong.
 func (s *Service) GetCustomers(ctx context.Context, accountID int64, q CustomerQuery) ([]Customer, error) {
-	all, err := s.store.ListCustomers(ctx, accountID)
-	if err != nil {
-		return nil, err
+	if q.CustomerID != 0 {
+		c, err := s.store.GetCustomer(ctx, accountID, q.CustomerID)
+		if errors.Is(err, apierr.NotFound) || err == nil && q.Search != "" && !matchesCustomer(c, strings.ToLower(q.Search), q.IncludeIDSearch) {
+			return []Customer{}, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return []Customer{c}, nil
 	}
-	out := []Customer{}
 	needle := strings.ToLower(q.Search)
-	for _, c := range all {
-		if q.CustomerID != 0 && c.ID != q.CustomerID {
-			continue
-		}
-		if q.Search != "" && !matchesCustomer(c, needle, q.IncludeIDSearch) {
-			continue
-		}
-		out = append(out, c)
+	keep := func(c Customer) bool { return q.Search == "" || matchesCustomer(c, needle, q.IncludeIDSearch) }
+	out, err := s.store.ListCustomers(ctx, accountID, ListQuery{Search: needle, IncludeID: q.IncludeIDSearch,
+		Desc: q.CreatedNewestTop, Limit: q.Limit}, keep)
+	if out == nil && err == nil {
+		out = []Customer{}
 	}
-	if q.CreatedNewestTop {
-		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-			out[i], out[j] = out[j], out[i]
+	return out, err
+}
+
+// ListQuery tells a store how to read customers: Search (lower-cased) and
+// IncludeID let it filter before reading items into memory; Desc reads
+// newest first; Limit > 0 stops after that many kept customers.
+type ListQuery struct {
+	Search    string
+	IncludeID bool
+	Desc      bool
+	Limit     int64
+}
+
+// SearchText is what a customer's Search matches, lower-cased (stores
+// keep it so they can filter without reading every customer).
+func SearchText(c Customer) string {
+	str := func(p *string) string {
+		if p == nil {
+			return ""
 		}
+		return *p
 	}
-	if q.Limit > 0 && int64(len(out)) > q.Limit {
-		out = out[:q.Limit]
-	}
-	return out, nil
+	return strings.ToLower(c.Name + "\n" + str(c.Email) + "\n" + str(c.CompanyName) + "\n" + c.Secret)
 }
 
 func matchesCustomer(c Customer, needle string, byID bool) bool {

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/schema"
 )
 
@@ -148,6 +149,20 @@ func (t *Table) QueryUpTo(ctx context.Context, q Query, max int) ([]Item, error)
 		}
 		start = p.Next
 	}
+}
+
+// QueryBounded runs q to completion and returns its items, unless more
+// than max items match: then it stops and returns apierr.ListTooLong
+// (the work is bounded by max+1 items, plus what a filter skips).
+func (t *Table) QueryBounded(ctx context.Context, q Query, max int) ([]Item, error) {
+	items, err := t.QueryUpTo(ctx, q, max+1)
+	if err != nil {
+		return nil, err
+	}
+	if len(items) > max {
+		return nil, apierr.ListTooLong
+	}
+	return items, nil
 }
 
 // BatchGet reads items by key with BatchGetItem (100 keys per call,

@@ -7,6 +7,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/catalog"
 	"github.com/keyturn/keyturn/shared/dynamo"
 )
@@ -58,7 +59,7 @@ func (s *Store) GetAccount(ctx context.Context, id int64) (catalog.Account, erro
 // ListAccounts implements catalog.Store: one Query (paged) of the accounts
 // partition (an operator listing; it grows with the number of accounts).
 func (s *Store) ListAccounts(ctx context.Context) ([]catalog.Account, error) {
-	items, err := s.t.QueryAll(ctx, dynamo.Query{PK: dynamo.AccountsPK, Prefix: "A#"})
+	items, err := s.t.QueryBounded(ctx, dynamo.Query{PK: dynamo.AccountsPK, Prefix: "A#"}, apierr.MaxListed)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +137,7 @@ func (s *Store) GetProduct(ctx context.Context, accountID, productID int64) (cat
 // ListProducts implements catalog.Store: one Query of the account's
 // products (paged if large).
 func (s *Store) ListProducts(ctx context.Context, accountID int64) ([]catalog.Product, error) {
-	items, err := s.t.QueryAll(ctx, dynamo.Query{PK: dynamo.AccountPK(accountID), Prefix: dynamo.ProductPrefix})
+	items, err := s.t.QueryBounded(ctx, dynamo.Query{PK: dynamo.AccountPK(accountID), Prefix: dynamo.ProductPrefix}, apierr.MaxListed)
 	if err != nil {
 		return nil, err
 	}

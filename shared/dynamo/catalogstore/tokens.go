@@ -76,7 +76,7 @@ func (s *Store) GetToken(ctx context.Context, id string) (auth.Token, error) {
 // ListTokens implements auth.TokenStore: one Query of gsi1 and
 // BatchGetItem (an account's tokens).
 func (s *Store) ListTokens(ctx context.Context, accountID int64) ([]auth.Token, error) {
-	refs, err := s.t.QueryAll(ctx, dynamo.Query{Index: schema.GSI1, PK: dynamo.TokensGSI1PK(accountID)})
+	refs, err := s.t.QueryBounded(ctx, dynamo.Query{Index: schema.GSI1, PK: dynamo.TokensGSI1PK(accountID)}, apierr.MaxListed)
 	if err != nil {
 		return nil, err
 	}

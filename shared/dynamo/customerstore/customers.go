@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,6 +47,9 @@ type customerItem struct {
 	DeviceCount                  int64   `dynamodbav:"deviceCount"`
 	// Version increments on every replace (optimistic concurrency).
 	Version int64 `dynamodbav:"version"`
+	// Search is customers.SearchText (GetCustomers filters on it in
+	// DynamoDB; customers written before it existed lack it).
+	Search string `dynamodbav:"search"`
 }
 
 func newCustomerItem(c customers.Customer, version int64) customerItem {
@@ -55,7 +59,7 @@ func newCustomerItem(c customers.Customer, version int64) customerItem {
 		Name: c.Name, Email: c.Email, CompanyName: c.CompanyName, Notes: c.Notes, CreatedMs: c.Created.UnixMilli(),
 		EnableCustomerAssociation: c.EnableCustomerAssociation, AllowActivationManagement: c.AllowActivationManagement,
 		AllowMultipleUserAssociation: c.AllowMultipleUserAssociation, MaxNoOfDevices: c.MaxNoOfDevices,
-		Secret: c.Secret, DeviceCount: c.DeviceCount, Version: version,
+		Secret: c.Secret, DeviceCount: c.DeviceCount, Version: version, Search: customers.SearchText(c),
 	}
 }
 
@@ -158,6 +162,7 @@ func (s *Store) ReplaceCustomer(ctx context.Context, prev, c customers.Customer)
 		{"name", c.Name}, {"email", c.Email}, {"companyName", c.CompanyName}, {"notes", c.Notes},
 		{"enableCustomerAssociation", c.EnableCustomerAssociation}, {"allowActivationManagement", c.AllowActivationManagement},
 		{"allowMultipleUserAssociation", c.AllowMultipleUserAssociation}, {"maxNoOfDevices", c.MaxNoOfDevices}, {"secret", c.Secret},
+		{"search", customers.SearchText(c)},
 	} {
 		av, err := attributevalue.Marshal(f.v)
 		if err != nil {
@@ -234,14 +239,53 @@ func (s *Store) DeleteCustomer(ctx context.Context, c customers.Customer) error 
 	return s.dropEmailPointer(ctx, c)
 }
 
-// ListCustomers implements customers.Store: one Query of the account's
-// customers in id order (paged; it grows with the account's customers).
-func (s *Store) ListCustomers(ctx context.Context, accountID int64) ([]customers.Customer, error) {
-	items, err := s.t.QueryAll(ctx, dynamo.Query{PK: dynamo.AccountPK(accountID), Prefix: dynamo.CustomerPrefix})
-	if err != nil {
-		return nil, err
+// ListCustomers implements customers.Store: Queries of the account's
+// customers in id order (descending with q.Desc), filtered in DynamoDB on
+// the lower-cased search text when q.Search is set (customers stored
+// before it was kept pass the filter and keep decides), until q.Limit
+// customers were kept or the customers are exhausted.
+func (s *Store) ListCustomers(ctx context.Context, accountID int64, q customers.ListQuery, keep func(customers.Customer) bool) ([]customers.Customer, error) {
+	dq := dynamo.Query{PK: dynamo.AccountPK(accountID), Prefix: dynamo.CustomerPrefix, Desc: q.Desc}
+	if q.Search != "" {
+		dq.Filter = "contains(#search, :needle) OR attribute_not_exists(#search)"
+		dq.Names = map[string]string{"#search": "search"}
+		dq.Values = dynamo.Item{":needle": dynamo.S(q.Search)}
+		if id, err := strconv.ParseInt(strings.TrimSpace(q.Search), 10, 64); err == nil && q.IncludeID {
+			dq.Filter += " OR id = :id"
+			dq.Values[":id"] = dynamo.N(id)
+		}
 	}
-	return dynamo.DecodeAll(items, "customer", customerItem.customer)
+	max := int(q.Limit)
+	if max <= 0 {
+		max = apierr.MaxListed + 1
+	}
+	var out []customers.Customer
+	var start dynamo.Item
+	for {
+		p, err := s.t.QueryPage(ctx, dq, 0, start)
+		if err != nil {
+			return nil, err
+		}
+		page, err := dynamo.DecodeAll(p.Items, "customer", customerItem.customer)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range page {
+			if keep(c) {
+				out = append(out, c)
+			}
+			if len(out) == max {
+				if q.Limit <= 0 {
+					return nil, apierr.ListTooLong
+				}
+				return out, nil
+			}
+		}
+		if p.Next == nil {
+			return out, nil
+		}
+		start = p.Next
+	}
 }
 
 // CustomersByID implements customers.Store: BatchGetItem, in the given
@@ -351,7 +395,7 @@ func (s *Store) DeleteReseller(ctx context.Context, r customers.Reseller) error 
 // ListResellers implements customers.Store: one Query of the account's
 // resellers in id order.
 func (s *Store) ListResellers(ctx context.Context, accountID int64) ([]customers.Reseller, error) {
-	items, err := s.t.QueryAll(ctx, dynamo.Query{PK: dynamo.AccountPK(accountID), Prefix: dynamo.ResellerPrefix})
+	items, err := s.t.QueryBounded(ctx, dynamo.Query{PK: dynamo.AccountPK(accountID), Prefix: dynamo.ResellerPrefix}, apierr.MaxListed)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,9 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -44,7 +47,7 @@ func TestCustomerSecretsUnique(t *testing.T) {
 	if !errors.Is(err, customers.SecretTaken) {
 		t.Fatalf("second customer with the same secret: %v, want %v", err, customers.SecretTaken)
 	}
-	list, err := s.Customers.ListCustomers(ctx, 1)
+	list, err := s.Customers.ListCustomers(ctx, 1, customers.ListQuery{}, func(customers.Customer) bool { return true })
 	if err != nil || len(list) != 1 || list[0].ID != first.ID {
 		t.Errorf("customers after the refused add: %+v, %v", list, err)
 	}
@@ -198,5 +201,82 @@ func TestRecountAfterFailure(t *testing.T) {
 		if got, _ := s.Customers.GetCustomer(ctx, 1, c.ID); got.DeviceCount != 4 {
 			t.Errorf("after sending the edit again (%d): %d devices, want 4", i+1, got.DeviceCount)
 		}
+	}
+}
+
+// TestListCustomersSearchAndBounds: GetCustomers' search is filtered in
+// DynamoDB on the stored search text (case-insensitive, name, email,
+// company or secret; the id with IncludeIdInSearch), customers stored
+// before the search text existed are still found, Limit stops the read,
+// and an unlimited listing of more than MaxListed answers ListTooLong.
+func TestListCustomersSearchAndBounds(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	svc := customers.NewService(s.Customers, s.Licenses, time.Now, rand.Reader)
+	var ids []int64
+	for _, name := range []string{"Alice Smith", "Bob", "Carol", "alice jones", "Dave"} {
+		email := strings.ToLower(strings.Fields(name)[0]) + "@example.com"
+		c, err := svc.AddCustomer(ctx, 1, customers.CustomerFields{Name: str(name), Email: &email})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, c.ID)
+	}
+	// A customer stored before customers kept their search text.
+	if _, err := s.Table.UpdateExisting(ctx, dynamo.Customer(1, ids[4]), dynamo.Update{Expr: "REMOVE #s", Names: map[string]string{"#s": "search"}}); err != nil {
+		t.Fatal(err)
+	}
+	names := func(q customers.CustomerQuery) []string {
+		t.Helper()
+		cs, err := svc.GetCustomers(ctx, 1, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, c := range cs {
+			out = append(out, c.Name)
+		}
+		return out
+	}
+	tests := []struct {
+		q    customers.CustomerQuery
+		want string
+	}{
+		{customers.CustomerQuery{Search: "ALICE"}, "[Alice Smith alice jones]"},
+		{customers.CustomerQuery{Search: "alice", CreatedNewestTop: true}, "[alice jones Alice Smith]"},
+		{customers.CustomerQuery{Search: "dave@"}, "[Dave]"},
+		{customers.CustomerQuery{Limit: 2}, "[Alice Smith Bob]"},
+		{customers.CustomerQuery{Limit: 2, CreatedNewestTop: true}, "[Dave alice jones]"},
+		{customers.CustomerQuery{CustomerID: ids[2]}, "[Carol]"},
+	}
+	for _, tt := range tests {
+		if got := fmt.Sprint(names(tt.q)); got != tt.want {
+			t.Errorf("GetCustomers %+v = %s, want %s", tt.q, got, tt.want)
+		}
+	}
+	var bulk []any
+	// A numeric search matches the id only with IncludeIdInSearch (other
+	// customers may match it in their random secrets).
+	bob := fmt.Sprint(ids[1])
+	if got := names(customers.CustomerQuery{Search: bob, IncludeIDSearch: true}); !slices.Contains(got, "Bob") {
+		t.Errorf("search %s with IncludeIdInSearch = %v, want Bob among them", bob, got)
+	}
+	if c, _ := s.Customers.GetCustomer(ctx, 1, ids[1]); !strings.Contains(strings.ToLower(c.Secret), bob) {
+		if got := names(customers.CustomerQuery{Search: bob}); slices.Contains(got, "Bob") {
+			t.Errorf("search %s without IncludeIdInSearch = %v, want no Bob", bob, got)
+		}
+	}
+	for i := 0; i < apierr.MaxListed-4; i++ {
+		bulk = append(bulk, map[string]any{"pk": dynamo.AccountPK(1), "sk": dynamo.Customer(1, int64(100000+i)).SK,
+			"id": 100000 + i, "accountId": 1, "name": "bulk"})
+	}
+	if err := s.Table.BatchPut(ctx, bulk); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.GetCustomers(ctx, 1, customers.CustomerQuery{}); !errors.Is(err, apierr.ListTooLong) {
+		t.Errorf("listing %d customers without a limit: %v, want ListTooLong", apierr.MaxListed+1, err)
+	}
+	if got := names(customers.CustomerQuery{Limit: 3, CreatedNewestTop: true}); len(got) != 3 {
+		t.Errorf("newest 3 of many: %v", got)
 	}
 }

@@ -312,7 +312,7 @@ func (s *Store) FindByName(ctx context.Context, accountID int64, r dataobj.Ref, 
 // ListAccountObjects implements dataobj.Store: a Query of gsi2, which
 // projects the objects whole (eventually consistent).
 func (s *Store) ListAccountObjects(ctx context.Context, accountID int64) ([]dataobj.Object, error) {
-	items, err := s.t.QueryAll(ctx, dynamo.Query{Index: schema.GSI2, PK: dynamo.AccountDataObjectsGSI2PK(accountID)})
+	items, err := s.t.QueryBounded(ctx, dynamo.Query{Index: schema.GSI2, PK: dynamo.AccountDataObjectsGSI2PK(accountID)}, apierr.MaxListed)
 	if err != nil {
 		return nil, err
 	}

@@ -313,7 +313,7 @@ func (s *Store) ResellerKeys(ctx context.Context, accountID, resellerID int64) (
 }
 
 func (s *Store) linkedKeys(ctx context.Context, index, pk string, withActivations bool, still func(keys.Record) bool) ([]keys.Record, error) {
-	refs, err := s.t.QueryAll(ctx, dynamo.Query{Index: index, PK: pk})
+	refs, err := s.t.QueryBounded(ctx, dynamo.Query{Index: index, PK: pk}, apierr.MaxListed)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package licensestore
 import (
 	"context"
 
+	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/dynamo"
 	"github.com/keyturn/keyturn/shared/keys"
 )
@@ -65,7 +66,7 @@ func (s *Store) GetTemplate(ctx context.Context, accountID, id int64) (keys.Temp
 // ListTemplates implements keys.TemplateStore: one Query of the account's
 // templates (bounded by what the account defines).
 func (s *Store) ListTemplates(ctx context.Context, accountID int64) ([]keys.Template, error) {
-	items, err := s.t.QueryAll(ctx, dynamo.Query{PK: dynamo.AccountPK(accountID), Prefix: dynamo.TemplatePrefix})
+	items, err := s.t.QueryBounded(ctx, dynamo.Query{PK: dynamo.AccountPK(accountID), Prefix: dynamo.TemplatePrefix}, apierr.MaxListed)
 	if err != nil {
 		return nil, err
 	}

@@ -107,10 +107,10 @@ func (s *Store) ListUsers(ctx context.Context, accountID, customerID int64) ([]u
 	var items []dynamo.Item
 	var err error
 	if customerID == 0 {
-		items, err = s.t.QueryAll(ctx, dynamo.Query{PK: dynamo.AccountPK(accountID), Prefix: dynamo.UserPrefix})
+		items, err = s.t.QueryBounded(ctx, dynamo.Query{PK: dynamo.AccountPK(accountID), Prefix: dynamo.UserPrefix}, apierr.MaxListed)
 	} else {
 		var refs []dynamo.Item
-		if refs, err = s.t.QueryAll(ctx, dynamo.Query{Index: schema.GSI3, PK: dynamo.CustomerUsersGSI3PK(accountID, customerID)}); err == nil {
+		if refs, err = s.t.QueryBounded(ctx, dynamo.Query{Index: schema.GSI3, PK: dynamo.CustomerUsersGSI3PK(accountID, customerID)}, apierr.MaxListed); err == nil {
 			items, err = s.t.BatchGet(ctx, dynamo.IndexKeys(refs))
 		}
 	}
