@@ -191,7 +191,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if maxV == 0 {
 			maxV = 1
 		}
-		if v, err := params.Int("v", 1); err != nil || v < 1 || v > maxV {
+		if v, err := params.Int32("v", 1); err != nil || v < 1 || v > maxV {
 			return http.StatusOK, nil, apierr.BadInput
 		}
 		raw, ok := params.String("token")

@@ -3,6 +3,7 @@ package webapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -95,6 +96,60 @@ func TestParams(t *testing.T) {
 	}
 	if _, err := p.ModelVersion(2); !errors.Is(err, apierr.BadInput) {
 		t.Errorf("ModelVersion(2) error = %v; want BadInput", err)
+	}
+}
+
+func TestParamsIntRanges(t *testing.T) {
+	tests := []struct {
+		raw       string
+		want32    int64
+		ok32      bool
+		want64    int64
+		ok64      bool
+		defaulted bool
+	}{
+		{"2147483647", 2147483647, true, 2147483647, true, false},
+		{"-2147483648", -2147483648, true, -2147483648, true, false},
+		{" 12 ", 12, true, 12, true, false},
+		{"2147483648", 0, false, 2147483648, true, false},
+		{"-2147483649", 0, false, -2147483649, true, false},
+		{"9223372036854775807", 0, false, 9223372036854775807, true, false},
+		{"9223372036854775808", 0, false, 0, false, false},
+		{"1e3", 0, false, 0, false, false},
+		{"0x10", 0, false, 0, false, false},
+		{"null", 5, true, 5, true, true},
+	}
+	for _, tt := range tests {
+		p := NewParams(map[string]string{"n": tt.raw})
+		got32, err := p.Int32("n", 5)
+		if (err == nil) != tt.ok32 || err == nil && got32 != tt.want32 || err != nil && !errors.Is(err, apierr.BadInput) {
+			t.Errorf("Int32(%q) = %d, %v; want %d, ok=%v", tt.raw, got32, err, tt.want32, tt.ok32)
+		}
+		got64, err := p.Int("n", 5)
+		if (err == nil) != tt.ok64 || err == nil && got64 != tt.want64 {
+			t.Errorf("Int(%q) = %d, %v; want %d, ok=%v", tt.raw, got64, err, tt.want64, tt.ok64)
+		}
+	}
+}
+
+func TestClip(t *testing.T) {
+	long := strings.Repeat("é", 100) // 200 bytes
+	tests := []struct{ in, want string }{
+		{"short", "short"},
+		{strings.Repeat("a", MaxLoggedValue), strings.Repeat("a", MaxLoggedValue)},
+		{strings.Repeat("a", 1000), strings.Repeat("a", MaxLoggedValue) + "...(1000 bytes)"},
+		{long, strings.Repeat("é", MaxLoggedValue/2) + "...(200 bytes)"},
+		{"a" + long, "a" + strings.Repeat("é", MaxLoggedValue/2-1) + "...(201 bytes)"},
+	}
+	for _, tt := range tests {
+		if got := Clip(tt.in); got != tt.want {
+			t.Errorf("Clip(%.20q...) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	// An error about a huge value carries only its prefix.
+	p := NewParams(map[string]string{"n": strings.Repeat("9", 100000)})
+	if _, err := p.Int32("n", 0); err == nil || len(errors.Unwrap(err).Error()) > 200 {
+		t.Errorf("Int32 error on a 100 kB value is %d bytes, want a short text", len(fmt.Sprint(err)))
 	}
 }
 

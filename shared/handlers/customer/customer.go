@@ -138,7 +138,7 @@ type editResult struct {
 // issues a new secret. The portal link and secret are returned when
 // EnableCustomerAssociation or Secret is true.
 func (h handlers) edit(ctx context.Context, c *webapi.Call) (any, error) {
-	id, err := c.Params.Int("CustomerId", 0)
+	id, err := c.Params.Int32("CustomerId", 0)
 	if err != nil || id <= 0 {
 		return nil, apierr.BadInput
 	}
@@ -176,10 +176,10 @@ func (h handlers) list(ctx context.Context, c *webapi.Call) (any, error) {
 	if q.IncludeIDSearch, err = c.Params.Bool("IncludeIdInSearch", false); err != nil {
 		return nil, err
 	}
-	if q.CustomerID, err = c.Params.Int("CustomerId", 0); err != nil {
+	if q.CustomerID, err = c.Params.Int32("CustomerId", 0); err != nil {
 		return nil, err
 	}
-	if q.Limit, err = c.Params.Int("Limit", 0); err != nil || q.Limit < 0 {
+	if q.Limit, err = c.Params.Int32("Limit", 0); err != nil || q.Limit < 0 {
 		return nil, apierr.BadInput
 	}
 	if q.CreatedNewestTop, err = c.Params.Bool("SortByCreatedDescending", false); err != nil {
@@ -214,7 +214,7 @@ type licensesResult struct {
 
 // licenses implements GetCustomerLicenses.
 func (h handlers) licenses(ctx context.Context, c *webapi.Call) (any, error) {
-	id, err := c.Params.Int("CustomerId", 0)
+	id, err := c.Params.Int32("CustomerId", 0)
 	if err != nil || id <= 0 {
 		return nil, apierr.BadInput
 	}
@@ -312,7 +312,7 @@ func (h handlers) customerLicenses(ctx context.Context, c *webapi.Call, cust cus
 // remove implements RemoveCustomer: the customer goes; its licenses stay,
 // dissociated (see package customers).
 func (h handlers) remove(ctx context.Context, c *webapi.Call) (any, error) {
-	id, err := c.Params.Int("CustomerId", 0)
+	id, err := c.Params.Int32("CustomerId", 0)
 	if err != nil || id <= 0 {
 		return nil, apierr.BadInput
 	}

@@ -19,11 +19,11 @@ func (h handlers) activate(ctx context.Context, c *webapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	interval, err := c.Params.Int("FloatingTimeInterval", 0)
+	interval, err := c.Params.Int32("FloatingTimeInterval", 0)
 	if err != nil || interval < 0 || interval > maxFloatingInterval {
 		return nil, apierr.BadInput
 	}
-	overdraft, err := c.Params.Int("MaxOverdraft", 0)
+	overdraft, err := c.Params.Int32("MaxOverdraft", 0)
 	if err != nil || overdraft < 0 {
 		return nil, apierr.BadInput
 	}
@@ -65,7 +65,7 @@ func (h handlers) getKey(ctx context.Context, c *webapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := c.Params.Int("FloatingTimeInterval", 0); err != nil {
+	if _, err := c.Params.Int32("FloatingTimeInterval", 0); err != nil {
 		return nil, err
 	}
 	p, k, err := h.target(ctx, c)

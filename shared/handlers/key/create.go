@@ -48,7 +48,7 @@ func (r createKeysResult) PlainText() string {
 func spec(c *webapi.Call) (keys.Spec, error) {
 	var sp keys.Spec
 	var err error
-	if sp.Period, err = c.Params.Int("Period", 0); err != nil {
+	if sp.Period, err = c.Params.Int32("Period", 0); err != nil {
 		return sp, err
 	}
 	for i := range sp.Features {
@@ -65,7 +65,7 @@ func spec(c *webapi.Call) (keys.Spec, error) {
 	if sp.TrialActivation, err = c.Params.Bool("TrialActivation", false); err != nil {
 		return sp, err
 	}
-	if sp.MaxNoOfMachines, err = c.Params.Int("MaxNoOfMachines", 0); err != nil {
+	if sp.MaxNoOfMachines, err = c.Params.Int32("MaxNoOfMachines", 0); err != nil {
 		return sp, err
 	}
 	if v, ok := c.Params.String("AllowedMachines"); ok {
@@ -89,7 +89,7 @@ func (h handlers) createKey(ctx context.Context, c *webapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := c.Params.Int("NoOfKeys", 1)
+	n, err := c.Params.Int32("NoOfKeys", 1)
 	if err != nil || n < 1 {
 		return nil, apierr.BadInput
 	}
@@ -101,11 +101,11 @@ func (h handlers) createKey(ctx context.Context, c *webapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	cid, err := c.Params.Int("CustomerId", 0)
+	cid, err := c.Params.Int32("CustomerId", 0)
 	if err != nil {
 		return nil, err
 	}
-	rid, err := c.Params.Int("ResellerId", 0)
+	rid, err := c.Params.Int32("ResellerId", 0)
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +200,7 @@ func CustomerFieldsFrom(p webapi.Params) (customers.CustomerFields, error) {
 		}
 	}
 	if _, ok := p.String("MaxNoOfDevices"); ok {
-		v, err := p.Int("MaxNoOfDevices", 0)
+		v, err := p.Int32("MaxNoOfDevices", 0)
 		if err != nil {
 			return f, err
 		}
@@ -238,7 +238,7 @@ type fromTemplateResult struct {
 // createKeyFromTemplate implements key/CreateKeyFromTemplate. A non-zero
 // feature lock on the token names the only template it may use.
 func (h handlers) createKeyFromTemplate(ctx context.Context, c *webapi.Call) (any, error) {
-	id, err := c.Params.Int("LicenseTemplateId", 0)
+	id, err := c.Params.Int32("LicenseTemplateId", 0)
 	if err != nil || id <= 0 {
 		return nil, apierr.BadInput
 	}
