@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -27,6 +29,7 @@ import (
 	"github.com/keyturn/keyturn/shared/config"
 	"github.com/keyturn/keyturn/shared/ddbtest"
 	"github.com/keyturn/keyturn/shared/signing"
+	"github.com/keyturn/keyturn/shared/store"
 	"github.com/keyturn/keyturn/shared/webapi/msgpack"
 )
 
@@ -44,21 +47,38 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, envOptions{})
+}
+
+// envOptions adjust a test service: wrap sees every DynamoDB call, logger
+// receives the service's log, env adds or overrides variables.
+type envOptions struct {
+	wrap   func(store.API) store.API
+	logger *slog.Logger
+	env    map[string]string
+}
+
+func newEnvWith(t *testing.T, o envOptions) *env {
+	t.Helper()
 	db, table := ddbtest.NewTable(t)
 	sum := sha256.Sum256([]byte(adminSecret))
-	cfg, err := config.Load(func(k string) string {
-		return map[string]string{
-			config.EnvTable:           table,
-			config.EnvSigningMode:     config.SigningLocal,
-			config.EnvLocalKEKFile:    filepath.Join(t.TempDir(), "kek"),
-			config.EnvAdminSecretHash: hex.EncodeToString(sum[:]),
-			config.EnvMaxBodyBytes:    "4096",
-		}[k]
-	})
+	vars := map[string]string{
+		config.EnvTable:           table,
+		config.EnvSigningMode:     config.SigningLocal,
+		config.EnvLocalKEKFile:    filepath.Join(t.TempDir(), "kek"),
+		config.EnvAdminSecretHash: hex.EncodeToString(sum[:]),
+		config.EnvMaxBodyBytes:    "4096",
+	}
+	maps.Copy(vars, o.env)
+	cfg, err := config.Load(func(k string) string { return vars[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(context.Background(), cfg, nil, app.Clients{DynamoDB: db})
+	var api store.API = db
+	if o.wrap != nil {
+		api = o.wrap(db)
+	}
+	a, err := app.New(context.Background(), cfg, o.logger, app.Clients{DynamoDB: api})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -124,11 +124,15 @@ const MaxLoggedValue = 64
 // Clip returns at most MaxLoggedValue bytes of a client value (cut at a
 // rune boundary, with "..." and the full length appended when cut), for
 // error texts and logs: a log line never carries a whole client value.
-func Clip(v string) string {
-	if len(v) <= MaxLoggedValue {
+func Clip(v string) string { return ClipTo(v, MaxLoggedValue) }
+
+// ClipTo is Clip with a limit of n bytes (for texts that may embed client
+// values, such as error texts).
+func ClipTo(v string, n int) string {
+	if len(v) <= n {
 		return v
 	}
-	cut := MaxLoggedValue
+	cut := n
 	for cut > 0 && !utf8.RuneStart(v[cut]) {
 		cut--
 	}

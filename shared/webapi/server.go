@@ -145,6 +145,14 @@ const (
 	mimePlain   = "text/plain"
 )
 
+// Log line bounds: the path and an error text (which may embed client
+// values, e.g. an item key) are clipped, so a log line stays short whatever
+// a client sends.
+const (
+	maxLoggedPath  = 128
+	maxLoggedError = 512
+)
+
 // RequestIDHeader carries the request id; the Lambda entry sets it from the
 // API Gateway request context.
 const RequestIDHeader = "X-Request-Id"
@@ -225,12 +233,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			status = http.StatusNotFound
 		}
 	}
-	attrs := []any{"method", methodName, "path", r.URL.Path, "status", status, "ms", time.Since(start).Milliseconds()}
+	attrs := []any{"method", methodName, "path", ClipTo(r.URL.Path, maxLoggedPath), "status", status, "ms", time.Since(start).Milliseconds()}
 	if accountID != 0 {
 		attrs = append(attrs, "accountId", accountID)
 	}
 	if err != nil {
-		attrs = append(attrs, "result", 1, "error", err.Error())
+		attrs = append(attrs, "result", 1, "error", ClipTo(err.Error(), maxLoggedError))
 	}
 	log.Log(r.Context(), level, "webapi request", attrs...)
 

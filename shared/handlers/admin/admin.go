@@ -152,7 +152,7 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: m})
 		return
 	}
-	a.d.Logger.Error("admin request failed", "path", r.URL.Path, "method", r.Method, "error", err.Error())
+	a.d.Logger.Error("admin request failed", "path", webapi.ClipTo(r.URL.Path, 128), "method", webapi.Clip(r.Method), "error", webapi.ClipTo(err.Error(), 512))
 	writeJSON(w, http.StatusInternalServerError, errorBody{Error: "internal error"})
 }
 

@@ -112,6 +112,9 @@ func (h handlers) target(ctx context.Context, c *webapi.Call) (catalog.Product, 
 		return p, "", apierr.BadInput
 	}
 	k = strings.TrimSpace(k)
+	if !keys.CanNameKey(k) {
+		return p, "", apierr.KeyNotFound
+	}
 	if c.Principal.Scope.KeyLock > 0 {
 		r, err := h.d.Keys.Get(ctx, c.Principal.AccountID, p.ID, k)
 		if err != nil {
@@ -284,7 +287,11 @@ func (h handlers) keyLock(ctx context.Context, c *webapi.Call) (any, error) {
 	if !ok {
 		return nil, apierr.BadInput
 	}
-	r, err := h.d.Keys.Get(ctx, c.Principal.AccountID, p.ID, strings.TrimSpace(k))
+	k = strings.TrimSpace(k)
+	if !keys.CanNameKey(k) {
+		return nil, apierr.KeyNotFound
+	}
+	r, err := h.d.Keys.Get(ctx, c.Principal.AccountID, p.ID, k)
 	if err != nil {
 		return nil, err
 	}
