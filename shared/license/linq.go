@@ -9,9 +9,89 @@ import (
 	"time"
 	"unicode/utf16"
 
+	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/signing"
 	"github.com/keyturn/keyturn/shared/wire"
 )
+
+// linqSeparators are the characters that delimit fields in the text
+// SignMethod=0 signs: ',' between fields, '[' and ']' around the machine
+// and data object lists.
+const linqSeparators = ",[]"
+
+// Refusals of SignMethod=0 signing (Keyturn's own messages; the reference
+// documents none). The signed text cannot escape anything (clients rebuild
+// it from the JSON object and would no longer verify), so a license whose
+// text would not split into fields in exactly one way is not signed at all.
+var (
+	// LinqSeparator: a text field (key, notes, customer, machine code, IP,
+	// allowed machines, data object name or value) contains ',', '[' or ']'.
+	LinqSeparator = apierr.New("This license cannot be signed with SignMethod=0 because a text field contains ',', '[' or ']'. Use SignMethod=1.")
+	// LinqDataObjects: more than one data object, which a reader could
+	// regroup into fewer objects with other values.
+	LinqDataObjects = apierr.New("This license cannot be signed with SignMethod=0 because it has more than one data object. Use SignMethod=1.")
+	// MachineCodeSeparator refuses an activation whose machine code contains
+	// ',', '[' or ']' (for every SignMethod: such a code would make
+	// SignMethod=0 licenses of the key unsignable for everyone).
+	MachineCodeSeparator = apierr.New("The machine code cannot contain ',', '[' or ']'.")
+)
+
+// CheckMachineCode returns MachineCodeSeparator when mid contains a
+// character that delimits fields of the SignMethod=0 text.
+func CheckMachineCode(mid string) error {
+	if strings.ContainsAny(mid, linqSeparators) {
+		return MachineCodeSeparator
+	}
+	return nil
+}
+
+// LinqSignable reports whether l can be signed with SignMethod=0 so that
+// its signed text (LinqSignText) splits into fields in exactly one way:
+// LinqSeparator when a text field contains ',', '[' or ']', LinqDataObjects
+// when it lists more than one data object; nil otherwise. Call it with the
+// license as rendered (after Mask).
+//
+// With these refusals, a reader that takes the text apart can only regroup
+// a list of two or more machines into fewer entries (their strings then
+// contain ','): it cannot add a machine code, nor change any other field.
+// Null and empty text read alike (Notes, Email, CompanyName,
+// AllowedMachines), and fields outside the text (customer Id, machine
+// FriendlyName and FloatingExpires, Reseller) are not signed by this
+// method at all.
+func LinqSignable(l License) error {
+	check := func(field, v string) error {
+		if strings.ContainsAny(v, linqSeparators) {
+			return LinqSeparator.Wrap(fmt.Errorf("field %s contains a separator", field))
+		}
+		return nil
+	}
+	str := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	fields := [][2]string{{"Key", l.Key}, {"Notes", str(l.Notes)}, {"AllowedMachines", str(l.AllowedMachines)}}
+	if c := l.Customer; c != nil {
+		fields = append(fields, [2]string{"Customer.Name", c.Name}, [2]string{"Customer.Email", str(c.Email)},
+			[2]string{"Customer.CompanyName", str(c.CompanyName)})
+	}
+	for _, a := range l.Machines {
+		fields = append(fields, [2]string{"ActivatedMachines.Mid", a.WireMid()}, [2]string{"ActivatedMachines.IP", a.IP})
+	}
+	for _, o := range l.DataObjects {
+		fields = append(fields, [2]string{"DataObjects.Name", o.Name}, [2]string{"DataObjects.StringValue", o.StringValue})
+	}
+	for _, f := range fields {
+		if err := check(f[0], f[1]); err != nil {
+			return err
+		}
+	}
+	if len(l.DataObjects) > 1 {
+		return LinqDataObjects
+	}
+	return nil
+}
 
 func linqBool(b bool) string {
 	if b {
@@ -185,12 +265,16 @@ func camelParts(l License, model int) LinqLicense {
 
 // LinqSigned returns the SignMethod=0 licenseKey object. With a nil signer
 // signature is null; otherwise it is the base64 RSASSA-PKCS1-v1_5 SHA-256
-// signature over the UTF-16LE LinqSignText.
+// signature over the UTF-16LE LinqSignText, and a license that
+// LinqSignable refuses is not signed (LinqSeparator, LinqDataObjects).
 func LinqSigned(ctx context.Context, s signing.Signer, l License, model int, signDate time.Time) (LinqLicense, error) {
 	out := camelParts(l, model)
 	sd := linqDate(signDate)
 	out.SignDate = &sd
 	if s != nil {
+		if err := LinqSignable(l); err != nil {
+			return LinqLicense{}, err
+		}
 		sig, err := signing.SignSHA256(ctx, s, utf16le(LinqSignText(l, signDate)))
 		if err != nil {
 			return LinqLicense{}, fmt.Errorf("sign license: %w", err)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/keys"
+	"github.com/keyturn/keyturn/shared/license"
 	"github.com/keyturn/keyturn/shared/webapi"
 )
 
@@ -32,6 +33,9 @@ func (h handlers) activate(ctx context.Context, c *webapi.Call) (any, error) {
 		return nil, err
 	}
 	mid, _ := c.Params.String("MachineCode")
+	if err := license.CheckMachineCode(mid); err != nil {
+		return nil, err
+	}
 	fn, _ := c.Params.String("FriendlyName")
 	osInfo, _ := c.Params.String("OSInfo")
 	r, err := h.d.Keys.Activate(ctx, keys.ActivateInput{

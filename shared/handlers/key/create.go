@@ -9,6 +9,7 @@ import (
 	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/customers"
 	"github.com/keyturn/keyturn/shared/keys"
+	"github.com/keyturn/keyturn/shared/license"
 	"github.com/keyturn/keyturn/shared/webapi"
 )
 
@@ -217,6 +218,9 @@ func (h handlers) createTrialKey(ctx context.Context, c *webapi.Call) (any, erro
 		return nil, err
 	}
 	mid, _ := c.Params.String("MachineCode")
+	if err := license.CheckMachineCode(mid); err != nil {
+		return nil, err
+	}
 	fn, _ := c.Params.String("FriendlyName")
 	days := c.Principal.Scope.FeatureLock
 	if days <= 0 {
