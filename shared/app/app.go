@@ -104,6 +104,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, clients Cl
 			})
 		}
 	}
+	if cfg.PublicURL == "" {
+		logger.Warn(config.EnvPublicURL + " is not set: customer portal links are left out of answers")
+	}
 	now := func() time.Time { return time.Now().UTC() }
 	st := store.New(clients.DynamoDB, cfg.Table)
 	signKeys, err := newKeys(cfg, st, clients.KMS, now)
@@ -149,7 +152,8 @@ func loadAWS(ctx context.Context, cfg config.Config) (aws.Config, error) {
 
 // WebAPI returns the Web API 3 server for the given groups.
 func (a *App) WebAPI(groups ...webapi.Group) *webapi.Server {
-	return webapi.NewServer(webapi.Options{Auth: a.Tokens, Logger: a.Logger, MaxBodyBytes: a.Config.MaxBodyBytes}, groups...)
+	return webapi.NewServer(webapi.Options{Auth: a.Tokens, Logger: a.Logger, MaxBodyBytes: a.Config.MaxBodyBytes,
+		TrustedProxies: a.Config.TrustedProxies}, groups...)
 }
 
 // Admin returns the admin API handler.

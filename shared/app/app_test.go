@@ -35,6 +35,9 @@ import (
 
 const adminSecret = "test-admin-secret"
 
+// testPublicURL is the public base URL of test services (portal links).
+const testPublicURL = "https://licenses.example.com"
+
 // env is one service instance on its own DynamoDB Local table.
 type env struct {
 	t     *testing.T
@@ -68,6 +71,7 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 		config.EnvLocalKEKFile:    filepath.Join(t.TempDir(), "kek"),
 		config.EnvAdminSecretHash: hex.EncodeToString(sum[:]),
 		config.EnvMaxBodyBytes:    "4096",
+		config.EnvPublicURL:       testPublicURL,
 	}
 	maps.Copy(vars, o.env)
 	cfg, err := config.Load(func(k string) string { return vars[k] })

@@ -7,6 +7,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -32,6 +33,7 @@ const (
 	EnvLogLevel         = "KEYTURN_LOG_LEVEL"
 	EnvTokenCacheSecond = "KEYTURN_TOKEN_CACHE_SECONDS"
 	EnvPublicURL        = "KEYTURN_PUBLIC_URL"
+	EnvTrustedProxies   = "KEYTURN_TRUSTED_PROXIES"
 )
 
 // Config is the parsed configuration shared by every function.
@@ -67,8 +69,15 @@ type Config struct {
 	TokenCacheSeconds int
 	// PublicURL is the base URL clients use (the CloudFront URL in AWS),
 	// without a trailing slash; customer portal links are built on it.
-	// Optional: when empty, links use the request's host.
+	// Optional: links carry the customer secret and are never built from
+	// request headers, so without it answers carry no portal link.
 	PublicURL string
+	// TrustedProxies are the networks (CIDRs, or single addresses) of
+	// proxies in front of the service whose X-Forwarded-For header is
+	// believed when computing the client IP. Empty (the default): the
+	// client IP is API Gateway's source IP in Lambda, the socket peer
+	// locally, and X-Forwarded-For is ignored.
+	TrustedProxies []netip.Prefix
 }
 
 // Load parses the configuration using getenv (os.Getenv in production).
@@ -114,6 +123,21 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if u := c.PublicURL; u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
 		problems = append(problems, EnvPublicURL+" must be an http(s) URL")
+	}
+	for _, v := range strings.Split(get(EnvTrustedProxies), ",") {
+		if v = strings.TrimSpace(v); v == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			a, aerr := netip.ParseAddr(v)
+			if aerr != nil {
+				problems = append(problems, fmt.Sprintf("%s: %q is not a CIDR or an IP address", EnvTrustedProxies, v))
+				continue
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p.Masked())
 	}
 	if v := get(EnvMaxBodyBytes); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -320,5 +321,41 @@ func TestServerMsgPack(t *testing.T) {
 	w = do(t, s, "POST", "/api/test/Echo", "application/x-msgpack", "\x82\xa5tok")
 	if want := "\x82\xa6result\x01\xa7message\xd9\x24The input parameters were incorrect."; w.Body.String() != want {
 		t.Errorf("bad msgpack body: got %q, want %q", w.Body.String(), want)
+	}
+}
+
+func TestClientIP(t *testing.T) {
+	proxies := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("2001:db8::/32")}
+	tests := []struct {
+		name    string
+		remote  string
+		xff     []string
+		trusted []netip.Prefix
+		want    string
+	}{
+		{"socket peer", "192.0.2.7:5123", nil, nil, "192.0.2.7"},
+		{"API Gateway source IP (no port)", "192.0.2.10", nil, nil, "192.0.2.10"},
+		{"IPv6 source IP", "2001:db8:1::5", nil, nil, "2001:db8:1::5"},
+		{"IPv6 peer with port", "[2001:db8:1::5]:443", nil, nil, "2001:db8:1::5"},
+		{"IPv4-mapped peer", "[::ffff:192.0.2.9]:80", nil, nil, "192.0.2.9"},
+		{"forwarded header without trusted proxies", "192.0.2.7:1", []string{"9.9.9.9"}, nil, "192.0.2.7"},
+		{"forwarded header from an untrusted peer", "192.0.2.7:1", []string{"9.9.9.9"}, proxies, "192.0.2.7"},
+		{"one trusted proxy", "10.1.2.3:1", []string{"198.51.100.4"}, proxies, "198.51.100.4"},
+		{"spoofed entries before the proxy's", "10.1.2.3:1", []string{"9.9.9.9, 198.51.100.4"}, proxies, "198.51.100.4"},
+		{"chain of trusted proxies", "10.1.2.3:1", []string{"198.51.100.4, 10.9.9.9", "2001:db8::1"}, proxies, "198.51.100.4"},
+		{"garbage entry ends the walk", "10.1.2.3:1", []string{"198.51.100.4, [x,1.2"}, proxies, "10.1.2.3"},
+		{"only proxies", "10.1.2.3:1", []string{"10.2.2.2"}, proxies, "10.2.2.2"},
+		{"no peer address", "", []string{"9.9.9.9"}, proxies, ""},
+		{"garbage peer", "not-an-ip", nil, nil, ""},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest("POST", "/api/key/Activate", nil)
+		r.RemoteAddr = tt.remote
+		for _, v := range tt.xff {
+			r.Header.Add("X-Forwarded-For", v)
+		}
+		if got := ClientIP(r, tt.trusted); got != tt.want {
+			t.Errorf("%s: ClientIP = %q, want %q", tt.name, got, tt.want)
+		}
 	}
 }

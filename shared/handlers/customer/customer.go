@@ -30,8 +30,9 @@ type Deps struct {
 	Related keyhandlers.RelatedReader
 	// Products gives feature definitions for Metadata=true.
 	Products catalog.ProductReader
-	// PublicURL is the deployment's base URL for portal links ("" = the
-	// request's own scheme and host).
+	// PublicURL is the deployment's base URL for portal links. Links carry
+	// the customer secret, so they are never built from request headers:
+	// with no PublicURL, answers carry no portal link.
 	PublicURL string
 	Now       func() time.Time
 }
@@ -90,14 +91,15 @@ func NewCustomer(c customers.Customer, model int64) Customer {
 	return out
 }
 
-// portalLink is the stable customer portal address of this deployment.
-func (h handlers) portalLink(c *webapi.Call, cust customers.Customer) string {
-	base := h.d.PublicURL
-	if base == "" {
-		base = c.RequestBase
+// portalLink is the customer portal address of this deployment, on the
+// configured PublicURL; nil when none is configured.
+func (h handlers) portalLink(cust customers.Customer) *string {
+	if h.d.PublicURL == "" {
+		return nil
 	}
 	q := url.Values{"account": {strconv.FormatInt(cust.AccountID, 10)}, "customer": {strconv.FormatInt(cust.ID, 10)}, "code": {cust.Secret}}
-	return base + "/portal/customer?" + q.Encode()
+	link := h.d.PublicURL + "/portal/customer?" + q.Encode()
+	return &link
 }
 
 type addResult struct {
@@ -122,8 +124,7 @@ func (h handlers) add(ctx context.Context, c *webapi.Call) (any, error) {
 	}
 	out := addResult{CustomerID: cust.ID, Secret: cust.Secret}
 	if cust.EnableCustomerAssociation {
-		link := h.portalLink(c, cust)
-		out.PortalLink = &link
+		out.PortalLink = h.portalLink(cust)
 	}
 	return out, nil
 }
@@ -156,8 +157,7 @@ func (h handlers) edit(ctx context.Context, c *webapi.Call) (any, error) {
 	}
 	out := editResult{CustomerID: cust.ID}
 	if newSecret || (f.EnableCustomerAssociation != nil && *f.EnableCustomerAssociation) {
-		link := h.portalLink(c, cust)
-		out.PortalLink, out.Secret = &link, &cust.Secret
+		out.PortalLink, out.Secret = h.portalLink(cust), &cust.Secret
 	}
 	return out, nil
 }
