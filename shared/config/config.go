@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Signing modes (see the signing package).
@@ -34,7 +35,13 @@ const (
 	EnvTokenCacheSecond = "KEYTURN_TOKEN_CACHE_SECONDS"
 	EnvPublicURL        = "KEYTURN_PUBLIC_URL"
 	EnvTrustedProxies   = "KEYTURN_TRUSTED_PROXIES"
+	EnvRequestTimeout   = "KEYTURN_REQUEST_TIMEOUT"
 )
+
+// DefaultRequestTimeout is the per-request deadline when
+// KEYTURN_REQUEST_TIMEOUT is not set: below the functions' 10 s Lambda
+// timeout, so a request whose dependency hangs still gets an answer.
+const DefaultRequestTimeout = 8 * time.Second
 
 // Config is the parsed configuration shared by every function.
 type Config struct {
@@ -78,6 +85,11 @@ type Config struct {
 	// client IP is API Gateway's source IP in Lambda, the socket peer
 	// locally, and X-Forwarded-For is ignored.
 	TrustedProxies []netip.Prefix
+	// RequestTimeout is the deadline of one request, storage and KMS calls
+	// included (default DefaultRequestTimeout). Keep it below the Lambda
+	// timeout: a request that runs out of time is answered with a
+	// documented 503 instead of being killed without an answer.
+	RequestTimeout time.Duration
 }
 
 // Load parses the configuration using getenv (os.Getenv in production).
@@ -98,6 +110,7 @@ func Load(getenv func(string) string) (Config, error) {
 		PublicURL:         strings.TrimRight(get(EnvPublicURL), "/"),
 		MaxBodyBytes:      256 << 10,
 		TokenCacheSeconds: 30,
+		RequestTimeout:    DefaultRequestTimeout,
 	}
 	if c.Table == "" {
 		problems = append(problems, EnvTable+" is required")
@@ -138,6 +151,14 @@ func Load(getenv func(string) string) (Config, error) {
 			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
 		}
 		c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+	}
+	if v := get(EnvRequestTimeout); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || d > 15*time.Minute {
+			problems = append(problems, EnvRequestTimeout+" must be a duration such as 8s, above 0 and at most 15m")
+		} else {
+			c.RequestTimeout = d
+		}
 	}
 	if v := get(EnvMaxBodyBytes); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)

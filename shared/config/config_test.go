@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func load(vars map[string]string) (Config, error) {
@@ -39,6 +40,28 @@ func TestTrustedProxies(t *testing.T) {
 		}
 		if err != nil || !reflect.DeepEqual(c.TrustedProxies, tt.want) {
 			t.Errorf("%q: TrustedProxies = %v, %v; want %v", tt.raw, c.TrustedProxies, err, tt.want)
+		}
+	}
+}
+
+func TestRequestTimeout(t *testing.T) {
+	tests := []struct {
+		raw  string
+		want time.Duration
+		ok   bool
+	}{
+		{"", DefaultRequestTimeout, true},
+		{"8s", 8 * time.Second, true},
+		{"250ms", 250 * time.Millisecond, true},
+		{"0s", 0, false},
+		{"-1s", 0, false},
+		{"8", 0, false},
+		{"16m", 0, false},
+	}
+	for _, tt := range tests {
+		c, err := load(map[string]string{EnvRequestTimeout: tt.raw})
+		if (err == nil) != tt.ok || tt.ok && c.RequestTimeout != tt.want {
+			t.Errorf("%q: RequestTimeout = %v, %v; want %v, ok=%v", tt.raw, c.RequestTimeout, err, tt.want, tt.ok)
 		}
 	}
 }

@@ -88,6 +88,10 @@ type Options struct {
 	// TrustedProxies are the networks of proxies in front of the service
 	// whose X-Forwarded-For is believed (see ClientIP). Empty: none.
 	TrustedProxies []netip.Prefix
+	// RequestTimeout is the deadline of each request (0: none). A request
+	// that fails because a dependency ran out of time is answered with
+	// apierr.Unavailable and HTTP 503.
+	RequestTimeout time.Duration
 }
 
 // Server routes Web API 3 requests to methods. It implements http.Handler
@@ -162,6 +166,12 @@ const RequestIDHeader = "X-Request-Id"
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	ctx := r.Context()
+	if s.opts.RequestTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.opts.RequestTimeout)
+		defer cancel()
+	}
 	reqID := r.Header.Get(RequestIDHeader)
 	if reqID == "" {
 		reqID = newRequestID()
@@ -208,7 +218,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			return http.StatusOK, nil, apierr.Unauthenticated
 		}
-		p, err := s.opts.Auth.Authenticate(r.Context(), raw)
+		p, err := s.opts.Auth.Authenticate(ctx, raw)
 		if err != nil {
 			return http.StatusOK, nil, err
 		}
@@ -217,15 +227,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return http.StatusOK, nil, apierr.AccessDenied
 		}
 		call := &Call{Params: params, Principal: p, RequestID: reqID, Method: methodName, RemoteIP: ClientIP(r, s.opts.TrustedProxies)}
-		res, err := rt.method.Handle(r.Context(), call)
+		res, err := rt.method.Handle(ctx, call)
 		return http.StatusOK, res, err
 	}()
 
 	level := slog.LevelInfo
 	msg := ""
 	if err != nil {
-		if m, ok := apierr.Message(err); ok {
+		if m, ok := apierr.Message(err); ok && !errors.Is(err, apierr.Unavailable) {
 			msg = m
+		} else if ok || apierr.TimedOut(err) {
+			level = slog.LevelError
+			status = http.StatusServiceUnavailable
+			msg = apierr.Unavailable.Message
 		} else {
 			level = slog.LevelError
 			status = http.StatusInternalServerError
@@ -242,7 +256,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		attrs = append(attrs, "result", 1, "error", ClipTo(err.Error(), maxLoggedError))
 	}
-	log.Log(r.Context(), level, "webapi request", attrs...)
+	log.Log(context.WithoutCancel(ctx), level, "webapi request", attrs...)
 
 	if err != nil {
 		writeEnvelope(w, format, status, nil, msg, log)

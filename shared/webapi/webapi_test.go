@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/auth"
@@ -356,6 +359,53 @@ func TestClientIP(t *testing.T) {
 		}
 		if got := ClientIP(r, tt.trusted); got != tt.want {
 			t.Errorf("%s: ClientIP = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestServerDeadline: a method runs under the request deadline, and an
+// error from a dependency that ran out of time is the documented 503; a
+// client-facing message keeps its HTTP 200 even when its cause is a
+// timeout.
+func TestServerDeadline(t *testing.T) {
+	handle := func(ret func(context.Context) error) HandlerFunc {
+		return func(ctx context.Context, _ *Call) (any, error) {
+			if _, ok := ctx.Deadline(); !ok {
+				return nil, errors.New("no deadline")
+			}
+			return nil, ret(ctx)
+		}
+	}
+	s := NewServer(Options{Auth: fakeAuth{}, RequestTimeout: 50 * time.Millisecond}, Group{Name: "test", Methods: []Method{
+		{Name: "Hang", Permission: "Echo", Handle: handle(func(ctx context.Context) error {
+			<-ctx.Done() // a dependency that never answers
+			return fmt.Errorf("get item: %w", ctx.Err())
+		})},
+		{Name: "NetTimeout", Permission: "Echo", Handle: handle(func(context.Context) error {
+			return fmt.Errorf("attempt: %w", &net.OpError{Op: "read", Err: os.ErrDeadlineExceeded})
+		})},
+		{Name: "Unavailable", Permission: "Echo", Handle: handle(func(context.Context) error { return apierr.Unavailable })},
+		{Name: "BadBody", Permission: "Echo", Handle: handle(func(ctx context.Context) error {
+			return apierr.BadInput.Wrap(context.DeadlineExceeded)
+		})},
+		{Name: "Fine", Permission: "Echo", Handle: handle(func(context.Context) error { return nil })},
+	}})
+	unavailable := `{"result":1,"message":"The service did not answer in time. Please try again."}`
+	tests := []struct {
+		method     string
+		wantStatus int
+		wantBody   string
+	}{
+		{"Hang", 503, unavailable},
+		{"NetTimeout", 503, unavailable},
+		{"Unavailable", 503, unavailable},
+		{"BadBody", 200, `{"result":1,"message":"The input parameters were incorrect."}`},
+		{"Fine", 200, `{"result":0,"message":""}`},
+	}
+	for _, tt := range tests {
+		w := do(t, s, "POST", "/api/test/"+tt.method, "application/x-www-form-urlencoded", "token=good")
+		if w.Code != tt.wantStatus || w.Body.String() != tt.wantBody {
+			t.Errorf("%s = %d %s, want %d %s", tt.method, w.Code, w.Body, tt.wantStatus, tt.wantBody)
 		}
 	}
 }
