@@ -96,14 +96,14 @@ func TestLinqSignForgery(t *testing.T) {
 	pid := strconv.FormatInt(f.product, 10)
 	k := e.createKey(f, "MaxNoOfMachines", "1", "Notes", "plain notes")
 	const attack = "A,9.9.9.9,2026-11-26T00:00:00,B"
-	refusedMid := `{"result":1,"message":"The machine code cannot contain ',', '[' or ']'."}`
+	refusedMid := `{"result":1,"message":"The machine code cannot contain ',', '[' or ']' or have the form of a date (yyyy-MM-ddTHH:mm:ss)."}`
 	for _, method := range []string{"0", "1", "LinqSign"} {
 		got := e.post("key/Activate", "token", f.token, "ProductId", pid, "Key", k, "MachineCode", attack, "Sign", "true", "SignMethod", method)
 		if got != refusedMid {
 			t.Errorf("Activate SignMethod=%s with %q = %s, want %s", method, attack, got, refusedMid)
 		}
 	}
-	for _, mid := range []string{"[x", "x]", "a,b"} {
+	for _, mid := range []string{"[x", "x]", "a,b", "2026-11-26T00:00:00"} {
 		if got := e.post("key/CreateTrialKey", "token", f.token, "ProductId", pid, "MachineCode", mid); got != refusedMid {
 			t.Errorf("CreateTrialKey %q = %s, want %s", mid, got, refusedMid)
 		}
@@ -120,14 +120,13 @@ func TestLinqSignForgery(t *testing.T) {
 
 	// Vendor data that would make the text ambiguous: the license is not
 	// signed with SignMethod=0, and is with SignMethod=1 or unsigned.
-	refusedText := `{"result":1,"message":"This license cannot be signed with SignMethod=0 because a text field contains ',', '[' or ']'. Use SignMethod=1."}`
-	refusedObjects := `{"result":1,"message":"This license cannot be signed with SignMethod=0 because it has more than one data object. Use SignMethod=1."}`
+	refused := `{"result":1,"message":"This license cannot be signed with SignMethod=0 because its signed text would be ambiguous. Use SignMethod=1."}`
 	getKey := func(k string, kv ...string) string {
 		return e.post("key/GetKey", append([]string{"token", f.token, "ProductId", pid, "Key", k}, kv...)...)
 	}
 	comma := e.createKey(f, "Notes", "Acme, Inc.")
-	if got := getKey(comma, "Sign", "true"); got != refusedText {
-		t.Errorf("LinqSign of notes with a comma = %s, want %s", got, refusedText)
+	if got := getKey(comma, "Sign", "true"); got != refused {
+		t.Errorf("LinqSign of notes with a comma = %s, want %s", got, refused)
 	}
 	if got := getKey(comma, "Sign", "true", "SignMethod", "1"); !strings.Contains(got, `"signature":"`) {
 		t.Errorf("StringSign of notes with a comma = %s", got)
@@ -147,8 +146,8 @@ func TestLinqSignForgery(t *testing.T) {
 			verifyLinq(t, pub, getKey(objects, "Sign", "true"))
 		}
 	}
-	if got := getKey(objects, "Sign", "true"); got != refusedObjects {
-		t.Errorf("LinqSign of two data objects = %s, want %s", got, refusedObjects)
+	if got := getKey(objects, "Sign", "true"); got != refused {
+		t.Errorf("LinqSign of two data objects = %s, want %s", got, refused)
 	}
 	verifyLinq(t, pub, getKey(objects, "Sign", "true", "FieldsToReturn", "256"))
 	if got := getKey(objects, "Sign", "true", "SignMethod", "StringSign"); !strings.Contains(got, `"signature":"`) {

@@ -254,7 +254,7 @@ func sample() License {
 		Machines: []Activation{
 			{Mid: "m1", IP: "192.0.2.1", Time: date("2016-01-01T00:00:00")},
 			{Mid: "m2", IP: "2001:db8::1", Time: date("2016-01-02T00:00:00"), Floating: true},
-			{Mid: "2016-01-03T00:00:00", IP: "", Time: date("2016-01-03T00:00:00")},
+			{Mid: "m3", IP: "", Time: date("2016-01-03T00:00:00")},
 		},
 		DataObjects: []DataObject{{ID: 1, Name: "uses", StringValue: "", IntValue: 5}},
 	}
@@ -273,7 +273,8 @@ func TestLinqSignTextSplitsUniquely(t *testing.T) {
 	datesEverywhere := sample()
 	datesEverywhere.Key, datesEverywhere.Notes = "2015-08-27T00:00:00", sp("True")
 	datesEverywhere.Customer.Name, datesEverywhere.Customer.Email = "2015-01-02T03:04:05", sp("-1")
-	datesEverywhere.Machines[0].Mid, datesEverywhere.Machines[0].IP = "2016-01-01T00:00:00", "2016-01-01T00:00:00"
+	datesEverywhere.Machines[0].Mid, datesEverywhere.Machines[0].IP = "-1", "True"
+	datesEverywhere.Machines[1].Mid, datesEverywhere.Machines[1].IP = "2016-01-01T00:00:0", "2016-01-01 00:00:00"
 	datesEverywhere.DataObjects[0].Name, datesEverywhere.DataObjects[0].StringValue = "5", "2016-01-01T00:00:00"
 	noCustomer := sample()
 	noCustomer.Customer, noCustomer.Notes, noCustomer.AllowedMachines = nil, nil, nil
@@ -304,6 +305,16 @@ func TestLinqSignRefusesAmbiguousText(t *testing.T) {
 	forged.Machines = []Activation{{Mid: "A,9.9.9.9,2026-11-26T00:00:00,B", IP: "192.0.2.1", Time: date("2016-01-01T00:00:00")}}
 	twoObjects := sample()
 	twoObjects.DataObjects = []DataObject{{ID: 1, Name: "seats", IntValue: 5}, {ID: 2, Name: "usage", IntValue: 900}}
+	// A date-shaped IP or machine code lets a reader end a machine early:
+	// the next activation time (or IP) then reads as a machine code.
+	three := func(mid2, ip2 string) License {
+		l := sample()
+		l.Machines = []Activation{{Mid: "m1", IP: "192.0.2.1", Time: date("2016-01-01T00:00:00")},
+			{Mid: mid2, IP: ip2, Time: date("2016-01-02T00:00:00")},
+			{Mid: "m3", IP: "192.0.2.3", Time: date("2016-01-03T00:00:00")}}
+		return l
+	}
+	dateIP, dateMid := three("m2", "2016-01-01T00:00:00"), three("2016-01-01T00:00:00", "192.0.2.2")
 	cases := []struct {
 		name string
 		l    License
@@ -311,11 +322,17 @@ func TestLinqSignRefusesAmbiguousText(t *testing.T) {
 		// another reading the text allows
 		reads func(linqFields) bool
 	}{
-		{"machine code with separators", forged, LinqSeparator, func(f linqFields) bool {
+		{"machine code with separators", forged, LinqAmbiguous, func(f linqFields) bool {
 			return len(f.Machines) == 2 && f.Machines[0][0] == "A" && f.Machines[0][1] == "9.9.9.9"
 		}},
-		{"two data objects", twoObjects, LinqDataObjects, func(f linqFields) bool {
+		{"two data objects", twoObjects, LinqAmbiguous, func(f linqFields) bool {
 			return len(f.Objects) == 1 && f.Objects[0][1] == "seats" && f.Objects[0][3] == "900"
+		}},
+		{"IP in the form of a date", dateIP, LinqAmbiguous, func(f linqFields) bool {
+			return len(f.Machines) == 2 && f.Machines[1][0] == "2016-01-02T00:00:00" // an activation time as machine code
+		}},
+		{"machine code in the form of a date", dateMid, LinqAmbiguous, func(f linqFields) bool {
+			return len(f.Machines) == 2 && f.Machines[1][0] == "192.0.2.2" // an IP as machine code
 		}},
 	}
 	for _, field := range []func(*License){
@@ -336,7 +353,7 @@ func TestLinqSignRefusesAmbiguousText(t *testing.T) {
 			l     License
 			want  error
 			reads func(linqFields) bool
-		}{"separator in a text field", l, LinqSeparator, nil})
+		}{"separator in a text field", l, LinqAmbiguous, nil})
 	}
 	s := signer(t)
 	for _, tc := range cases {
@@ -360,10 +377,12 @@ func TestLinqSignRefusesAmbiguousText(t *testing.T) {
 			t.Errorf("%s: the text %q has no forged reading; the refusal would be unnecessary", tc.name, LinqSignText(tc.l, signDate))
 		}
 	}
-	if err := CheckMachineCode("A,9.9.9.9,2026-11-26T00:00:00,B"); !errors.Is(err, MachineCodeSeparator) {
-		t.Errorf("CheckMachineCode = %v, want MachineCodeSeparator", err)
+	for _, mid := range []string{"A,9.9.9.9,2026-11-26T00:00:00,B", "[", "]", "2026-11-26T00:00:00", "9999-99-99T99:99:99"} {
+		if err := CheckMachineCode(mid); !errors.Is(err, MachineCodeRefused) {
+			t.Errorf("CheckMachineCode(%q) = %v, want MachineCodeRefused", mid, err)
+		}
 	}
-	for _, mid := range []string{"", "3f2a9c", "floating:x", "a b\tc\n", "é"} {
+	for _, mid := range []string{"", "3f2a9c", "floating:x", "a b\tc\n", "é", "2026-11-26", "2026-11-26T00:00:00Z", "2026-11-26 00:00:00"} {
 		if err := CheckMachineCode(mid); err != nil {
 			t.Errorf("CheckMachineCode(%q) = %v, want nil", mid, err)
 		}
