@@ -176,6 +176,15 @@ func TestOversizedValues(t *testing.T) {
 			{"Username", "userauth/Login", []string{"Username", big, "Password", "p"}, badInput},
 			{"Username", "userauth/Register", []string{"Username", big, "Password", "p"}, badInput},
 			{"Username", "userauth/RemoveUser", []string{"Username", big}, badInput},
+			{"Username", "userauth/ChangePassword", []string{"Username", big, "OldPassword", "a", "NewPassword", "b"}, badInput},
+			{"Username", "userauth/ResetPasswordToken", []string{"Username", big}, badInput},
+			{"Username", "userauth/Associate", []string{"Username", big, "CustomerId", "1"}, badInput},
+			{"Username", "userauth/Dissociate", []string{"Username", big}, badInput},
+			{"Email", "key/CreateKey", []string{"ProductId", pid, "AddOrUseExistingCustomer", "true", "Name", "n", "Email", big},
+				msg("The email of the customer is limited to 100 characters.")},
+			{"Name", "data/AddDataObjectToMachineCode", []string{"ProductId", pid, "Key", k, "MachineCode", "m", "Name", big},
+				msg("The 'Name' should have the size of max 10 chars.")},
+			{"Key", "auth/KeyLock", []string{"ProductId", pid, "Key", big}, msg("The Key Lock has to be set to '-1' for this method to work.")},
 		}
 		for _, tc := range cases {
 			params := tc.params

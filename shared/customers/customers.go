@@ -319,6 +319,9 @@ func (s *Service) AddCustomer(ctx context.Context, accountID int64, f CustomerFi
 
 // AddOrUseCustomer returns the customer with f's email, or creates one.
 func (s *Service) AddOrUseCustomer(ctx context.Context, accountID int64, f CustomerFields) (Customer, error) {
+	if err := f.Validate(); err != nil {
+		return Customer{}, err // before the lookup: the email is part of an item key
+	}
 	if f.Email != nil && *f.Email != "" {
 		c, err := s.store.CustomerByEmail(ctx, accountID, *f.Email)
 		if err == nil {
