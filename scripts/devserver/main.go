@@ -52,11 +52,7 @@ func run(addr string) error {
 			return err
 		}
 	}
-	srv := &http.Server{
-		Addr:              addr,
-		Handler:           app.Router(a.WebAPI(app.Groups(a)...), a.Admin()),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
+	srv := newServer(addr, app.Router(a.WebAPI(app.Groups(a)...), a.Admin()), cfg.RequestTimeout)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	logger.Info("listening", "addr", "http://"+addr)
@@ -71,4 +67,32 @@ func run(addr string) error {
 		return err
 	}
 	return nil
+}
+
+// Connection bounds of the local server (in AWS, API Gateway and Lambda
+// bound connections): a client gets readTimeout to send a whole request
+// (headers within readHeaderTimeout, at most maxHeaderBytes of them), an
+// idle keep-alive connection is closed after idleTimeout, and writing an
+// answer may take until writeSlack after the request deadline, so a
+// request that runs out of time still gets its 503.
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 30 * time.Second
+	idleTimeout       = 60 * time.Second
+	writeSlack        = 5 * time.Second
+	maxHeaderBytes    = 64 << 10
+)
+
+// newServer returns the local HTTP server for h with the connection
+// bounds above; requestTimeout is the service's per-request deadline.
+func newServer(addr string, h http.Handler, requestTimeout time.Duration) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      requestTimeout + writeSlack,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+	}
 }

@@ -5,8 +5,10 @@
 package apierr
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
 )
 
 // Error is an error whose Message is shown to the API client verbatim.
@@ -54,6 +56,10 @@ var (
 	BodyTooLarge       = New("The request body is too large.")
 	Internal           = New("An internal error occurred. Please try again later.")
 	KeyLockNotNegative = New("The Key Lock has to be set to '-1' for this method to work.")
+	// Unavailable is Keyturn's own answer (HTTP 503) when a dependency
+	// (DynamoDB, KMS) did not answer within the request's deadline; see
+	// TimedOut.
+	Unavailable = New("The service did not answer in time. Please try again.")
 )
 
 // ListTooLong answers a listing that would return more entries than one
@@ -62,6 +68,17 @@ var ListTooLong = New("The list is too long to be returned in one call (more tha
 
 // MaxListed is the most entries an unpaged listing returns.
 const MaxListed = 10000
+
+// TimedOut reports whether err comes from a deadline: the request's
+// context ran out, or a network call (one attempt of an AWS SDK call) hit
+// its timeout.
+func TimedOut(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
 
 // NotFound is returned by stores when an item does not exist. Domain code
 // translates it to the method's documented not-found message.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -103,12 +105,14 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, clients Cl
 		if err != nil {
 			return nil, err
 		}
+		httpClient := awsHTTPClient(cfg.RequestTimeout)
 		if clients.DynamoDB == nil {
 			clients.DynamoDB = dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+				o.HTTPClient = httpClient
 				// A single-item write that meets a transaction on the same
 				// item (an activation while a data object is added to the
 				// key) fails with TransactionConflictException: retry it.
-				o.Retryer = retry.AddWithErrorCodes(retry.NewStandard(), "TransactionConflictException")
+				o.Retryer = retry.AddWithErrorCodes(awsRetryer(), "TransactionConflictException")
 				if cfg.DynamoEndpoint != "" {
 					o.BaseEndpoint = aws.String(cfg.DynamoEndpoint)
 				}
@@ -116,11 +120,16 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, clients Cl
 		}
 		if needKMS && clients.KMS == nil {
 			clients.KMS = kms.NewFromConfig(awsCfg, func(o *kms.Options) {
+				o.HTTPClient = httpClient
+				o.Retryer = awsRetryer()
 				if cfg.KMSEndpoint != "" {
 					o.BaseEndpoint = aws.String(cfg.KMSEndpoint)
 				}
 			})
 		}
+	}
+	if cfg.PublicURL == "" {
+		logger.Warn(config.EnvPublicURL + " is not set: customer portal links are left out of answers")
 	}
 	now := func() time.Time { return time.Now().UTC() }
 	st := stores.New(clients.DynamoDB, cfg.Table)
@@ -174,6 +183,43 @@ func customerLookup(s *customers.Service) keys.CustomerLookup {
 	}
 }
 
+// Bounds of every AWS SDK call (DynamoDB, KMS): at most awsMaxAttempts
+// attempts, at most awsMaxBackoff between them, and each attempt bounded by
+// the HTTP client (awsHTTPClient). The request deadline
+// (config.RequestTimeout) bounds the whole call on top of that.
+const (
+	awsMaxAttempts = 3
+	awsMaxBackoff  = 500 * time.Millisecond
+)
+
+// awsRetryer is the SDK's standard retryer with awsMaxAttempts and
+// awsMaxBackoff.
+func awsRetryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = awsMaxAttempts
+		o.MaxBackoff = awsMaxBackoff
+	})
+}
+
+// awsHTTPClient is the HTTP client of the AWS SDK clients: an attempt
+// (connect, request, response) gets a third of the request deadline, so a
+// dependency that stops answering fails the attempt (and is retried)
+// before the request runs out of time; connecting gets at most 2 s.
+func awsHTTPClient(requestTimeout time.Duration) *awshttp.BuildableClient {
+	if requestTimeout <= 0 {
+		requestTimeout = config.DefaultRequestTimeout
+	}
+	attempt := requestTimeout / awsMaxAttempts
+	connect := min(attempt, 2*time.Second)
+	return awshttp.NewBuildableClient().
+		WithTimeout(attempt).
+		WithDialerOptions(func(d *net.Dialer) { d.Timeout = connect }).
+		WithTransportOptions(func(t *http.Transport) {
+			t.TLSHandshakeTimeout = connect
+			t.ResponseHeaderTimeout = attempt
+		})
+}
+
 // loadAWS loads the default AWS configuration. When only local endpoints
 // are used and no credentials are configured, static dummy credentials are
 // used (DynamoDB Local and the KMS test server accept any).
@@ -193,7 +239,8 @@ func loadAWS(ctx context.Context, cfg config.Config) (aws.Config, error) {
 
 // WebAPI returns the Web API 3 server for the given groups.
 func (a *App) WebAPI(groups ...webapi.Group) *webapi.Server {
-	return webapi.NewServer(webapi.Options{Auth: a.Tokens, Logger: a.Logger, MaxBodyBytes: a.Config.MaxBodyBytes}, groups...)
+	return webapi.NewServer(webapi.Options{Auth: a.Tokens, Logger: a.Logger, MaxBodyBytes: a.Config.MaxBodyBytes,
+		TrustedProxies: a.Config.TrustedProxies, RequestTimeout: a.Config.RequestTimeout}, groups...)
 }
 
 // Admin returns the admin API handler.
@@ -201,6 +248,7 @@ func (a *App) Admin() http.Handler {
 	return admin.New(admin.Deps{
 		Catalog: a.Catalog, CatalogData: a.CatalogStore, Tokens: a.Tokens, TokenStore: a.CatalogStore, Keys: a.SigningKeys, Templates: a.LicenseStore,
 		SecretSHA256: a.Config.AdminSecretSHA256, Logger: a.Logger, MaxBodyBytes: a.Config.MaxBodyBytes,
+		RequestTimeout: a.Config.RequestTimeout,
 	})
 }
 

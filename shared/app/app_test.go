@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -26,11 +28,15 @@ import (
 	"github.com/keyturn/keyturn/shared/auth"
 	"github.com/keyturn/keyturn/shared/config"
 	"github.com/keyturn/keyturn/shared/ddbtest"
+	"github.com/keyturn/keyturn/shared/dynamo"
 	"github.com/keyturn/keyturn/shared/signing"
 	"github.com/keyturn/keyturn/shared/webapi/msgpack"
 )
 
 const adminSecret = "test-admin-secret"
+
+// testPublicURL is the public base URL of test services (portal links).
+const testPublicURL = "https://licenses.example.com"
 
 // env is one service instance on its own DynamoDB Local table.
 type env struct {
@@ -44,11 +50,18 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	return newEnvWith(t, nil)
+	return newEnvWith(t, envOptions{})
 }
 
-// newEnvWith is newEnv with extra environment variables.
-func newEnvWith(t *testing.T, extra map[string]string) *env {
+// envOptions adjust a test service: wrap sees every DynamoDB call, logger
+// receives the service's log, env adds or overrides variables.
+type envOptions struct {
+	wrap   func(dynamo.API) dynamo.API
+	logger *slog.Logger
+	env    map[string]string
+}
+
+func newEnvWith(t *testing.T, o envOptions) *env {
 	t.Helper()
 	db, table := ddbtest.NewTable(t)
 	sum := sha256.Sum256([]byte(adminSecret))
@@ -58,15 +71,18 @@ func newEnvWith(t *testing.T, extra map[string]string) *env {
 		config.EnvLocalKEKFile:    filepath.Join(t.TempDir(), "kek"),
 		config.EnvAdminSecretHash: hex.EncodeToString(sum[:]),
 		config.EnvMaxBodyBytes:    "4096",
+		config.EnvPublicURL:       testPublicURL,
 	}
-	for k, v := range extra {
-		vars[k] = v
-	}
+	maps.Copy(vars, o.env)
 	cfg, err := config.Load(func(k string) string { return vars[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(context.Background(), cfg, nil, app.Clients{DynamoDB: db})
+	var api dynamo.API = db
+	if o.wrap != nil {
+		api = o.wrap(db)
+	}
+	a, err := app.New(context.Background(), cfg, o.logger, app.Clients{DynamoDB: api})
 	if err != nil {
 		t.Fatal(err)
 	}

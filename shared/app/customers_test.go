@@ -79,7 +79,7 @@ func TestCustomerMethods(t *testing.T) {
 		Secret     string `json:"secret"`
 	}
 	_ = json.Unmarshal([]byte(body), &added)
-	if !strings.HasPrefix(body, `{"customerId":`) || added.Secret == "" || !strings.HasPrefix(added.PortalLink, e.url+"/portal/customer?") ||
+	if !strings.HasPrefix(body, `{"customerId":`) || added.Secret == "" || !strings.HasPrefix(added.PortalLink, testPublicURL+"/portal/customer?") ||
 		!strings.Contains(added.PortalLink, "code="+added.Secret) {
 		t.Errorf("AddCustomer with association = %s", body)
 	}

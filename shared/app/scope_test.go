@@ -178,7 +178,7 @@ func (e *env) keyLock(token string, product int64, k string) string {
 // refuses a changed id or secret and stops working when its parent is
 // revoked (token cache off, as after the cache TTL).
 func TestKeyLockStoresNothing(t *testing.T) {
-	e := newEnvWith(t, map[string]string{config.EnvTokenCacheSecond: "0"})
+	e := newEnvWith(t, envOptions{env: map[string]string{config.EnvTokenCacheSecond: "0"}})
 	f := e.setup("acme", "*")
 	pid := strconv.FormatInt(f.product, 10)
 	k1, k2 := e.createKey(f), e.createKey(f)

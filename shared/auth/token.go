@@ -168,9 +168,25 @@ func Encode(id, secret string) string {
 	return base64.StdEncoding.EncodeToString(b)
 }
 
+// Bounds of the token wire form. Issued tokens are far shorter (a 12-byte
+// id and a 40-byte secret); anything longer cannot be a token, and is
+// refused before it reaches storage (a token id is part of an item key).
+const (
+	// MaxTokenLength bounds the raw (base64) token.
+	MaxTokenLength = 1024
+	// MaxTokenID bounds the decoded id.
+	MaxTokenID = 128
+	// MaxTokenSecret bounds the decoded secret.
+	MaxTokenSecret = 256
+)
+
 // Decode parses the wire form. It returns an error for anything that is not
-// base64 of a two-string JSON array with non-empty parts.
+// base64 of a two-string JSON array with non-empty parts, and for tokens,
+// ids or secrets beyond MaxTokenLength, MaxTokenID or MaxTokenSecret bytes.
 func Decode(raw string) (id, secret string, err error) {
+	if len(raw) > MaxTokenLength {
+		return "", "", errors.New("token is too long")
+	}
 	// A form value whose '+' was not percent-encoded arrives as ' '; base64
 	// never contains spaces, so put the '+' back.
 	raw = strings.ReplaceAll(strings.TrimSpace(raw), " ", "+")
@@ -185,6 +201,9 @@ func Decode(raw string) (id, secret string, err error) {
 	var parts []string
 	if err := json.Unmarshal(b, &parts); err != nil || len(parts) != 2 || parts[0] == "" || parts[1] == "" {
 		return "", "", errors.New("token is not a [id, secret] pair")
+	}
+	if len(parts[0]) > MaxTokenID || len(parts[1]) > MaxTokenSecret {
+		return "", "", errors.New("token id or secret is too long")
 	}
 	return parts[0], parts[1], nil
 }

@@ -7,8 +7,10 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Signing modes (see the signing package).
@@ -34,7 +36,14 @@ const (
 	EnvPublicURL        = "KEYTURN_PUBLIC_URL"
 	// EnvFunctionMemory is set by AWS Lambda (not by Keyturn's infra).
 	EnvFunctionMemory = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
+	EnvTrustedProxies = "KEYTURN_TRUSTED_PROXIES"
+	EnvRequestTimeout = "KEYTURN_REQUEST_TIMEOUT"
 )
+
+// DefaultRequestTimeout is the per-request deadline when
+// KEYTURN_REQUEST_TIMEOUT is not set: below the functions' 10 s Lambda
+// timeout, so a request whose dependency hangs still gets an answer.
+const DefaultRequestTimeout = 8 * time.Second
 
 // Config is the parsed configuration shared by every function.
 type Config struct {
@@ -69,12 +78,24 @@ type Config struct {
 	TokenCacheSeconds int
 	// PublicURL is the base URL clients use (the CloudFront URL in AWS),
 	// without a trailing slash; customer portal links are built on it.
-	// Optional: when empty, links use the request's host.
+	// Optional: links carry the customer secret and are never built from
+	// request headers, so without it answers carry no portal link.
 	PublicURL string
 	// FunctionMemoryMB is the Lambda function's memory in MB (0 when not
 	// running in Lambda); it sizes how many password hashes may run at
 	// once (users.HashSlots).
 	FunctionMemoryMB int
+	// TrustedProxies are the networks (CIDRs, or single addresses) of
+	// proxies in front of the service whose X-Forwarded-For header is
+	// believed when computing the client IP. Empty (the default): the
+	// client IP is API Gateway's source IP in Lambda, the socket peer
+	// locally, and X-Forwarded-For is ignored.
+	TrustedProxies []netip.Prefix
+	// RequestTimeout is the deadline of one request, storage and KMS calls
+	// included (default DefaultRequestTimeout). Keep it below the Lambda
+	// timeout: a request that runs out of time is answered with a
+	// documented 503 instead of being killed without an answer.
+	RequestTimeout time.Duration
 }
 
 // Load parses the configuration using getenv (os.Getenv in production).
@@ -95,6 +116,7 @@ func Load(getenv func(string) string) (Config, error) {
 		PublicURL:         strings.TrimRight(get(EnvPublicURL), "/"),
 		MaxBodyBytes:      256 << 10,
 		TokenCacheSeconds: 30,
+		RequestTimeout:    DefaultRequestTimeout,
 	}
 	if c.Table == "" {
 		problems = append(problems, EnvTable+" is required")
@@ -120,6 +142,29 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if u := c.PublicURL; u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
 		problems = append(problems, EnvPublicURL+" must be an http(s) URL")
+	}
+	for _, v := range strings.Split(get(EnvTrustedProxies), ",") {
+		if v = strings.TrimSpace(v); v == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			a, aerr := netip.ParseAddr(v)
+			if aerr != nil {
+				problems = append(problems, fmt.Sprintf("%s: %q is not a CIDR or an IP address", EnvTrustedProxies, v))
+				continue
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+	}
+	if v := get(EnvRequestTimeout); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || d > 15*time.Minute {
+			problems = append(problems, EnvRequestTimeout+" must be a duration such as 8s, above 0 and at most 15m")
+		} else {
+			c.RequestTimeout = d
+		}
 	}
 	if v := get(EnvMaxBodyBytes); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)

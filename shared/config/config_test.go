@@ -1,9 +1,70 @@
 package config
 
 import (
+	"net/netip"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
+
+func load(vars map[string]string) (Config, error) {
+	base := map[string]string{EnvTable: "t", EnvSigningMode: SigningLocal, EnvLocalKEKFile: "/tmp/kek"}
+	for k, v := range vars {
+		base[k] = v
+	}
+	return Load(func(k string) string { return base[k] })
+}
+
+func TestTrustedProxies(t *testing.T) {
+	tests := []struct {
+		raw     string
+		want    []netip.Prefix
+		problem string
+	}{
+		{"", nil, ""},
+		{"10.0.0.0/8", []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, ""},
+		{" 10.1.2.3/8 , 192.0.2.1 ,2001:db8::/32,", []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"),
+			netip.MustParsePrefix("192.0.2.1/32"), netip.MustParsePrefix("2001:db8::/32")}, ""},
+		{"::ffff:192.0.2.1", []netip.Prefix{netip.MustParsePrefix("192.0.2.1/32")}, ""},
+		{"10.0.0.0/8,example.com", nil, `"example.com" is not a CIDR or an IP address`},
+		{"10.0.0.0/33", nil, EnvTrustedProxies},
+	}
+	for _, tt := range tests {
+		c, err := load(map[string]string{EnvTrustedProxies: tt.raw})
+		if tt.problem != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.problem) {
+				t.Errorf("%q: error = %v, want one mentioning %s", tt.raw, err, tt.problem)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(c.TrustedProxies, tt.want) {
+			t.Errorf("%q: TrustedProxies = %v, %v; want %v", tt.raw, c.TrustedProxies, err, tt.want)
+		}
+	}
+}
+
+func TestRequestTimeout(t *testing.T) {
+	tests := []struct {
+		raw  string
+		want time.Duration
+		ok   bool
+	}{
+		{"", DefaultRequestTimeout, true},
+		{"8s", 8 * time.Second, true},
+		{"250ms", 250 * time.Millisecond, true},
+		{"0s", 0, false},
+		{"-1s", 0, false},
+		{"8", 0, false},
+		{"16m", 0, false},
+	}
+	for _, tt := range tests {
+		c, err := load(map[string]string{EnvRequestTimeout: tt.raw})
+		if (err == nil) != tt.ok || tt.ok && c.RequestTimeout != tt.want {
+			t.Errorf("%q: RequestTimeout = %v, %v; want %v, ok=%v", tt.raw, c.RequestTimeout, err, tt.want, tt.ok)
+		}
+	}
+}
 
 func TestFunctionMemory(t *testing.T) {
 	tests := []struct {

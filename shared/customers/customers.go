@@ -215,6 +215,12 @@ func (f ResellerFields) Apply(r *Reseller) {
 
 func tooLong(s *string, n int) bool { return s != nil && utf8.RuneCountInString(*s) > n }
 
+// MaxSecretLength bounds the customer secret a request may present (in
+// bytes). Issued secrets have 32 characters; a longer value cannot resolve,
+// and is answered like an unknown secret before any storage call (the
+// secret is part of an item key).
+const MaxSecretLength = 256
+
 // NewSecret returns a random customer secret (32 URL-safe characters from
 // 24 random bytes).
 func NewSecret(random io.Reader) (string, error) {
@@ -328,6 +334,9 @@ func (s *Service) AddCustomer(ctx context.Context, accountID int64, f CustomerFi
 
 // AddOrUseCustomer returns the customer with f's email, or creates one.
 func (s *Service) AddOrUseCustomer(ctx context.Context, accountID int64, f CustomerFields) (Customer, error) {
+	if err := f.Validate(); err != nil {
+		return Customer{}, err // before the lookup: the email is part of an item key
+	}
 	if f.Email != nil && *f.Email != "" {
 		c, err := s.store.CustomerByEmail(ctx, accountID, *f.Email)
 		if err == nil {
@@ -479,6 +488,10 @@ func matchesCustomer(c Customer, needle string, byID bool) bool {
 func (s *Service) CustomerBySecret(ctx context.Context, accountID int64, secret string) (Customer, error) {
 	if secret == "" {
 		return Customer{}, SecretNotSpecified
+	}
+	if len(secret) > MaxSecretLength {
+		// Not a secret this service issued: no storage call for it.
+		return Customer{}, CustomerDoesNotExist
 	}
 	c, err := s.store.CustomerBySecret(ctx, accountID, secret)
 	if errors.Is(err, apierr.NotFound) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/auth"
@@ -185,6 +186,12 @@ func (s *Service) resolveKey(ctx context.Context, p auth.Principal, w Where) (Re
 	if p.Scope.CheckProduct(w.ProductID) != nil {
 		return Ref{}, apierr.DataProductNotFound
 	}
+	if !keys.CanNameKey(w.Key) {
+		if err := s.productExists(ctx, p.AccountID, w.ProductID); err != nil {
+			return Ref{}, err
+		}
+		return Ref{}, apierr.DataKeyNotFound
+	}
 	r, err := s.keys.GetKey(ctx, w.ProductID, w.Key, false)
 	if errors.Is(err, apierr.NotFound) || err == nil && r.AccountID != p.AccountID {
 		if err := s.productExists(ctx, p.AccountID, w.ProductID); err != nil {
@@ -250,6 +257,9 @@ func (s *Service) target(ctx context.Context, p auth.Principal, w Which, needNam
 	var o Object
 	if w.ID > 0 {
 		o, err = s.store.GetObject(ctx, p.AccountID, ref, w.ID)
+	} else if utf8.RuneCountInString(w.Name) > MaxName {
+		// No object has a longer name: do not send it to storage.
+		return Handle{}, apierr.DataNotEnoughPermission
 	} else {
 		o, err = s.store.FindByName(ctx, p.AccountID, ref, w.Name)
 	}

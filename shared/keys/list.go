@@ -3,6 +3,7 @@ package keys
 import (
 	"context"
 	"errors"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -64,6 +65,11 @@ func NewListing(store ListStore, customers CustomerLookup) *Listing {
 
 // PageSize is the number of keys per GetKeys page.
 const PageSize = 99
+
+// MaxIndexSkip bounds the index entries an expiry-ordered page may read
+// before its own keys (pages deeper than that from both ends of a product
+// with more than twice as many keys answer ErrSearchTooBroad).
+const MaxIndexSkip = 250_000
 
 // MaxListedActivations bounds the activations each license of a listing
 // page shows (a page of 99 licenses must stay within a response).
@@ -162,7 +168,20 @@ func (l *Listing) indexed(ctx context.Context, req ListRequest, order string) (L
 	}
 	var ks []string
 	if order == "Expires" {
-		ks, err = l.store.KeysByExpiry(ctx, req.ProductID, int(rank), PageSize, req.Desc)
+		// The expiry index is read from the nearer end; the entries
+		// before the page are read too (keys only, about 100 bytes each).
+		end := min(rank+PageSize, total)
+		skip, desc, reverse := rank, req.Desc, false
+		if rank > total/2 {
+			skip, desc, reverse = total-end, !req.Desc, true
+		}
+		if skip > MaxIndexSkip {
+			return ListResult{}, ErrSearchTooBroad
+		}
+		ks, err = l.store.KeysByExpiry(ctx, req.ProductID, int(skip), int(end-rank), desc)
+		if reverse {
+			slices.Reverse(ks)
+		}
 	} else {
 		r := rank
 		if req.Desc {

@@ -22,18 +22,25 @@ import (
 
 // Handler returns the Lambda handler function for h: API Gateway v2 events
 // in, v2 responses out, with the API Gateway request id passed to h in the
-// X-Request-Id header.
+// X-Request-Id header and API Gateway's source IP as the request's peer.
 func Handler(h http.Handler) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	adapter := httpadapter.NewV2(WithRequestID(h))
+	adapter := httpadapter.NewV2(WithRequestContext(h))
 	return adapter.ProxyWithContext
 }
 
-// WithRequestID sets the X-Request-Id header from the API Gateway request
-// context (overriding any client-sent value).
-func WithRequestID(h http.Handler) http.Handler {
+// WithRequestContext takes what API Gateway vouches for from its request
+// context: the X-Request-Id header from the request id (overriding any
+// client-sent value) and r.RemoteAddr from requestContext.http.sourceIp,
+// the address API Gateway received the request from (the client IP the
+// Web API uses; see webapi.ClientIP). Without a source IP, RemoteAddr is
+// cleared rather than left to anything else.
+func WithRequestContext(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if rc, ok := core.GetAPIGatewayV2ContextFromContext(r.Context()); ok && rc.RequestID != "" {
-			r.Header.Set(webapi.RequestIDHeader, rc.RequestID)
+		if rc, ok := core.GetAPIGatewayV2ContextFromContext(r.Context()); ok {
+			if rc.RequestID != "" {
+				r.Header.Set(webapi.RequestIDHeader, rc.RequestID)
+			}
+			r.RemoteAddr = rc.HTTP.SourceIP
 		}
 		h.ServeHTTP(w, r)
 	})

@@ -3,6 +3,7 @@ package lambdaentry_test
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"net/url"
@@ -157,6 +158,7 @@ func TestEventsThroughLambdaHandler(t *testing.T) {
 		return map[string]string{
 			config.EnvTable: table, config.EnvSigningMode: config.SigningLocal,
 			config.EnvLocalKEKFile: filepath.Join(t.TempDir(), "kek"), config.EnvAdminSecretHash: hex.EncodeToString(sum[:]),
+			config.EnvPublicURL: "https://example.execute-api.us-east-1.amazonaws.com",
 		}[k]
 	})
 	if err != nil {
@@ -277,5 +279,70 @@ func TestEventsThroughLambdaHandler(t *testing.T) {
 		if !seen[name] {
 			t.Errorf("expectation for %s but no such event file", name)
 		}
+	}
+}
+
+// TestClientIPIsSourceIP: in Lambda the activation IP is API Gateway's
+// requestContext.http.sourceIp, whatever X-Forwarded-For the client sent.
+func TestClientIPIsSourceIP(t *testing.T) {
+	ctx := context.Background()
+	db, table := ddbtest.NewTable(t)
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{config.EnvTable: table, config.EnvSigningMode: config.SigningLocal,
+			config.EnvLocalKEKFile: filepath.Join(t.TempDir(), "kek")}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(ctx, cfg, nil, app.Clients{DynamoDB: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, err := a.Catalog.CreateAccount(ctx, "ip")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := a.Catalog.CreateProduct(ctx, catalog.Product{AccountID: acc.ID, Name: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.SigningKeys.Create(ctx, acc.ID); err != nil {
+		t.Fatal(err)
+	}
+	token, _, err := a.Tokens.Issue(ctx, acc.ID, "ip", auth.Scope{Methods: []string{"Activate"}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := a.Licenses.Create(ctx, acc.ID, p.ID, keys.Spec{}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := a.Handler("key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := events.APIGatewayV2HTTPRequest{
+		Version: "2.0", RawPath: "/api/key/Activate",
+		Headers: map[string]string{"content-type": "application/x-www-form-urlencoded", "x-forwarded-for": "9.9.9.9, 8.8.8.8"},
+		Body: url.Values{"token": {token}, "ProductId": {strconv.FormatInt(p.ID, 10)}, "Key": {k[0].Key},
+			"MachineCode": {"m1"}, "Sign": {"true"}, "SignMethod": {"1"}}.Encode(),
+	}
+	ev.RequestContext.RequestID = "ip-test"
+	ev.RequestContext.HTTP.Method = "POST"
+	ev.RequestContext.HTTP.Path = "/api/key/Activate"
+	ev.RequestContext.HTTP.SourceIP = "192.0.2.10"
+	res, err := lambdaentry.Handler(h)(ctx, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct{ LicenseKey string }
+	_ = json.Unmarshal([]byte(res.Body), &r)
+	js, _ := base64.StdEncoding.DecodeString(r.LicenseKey)
+	var lic struct{ ActivatedMachines []struct{ IP string } }
+	if err := json.Unmarshal(js, &lic); err != nil || len(lic.ActivatedMachines) != 1 {
+		t.Fatalf("Activate = %d %s", res.StatusCode, res.Body)
+	}
+	if got := lic.ActivatedMachines[0].IP; got != "192.0.2.10" {
+		t.Errorf("activation IP = %q, want API Gateway's source IP 192.0.2.10", got)
 	}
 }

@@ -3,15 +3,114 @@ package license
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf16"
 
+	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/signing"
 	"github.com/keyturn/keyturn/shared/wire"
 )
+
+// linqSeparators are the characters that delimit fields in the text
+// SignMethod=0 signs: ',' between fields, '[' and ']' around the machine
+// and data object lists.
+const linqSeparators = ",[]"
+
+// Refusals of SignMethod=0 signing (Keyturn's own messages; the reference
+// documents none). The signed text cannot escape anything (clients rebuild
+// it from the JSON object and would no longer verify), so a license whose
+// text would not split into fields in exactly one way is not signed at all.
+var (
+	// LinqAmbiguous refuses to sign a license with SignMethod=0 when a
+	// reader could take its text apart in another way (see LinqSignable).
+	LinqAmbiguous = apierr.New("This license cannot be signed with SignMethod=0 because its signed text would be ambiguous. Use SignMethod=1.")
+	// MachineCodeRefused refuses an activation whose machine code contains
+	// ',', '[' or ']' or has the form of a date (for every SignMethod:
+	// such a code would make SignMethod=0 licenses of the key unsignable
+	// for everyone).
+	MachineCodeRefused = apierr.New("The machine code cannot contain ',', '[' or ']' or have the form of a date (yyyy-MM-ddTHH:mm:ss).")
+)
+
+// CheckMachineCode returns MachineCodeRefused when mid could shift field
+// boundaries in the SignMethod=0 text: it contains ',', '[' or ']', or it
+// has the form of a date.
+func CheckMachineCode(mid string) error {
+	if strings.ContainsAny(mid, linqSeparators) || dateShaped(mid) {
+		return MachineCodeRefused
+	}
+	return nil
+}
+
+// dateShaped reports whether s has the form of a date in the SignMethod=0
+// text, yyyy-MM-ddTHH:mm:ss (digits not checked for range).
+func dateShaped(s string) bool {
+	if len(s) != len(wire.ISOLayout) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c, l := s[i], wire.ISOLayout[i]; {
+		case l >= '0' && l <= '9':
+			if c < '0' || c > '9' {
+				return false
+			}
+		case c != l:
+			return false
+		}
+	}
+	return true
+}
+
+// LinqSignable reports whether l can be signed with SignMethod=0 so that
+// its signed text (LinqSignText) splits into fields in exactly one way. It
+// returns LinqAmbiguous (wrapping which rule failed) when a text field
+// contains ',', '[' or ']', when a machine code or IP has the form of a
+// date (a reader could then end a machine there), or when it lists more
+// than one data object (a reader could regroup two objects into one with
+// the other's value); nil otherwise. Call it with the license as rendered
+// (after Mask).
+//
+// With these refusals, a reader that takes the text apart can only regroup
+// a list of two or more machines into fewer entries whose machine codes
+// are listed ones or contain ',': it cannot add a machine code, nor change
+// any other field. Null and empty text read alike (Notes, Email,
+// CompanyName, AllowedMachines), and fields outside the text (customer Id,
+// machine FriendlyName and FloatingExpires, Reseller) are not signed by
+// this method at all.
+func LinqSignable(l License) error {
+	str := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	fields := [][2]string{{"Key", l.Key}, {"Notes", str(l.Notes)}, {"AllowedMachines", str(l.AllowedMachines)}}
+	if c := l.Customer; c != nil {
+		fields = append(fields, [2]string{"Customer.Name", c.Name}, [2]string{"Customer.Email", str(c.Email)},
+			[2]string{"Customer.CompanyName", str(c.CompanyName)})
+	}
+	for _, a := range l.Machines {
+		if dateShaped(a.WireMid()) || dateShaped(a.IP) {
+			return LinqAmbiguous.Wrap(errors.New("a machine code or IP has the form of a date"))
+		}
+		fields = append(fields, [2]string{"ActivatedMachines.Mid", a.WireMid()}, [2]string{"ActivatedMachines.IP", a.IP})
+	}
+	for _, o := range l.DataObjects {
+		fields = append(fields, [2]string{"DataObjects.Name", o.Name}, [2]string{"DataObjects.StringValue", o.StringValue})
+	}
+	for _, f := range fields {
+		if strings.ContainsAny(f[1], linqSeparators) {
+			return LinqAmbiguous.Wrap(fmt.Errorf("field %s contains a separator", f[0]))
+		}
+	}
+	if len(l.DataObjects) > 1 {
+		return LinqAmbiguous.Wrap(errors.New("more than one data object"))
+	}
+	return nil
+}
 
 func linqBool(b bool) string {
 	if b {
@@ -185,12 +284,16 @@ func camelParts(l License, model int) LinqLicense {
 
 // LinqSigned returns the SignMethod=0 licenseKey object. With a nil signer
 // signature is null; otherwise it is the base64 RSASSA-PKCS1-v1_5 SHA-256
-// signature over the UTF-16LE LinqSignText.
+// signature over the UTF-16LE LinqSignText, and a license that
+// LinqSignable refuses is not signed (LinqAmbiguous).
 func LinqSigned(ctx context.Context, s signing.Signer, l License, model int, signDate time.Time) (LinqLicense, error) {
 	out := camelParts(l, model)
 	sd := linqDate(signDate)
 	out.SignDate = &sd
 	if s != nil {
+		if err := LinqSignable(l); err != nil {
+			return LinqLicense{}, err
+		}
 		sig, err := signing.SignSHA256(ctx, s, utf16le(LinqSignText(l, signDate)))
 		if err != nil {
 			return LinqLicense{}, fmt.Errorf("sign license: %w", err)

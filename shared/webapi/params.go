@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/keyturn/keyturn/shared/apierr"
 )
@@ -87,19 +88,55 @@ func (p Params) String(name string) (string, bool) {
 	return v, true
 }
 
-// Int returns the integer value of name. Missing or "not given" values
-// yield def. A present value that is not a base-10 integer yields
-// apierr.BadInput.
+// Int returns the value of name, a parameter the reference documents as a
+// long (int64). Missing or "not given" values yield def. A present value
+// that is not a base-10 integer in the int64 range yields apierr.BadInput.
 func (p Params) Int(name string, def int64) (int64, error) {
+	return p.integer(name, def, 64)
+}
+
+// Int32 returns the value of name, a parameter the reference documents as
+// an int (int32: ids, counts, limits, days). Missing or "not given" values
+// yield def. A present value that is not a base-10 integer in the int32
+// range yields apierr.BadInput, so nothing beyond what int32 clients can
+// read is ever stored or signed. def must fit in an int32 too; the result
+// then always does.
+func (p Params) Int32(name string, def int64) (int64, error) {
+	return p.integer(name, def, 32)
+}
+
+func (p Params) integer(name string, def int64, bits int) (int64, error) {
 	v, ok := p.String(name)
 	if !ok {
 		return def, nil
 	}
-	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, bits)
 	if err != nil {
-		return 0, apierr.BadInput.Wrap(fmt.Errorf("parameter %s: %q is not an integer", name, v))
+		return 0, apierr.BadInput.Wrap(fmt.Errorf("parameter %s: %q is not an int%d", name, Clip(v), bits))
 	}
 	return n, nil
+}
+
+// MaxLoggedValue is how many bytes of a client value an error text or log
+// line may carry (see Clip).
+const MaxLoggedValue = 64
+
+// Clip returns at most MaxLoggedValue bytes of a client value (cut at a
+// rune boundary, with "..." and the full length appended when cut), for
+// error texts and logs: a log line never carries a whole client value.
+func Clip(v string) string { return ClipTo(v, MaxLoggedValue) }
+
+// ClipTo is Clip with a limit of n bytes (for texts that may embed client
+// values, such as error texts).
+func ClipTo(v string, n int) string {
+	if len(v) <= n {
+		return v
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(v[cut]) {
+		cut--
+	}
+	return v[:cut] + "...(" + strconv.Itoa(len(v)) + " bytes)"
 }
 
 // Bool returns the boolean value of name. true/false in any case and 1/0
@@ -116,7 +153,7 @@ func (p Params) Bool(name string, def bool) (bool, error) {
 	case "false", "0":
 		return false, nil
 	}
-	return false, apierr.BadInput.Wrap(fmt.Errorf("parameter %s: %q is not a boolean", name, v))
+	return false, apierr.BadInput.Wrap(fmt.Errorf("parameter %s: %q is not a boolean", name, Clip(v)))
 }
 
 // Enum returns the integer value of an enum parameter that may arrive as a
@@ -136,13 +173,13 @@ func (p Params) Enum(name string, names map[string]int64, def int64) (int64, err
 			return n, nil
 		}
 	}
-	return 0, apierr.BadInput.Wrap(fmt.Errorf("parameter %s: %q is not a known value", name, v))
+	return 0, apierr.BadInput.Wrap(fmt.Errorf("parameter %s: %q is not a known value", name, Clip(v)))
 }
 
 // ModelVersion returns the ModelVersion parameter (1 when absent). Values
 // outside 1..max are apierr.BadInput.
 func (p Params) ModelVersion(max int64) (int64, error) {
-	v, err := p.Int("ModelVersion", 1)
+	v, err := p.Int32("ModelVersion", 1)
 	if err != nil {
 		return 0, err
 	}

@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -74,11 +75,9 @@ type Call struct {
 	RequestID string
 	// Method is "group/Name", e.g. "product/GetProducts".
 	Method string
-	// RemoteIP is the client address as seen by the service.
+	// RemoteIP is the client address (see ClientIP): never taken from a
+	// header the client controls.
 	RemoteIP string
-	// RequestBase is scheme://host of the request as the client addressed
-	// it (X-Forwarded-Proto / X-Forwarded-Host when present).
-	RequestBase string
 }
 
 // Options configures a Server.
@@ -86,6 +85,13 @@ type Options struct {
 	Auth         Authenticator
 	Logger       *slog.Logger
 	MaxBodyBytes int64
+	// TrustedProxies are the networks of proxies in front of the service
+	// whose X-Forwarded-For is believed (see ClientIP). Empty: none.
+	TrustedProxies []netip.Prefix
+	// RequestTimeout is the deadline of each request (0: none). A request
+	// that fails because a dependency ran out of time is answered with
+	// apierr.Unavailable and HTTP 503.
+	RequestTimeout time.Duration
 }
 
 // Server routes Web API 3 requests to methods. It implements http.Handler
@@ -145,6 +151,14 @@ const (
 	mimePlain   = "text/plain"
 )
 
+// Log line bounds: the path and an error text (which may embed client
+// values, e.g. an item key) are clipped, so a log line stays short whatever
+// a client sends.
+const (
+	maxLoggedPath  = 128
+	maxLoggedError = 512
+)
+
 // RequestIDHeader carries the request id; the Lambda entry sets it from the
 // API Gateway request context.
 const RequestIDHeader = "X-Request-Id"
@@ -152,6 +166,12 @@ const RequestIDHeader = "X-Request-Id"
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	ctx := r.Context()
+	if s.opts.RequestTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.opts.RequestTimeout)
+		defer cancel()
+	}
 	reqID := r.Header.Get(RequestIDHeader)
 	if reqID == "" {
 		reqID = newRequestID()
@@ -191,14 +211,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if maxV == 0 {
 			maxV = 1
 		}
-		if v, err := params.Int("v", 1); err != nil || v < 1 || v > maxV {
+		if v, err := params.Int32("v", 1); err != nil || v < 1 || v > maxV {
 			return http.StatusOK, nil, apierr.BadInput
 		}
 		raw, ok := params.String("token")
 		if !ok {
 			return http.StatusOK, nil, apierr.Unauthenticated
 		}
-		p, err := s.opts.Auth.Authenticate(r.Context(), raw)
+		p, err := s.opts.Auth.Authenticate(ctx, raw)
 		if err != nil {
 			return http.StatusOK, nil, err
 		}
@@ -206,16 +226,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if rt.method.Permission != "" && !p.Scope.Allows(rt.method.Permission) {
 			return http.StatusOK, nil, apierr.AccessDenied
 		}
-		call := &Call{Params: params, Principal: p, RequestID: reqID, Method: methodName, RemoteIP: remoteIP(r), RequestBase: requestBase(r)}
-		res, err := rt.method.Handle(r.Context(), call)
+		call := &Call{Params: params, Principal: p, RequestID: reqID, Method: methodName, RemoteIP: ClientIP(r, s.opts.TrustedProxies)}
+		res, err := rt.method.Handle(ctx, call)
 		return http.StatusOK, res, err
 	}()
 
 	level := slog.LevelInfo
 	msg := ""
 	if err != nil {
-		if m, ok := apierr.Message(err); ok {
+		if m, ok := apierr.Message(err); ok && !errors.Is(err, apierr.Unavailable) {
 			msg = m
+		} else if ok || apierr.TimedOut(err) {
+			level = slog.LevelError
+			status = http.StatusServiceUnavailable
+			msg = apierr.Unavailable.Message
 		} else {
 			level = slog.LevelError
 			status = http.StatusInternalServerError
@@ -225,14 +249,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			status = http.StatusNotFound
 		}
 	}
-	attrs := []any{"method", methodName, "path", r.URL.Path, "status", status, "ms", time.Since(start).Milliseconds()}
+	attrs := []any{"method", methodName, "path", ClipTo(r.URL.Path, maxLoggedPath), "status", status, "ms", time.Since(start).Milliseconds()}
 	if accountID != 0 {
 		attrs = append(attrs, "accountId", accountID)
 	}
 	if err != nil {
-		attrs = append(attrs, "result", 1, "error", err.Error())
+		attrs = append(attrs, "result", 1, "error", ClipTo(err.Error(), maxLoggedError))
 	}
-	log.Log(r.Context(), level, "webapi request", attrs...)
+	log.Log(context.WithoutCancel(ctx), level, "webapi request", attrs...)
 
 	if err != nil {
 		writeEnvelope(w, format, status, nil, msg, log)
@@ -382,29 +406,55 @@ func newRequestID() string {
 	return hex.EncodeToString(b[:])
 }
 
-func remoteIP(r *http.Request) string {
-	if f := r.Header.Get("X-Forwarded-For"); f != "" {
-		return strings.TrimSpace(strings.Split(f, ",")[0])
+// ClientIP returns the address of the client that sent r. It starts from
+// the peer the platform vouches for: r.RemoteAddr, which is the socket peer
+// locally and API Gateway's source IP (requestContext.http.sourceIp) in
+// Lambda (see package lambdaentry). Only while that address is in trusted
+// (proxies in front of the service) is X-Forwarded-For followed, from its
+// last entry (added by the nearest proxy) towards the first; the first
+// address that is not a trusted proxy, or the last one reached, is the
+// client. Entries that are not IP addresses end the walk. The result is a
+// canonical IP address, or "" when RemoteAddr holds none.
+func ClientIP(r *http.Request, trusted []netip.Prefix) string {
+	addr, ok := parseAddr(r.RemoteAddr)
+	if !ok {
+		return ""
 	}
-	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i > 0 {
-		host = host[:i]
+	if len(trusted) > 0 {
+		var hops []string
+		for _, h := range r.Header.Values("X-Forwarded-For") {
+			hops = append(hops, strings.Split(h, ",")...)
+		}
+		for i := len(hops) - 1; i >= 0 && isTrusted(addr, trusted); i-- {
+			next, ok := parseAddr(strings.TrimSpace(hops[i]))
+			if !ok {
+				break
+			}
+			addr = next
+		}
 	}
-	return strings.Trim(host, "[]")
+	return addr.String()
 }
 
-// requestBase returns scheme://host of r as the client addressed it.
-func requestBase(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
+// parseAddr parses "ip", "ip:port" or "[ip]:port" into an unmapped,
+// zone-less address.
+func parseAddr(s string) (netip.Addr, bool) {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		ap, perr := netip.ParseAddrPort(s)
+		if perr != nil {
+			return netip.Addr{}, false
+		}
+		a = ap.Addr()
 	}
-	if v := r.Header.Get("X-Forwarded-Proto"); v == "http" || v == "https" {
-		scheme = v
+	return a.Unmap().WithZone(""), true
+}
+
+func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
 	}
-	host := r.Host
-	if v := r.Header.Get("X-Forwarded-Host"); v != "" {
-		host = v
-	}
-	return scheme + "://" + host
+	return false
 }

@@ -3,12 +3,17 @@ package webapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/auth"
@@ -95,6 +100,60 @@ func TestParams(t *testing.T) {
 	}
 	if _, err := p.ModelVersion(2); !errors.Is(err, apierr.BadInput) {
 		t.Errorf("ModelVersion(2) error = %v; want BadInput", err)
+	}
+}
+
+func TestParamsIntRanges(t *testing.T) {
+	tests := []struct {
+		raw       string
+		want32    int64
+		ok32      bool
+		want64    int64
+		ok64      bool
+		defaulted bool
+	}{
+		{"2147483647", 2147483647, true, 2147483647, true, false},
+		{"-2147483648", -2147483648, true, -2147483648, true, false},
+		{" 12 ", 12, true, 12, true, false},
+		{"2147483648", 0, false, 2147483648, true, false},
+		{"-2147483649", 0, false, -2147483649, true, false},
+		{"9223372036854775807", 0, false, 9223372036854775807, true, false},
+		{"9223372036854775808", 0, false, 0, false, false},
+		{"1e3", 0, false, 0, false, false},
+		{"0x10", 0, false, 0, false, false},
+		{"null", 5, true, 5, true, true},
+	}
+	for _, tt := range tests {
+		p := NewParams(map[string]string{"n": tt.raw})
+		got32, err := p.Int32("n", 5)
+		if (err == nil) != tt.ok32 || err == nil && got32 != tt.want32 || err != nil && !errors.Is(err, apierr.BadInput) {
+			t.Errorf("Int32(%q) = %d, %v; want %d, ok=%v", tt.raw, got32, err, tt.want32, tt.ok32)
+		}
+		got64, err := p.Int("n", 5)
+		if (err == nil) != tt.ok64 || err == nil && got64 != tt.want64 {
+			t.Errorf("Int(%q) = %d, %v; want %d, ok=%v", tt.raw, got64, err, tt.want64, tt.ok64)
+		}
+	}
+}
+
+func TestClip(t *testing.T) {
+	long := strings.Repeat("é", 100) // 200 bytes
+	tests := []struct{ in, want string }{
+		{"short", "short"},
+		{strings.Repeat("a", MaxLoggedValue), strings.Repeat("a", MaxLoggedValue)},
+		{strings.Repeat("a", 1000), strings.Repeat("a", MaxLoggedValue) + "...(1000 bytes)"},
+		{long, strings.Repeat("é", MaxLoggedValue/2) + "...(200 bytes)"},
+		{"a" + long, "a" + strings.Repeat("é", MaxLoggedValue/2-1) + "...(201 bytes)"},
+	}
+	for _, tt := range tests {
+		if got := Clip(tt.in); got != tt.want {
+			t.Errorf("Clip(%.20q...) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	// An error about a huge value carries only its prefix.
+	p := NewParams(map[string]string{"n": strings.Repeat("9", 100000)})
+	if _, err := p.Int32("n", 0); err == nil || len(errors.Unwrap(err).Error()) > 200 {
+		t.Errorf("Int32 error on a 100 kB value is %d bytes, want a short text", len(fmt.Sprint(err)))
 	}
 }
 
@@ -265,5 +324,88 @@ func TestServerMsgPack(t *testing.T) {
 	w = do(t, s, "POST", "/api/test/Echo", "application/x-msgpack", "\x82\xa5tok")
 	if want := "\x82\xa6result\x01\xa7message\xd9\x24The input parameters were incorrect."; w.Body.String() != want {
 		t.Errorf("bad msgpack body: got %q, want %q", w.Body.String(), want)
+	}
+}
+
+func TestClientIP(t *testing.T) {
+	proxies := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("2001:db8::/32")}
+	tests := []struct {
+		name    string
+		remote  string
+		xff     []string
+		trusted []netip.Prefix
+		want    string
+	}{
+		{"socket peer", "192.0.2.7:5123", nil, nil, "192.0.2.7"},
+		{"API Gateway source IP (no port)", "192.0.2.10", nil, nil, "192.0.2.10"},
+		{"IPv6 source IP", "2001:db8:1::5", nil, nil, "2001:db8:1::5"},
+		{"IPv6 peer with port", "[2001:db8:1::5]:443", nil, nil, "2001:db8:1::5"},
+		{"IPv4-mapped peer", "[::ffff:192.0.2.9]:80", nil, nil, "192.0.2.9"},
+		{"forwarded header without trusted proxies", "192.0.2.7:1", []string{"9.9.9.9"}, nil, "192.0.2.7"},
+		{"forwarded header from an untrusted peer", "192.0.2.7:1", []string{"9.9.9.9"}, proxies, "192.0.2.7"},
+		{"one trusted proxy", "10.1.2.3:1", []string{"198.51.100.4"}, proxies, "198.51.100.4"},
+		{"spoofed entries before the proxy's", "10.1.2.3:1", []string{"9.9.9.9, 198.51.100.4"}, proxies, "198.51.100.4"},
+		{"chain of trusted proxies", "10.1.2.3:1", []string{"198.51.100.4, 10.9.9.9", "2001:db8::1"}, proxies, "198.51.100.4"},
+		{"garbage entry ends the walk", "10.1.2.3:1", []string{"198.51.100.4, [x,1.2"}, proxies, "10.1.2.3"},
+		{"only proxies", "10.1.2.3:1", []string{"10.2.2.2"}, proxies, "10.2.2.2"},
+		{"no peer address", "", []string{"9.9.9.9"}, proxies, ""},
+		{"garbage peer", "not-an-ip", nil, nil, ""},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest("POST", "/api/key/Activate", nil)
+		r.RemoteAddr = tt.remote
+		for _, v := range tt.xff {
+			r.Header.Add("X-Forwarded-For", v)
+		}
+		if got := ClientIP(r, tt.trusted); got != tt.want {
+			t.Errorf("%s: ClientIP = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestServerDeadline: a method runs under the request deadline, and an
+// error from a dependency that ran out of time is the documented 503; a
+// client-facing message keeps its HTTP 200 even when its cause is a
+// timeout.
+func TestServerDeadline(t *testing.T) {
+	handle := func(ret func(context.Context) error) HandlerFunc {
+		return func(ctx context.Context, _ *Call) (any, error) {
+			if _, ok := ctx.Deadline(); !ok {
+				return nil, errors.New("no deadline")
+			}
+			return nil, ret(ctx)
+		}
+	}
+	s := NewServer(Options{Auth: fakeAuth{}, RequestTimeout: 50 * time.Millisecond}, Group{Name: "test", Methods: []Method{
+		{Name: "Hang", Permission: "Echo", Handle: handle(func(ctx context.Context) error {
+			<-ctx.Done() // a dependency that never answers
+			return fmt.Errorf("get item: %w", ctx.Err())
+		})},
+		{Name: "NetTimeout", Permission: "Echo", Handle: handle(func(context.Context) error {
+			return fmt.Errorf("attempt: %w", &net.OpError{Op: "read", Err: os.ErrDeadlineExceeded})
+		})},
+		{Name: "Unavailable", Permission: "Echo", Handle: handle(func(context.Context) error { return apierr.Unavailable })},
+		{Name: "BadBody", Permission: "Echo", Handle: handle(func(ctx context.Context) error {
+			return apierr.BadInput.Wrap(context.DeadlineExceeded)
+		})},
+		{Name: "Fine", Permission: "Echo", Handle: handle(func(context.Context) error { return nil })},
+	}})
+	unavailable := `{"result":1,"message":"The service did not answer in time. Please try again."}`
+	tests := []struct {
+		method     string
+		wantStatus int
+		wantBody   string
+	}{
+		{"Hang", 503, unavailable},
+		{"NetTimeout", 503, unavailable},
+		{"Unavailable", 503, unavailable},
+		{"BadBody", 200, `{"result":1,"message":"The input parameters were incorrect."}`},
+		{"Fine", 200, `{"result":0,"message":""}`},
+	}
+	for _, tt := range tests {
+		w := do(t, s, "POST", "/api/test/"+tt.method, "application/x-www-form-urlencoded", "token=good")
+		if w.Code != tt.wantStatus || w.Body.String() != tt.wantBody {
+			t.Errorf("%s = %d %s, want %d %s", tt.method, w.Code, w.Body, tt.wantStatus, tt.wantBody)
+		}
 	}
 }

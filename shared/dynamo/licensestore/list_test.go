@@ -146,7 +146,7 @@ func TestListingMatchesFullRead(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%q: %v", c.query, err)
 		}
-		for page := int64(1); page <= 3; page++ {
+		for page := int64(1); page <= 4; page++ {
 			res, err := r.listing.Page(ctx, keys.ListRequest{AccountID: 1, ProductID: 10, Page: page, Query: q, OrderField: c.order, Desc: c.desc, Now: now})
 			if err != nil {
 				t.Fatalf("%q order %q page %d: %v", c.query, c.order, page, err)

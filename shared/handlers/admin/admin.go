@@ -65,6 +65,9 @@ type Deps struct {
 	SecretSHA256 string
 	Logger       *slog.Logger
 	MaxBodyBytes int64
+	// RequestTimeout is the deadline of each request (0: none); a request
+	// whose dependency ran out of time is answered 503.
+	RequestTimeout time.Duration
 }
 
 // New returns the admin API handler. Every request must carry
@@ -111,6 +114,11 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, a.d.MaxBodyBytes)
+	if a.d.RequestTimeout > 0 {
+		ctx, cancel := context.WithTimeout(r.Context(), a.d.RequestTimeout)
+		defer cancel()
+		r = r.WithContext(ctx)
+	}
 	a.mux.ServeHTTP(w, r)
 }
 
@@ -152,7 +160,12 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: m})
 		return
 	}
-	a.d.Logger.Error("admin request failed", "path", r.URL.Path, "method", r.Method, "error", err.Error())
+	if apierr.TimedOut(err) {
+		a.d.Logger.Error("admin request timed out", "path", webapi.ClipTo(r.URL.Path, 128), "error", webapi.ClipTo(err.Error(), 512))
+		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: apierr.Unavailable.Message})
+		return
+	}
+	a.d.Logger.Error("admin request failed", "path", webapi.ClipTo(r.URL.Path, 128), "method", webapi.Clip(r.Method), "error", webapi.ClipTo(err.Error(), 512))
 	writeJSON(w, http.StatusInternalServerError, errorBody{Error: "internal error"})
 }
 

@@ -30,8 +30,9 @@ type Deps struct {
 	Licenses *license.Assembler
 	// Products gives feature definitions for Metadata=true.
 	Products catalog.ProductReader
-	// PublicURL is the deployment's base URL for portal links ("" = the
-	// request's own scheme and host).
+	// PublicURL is the deployment's base URL for portal links. Links carry
+	// the customer secret, so they are never built from request headers:
+	// with no PublicURL, answers carry no portal link.
 	PublicURL string
 	Now       func() time.Time
 }
@@ -106,14 +107,15 @@ func NewCustomer(c customers.Customer, model int64) Customer {
 	return out
 }
 
-// portalLink is the stable customer portal address of this deployment.
-func (h handlers) portalLink(c *webapi.Call, cust customers.Customer) string {
-	base := h.d.PublicURL
-	if base == "" {
-		base = c.RequestBase
+// portalLink is the customer portal address of this deployment, on the
+// configured PublicURL; nil when none is configured.
+func (h handlers) portalLink(cust customers.Customer) *string {
+	if h.d.PublicURL == "" {
+		return nil
 	}
 	q := url.Values{"account": {strconv.FormatInt(cust.AccountID, 10)}, "customer": {strconv.FormatInt(cust.ID, 10)}, "code": {cust.Secret}}
-	return base + "/portal/customer?" + q.Encode()
+	link := h.d.PublicURL + "/portal/customer?" + q.Encode()
+	return &link
 }
 
 type addResult struct {
@@ -138,8 +140,7 @@ func (h handlers) add(ctx context.Context, c *webapi.Call) (any, error) {
 	}
 	out := addResult{CustomerID: cust.ID, Secret: cust.Secret}
 	if cust.EnableCustomerAssociation {
-		link := h.portalLink(c, cust)
-		out.PortalLink = &link
+		out.PortalLink = h.portalLink(cust)
 	}
 	return out, nil
 }
@@ -154,7 +155,7 @@ type editResult struct {
 // issues a new secret. The portal link and secret are returned when
 // EnableCustomerAssociation or Secret is true.
 func (h handlers) edit(ctx context.Context, c *webapi.Call) (any, error) {
-	id, err := c.Params.Int("CustomerId", 0)
+	id, err := c.Params.Int32("CustomerId", 0)
 	if err != nil || id <= 0 {
 		return nil, apierr.BadInput
 	}
@@ -172,8 +173,7 @@ func (h handlers) edit(ctx context.Context, c *webapi.Call) (any, error) {
 	}
 	out := editResult{CustomerID: cust.ID}
 	if newSecret || (f.EnableCustomerAssociation != nil && *f.EnableCustomerAssociation) {
-		link := h.portalLink(c, cust)
-		out.PortalLink, out.Secret = &link, &cust.Secret
+		out.PortalLink, out.Secret = h.portalLink(cust), &cust.Secret
 	}
 	return out, nil
 }
@@ -192,10 +192,10 @@ func (h handlers) list(ctx context.Context, c *webapi.Call) (any, error) {
 	if q.IncludeIDSearch, err = c.Params.Bool("IncludeIdInSearch", false); err != nil {
 		return nil, err
 	}
-	if q.CustomerID, err = c.Params.Int("CustomerId", 0); err != nil {
+	if q.CustomerID, err = c.Params.Int32("CustomerId", 0); err != nil {
 		return nil, err
 	}
-	if q.Limit, err = c.Params.Int("Limit", 0); err != nil || q.Limit < 0 {
+	if q.Limit, err = c.Params.Int32("Limit", 0); err != nil || q.Limit < 0 {
 		return nil, apierr.BadInput
 	}
 	if q.CreatedNewestTop, err = c.Params.Bool("SortByCreatedDescending", false); err != nil {
@@ -230,7 +230,7 @@ type licensesResult struct {
 
 // licenses implements GetCustomerLicenses.
 func (h handlers) licenses(ctx context.Context, c *webapi.Call) (any, error) {
-	id, err := c.Params.Int("CustomerId", 0)
+	id, err := c.Params.Int32("CustomerId", 0)
 	if err != nil || id <= 0 {
 		return nil, apierr.BadInput
 	}
@@ -333,7 +333,7 @@ func (h handlers) customerLicenses(ctx context.Context, c *webapi.Call, cust cus
 // remove implements RemoveCustomer: the customer goes; its licenses stay,
 // dissociated (see package customers).
 func (h handlers) remove(ctx context.Context, c *webapi.Call) (any, error) {
-	id, err := c.Params.Int("CustomerId", 0)
+	id, err := c.Params.Int32("CustomerId", 0)
 	if err != nil || id <= 0 {
 		return nil, apierr.BadInput
 	}

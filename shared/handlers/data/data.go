@@ -100,10 +100,10 @@ func where(c *webapi.Call, v dataobj.Variant) (dataobj.Where, error) {
 		if w.RefType, err = dataobj.ParseRefType(raw); err != nil {
 			return w, err
 		}
-		w.RefID, err = c.Params.Int("ReferencerId", 0)
+		w.RefID, err = c.Params.Int32("ReferencerId", 0)
 		return w, err
 	}
-	if w.ProductID, err = c.Params.Int("ProductId", 0); err != nil {
+	if w.ProductID, err = c.Params.Int32("ProductId", 0); err != nil {
 		return w, err
 	}
 	w.Key, _ = c.Params.String("Key")
@@ -136,7 +136,7 @@ func (h handlers) add(v dataobj.Variant) webapi.HandlerFunc {
 		var in dataobj.NewObject
 		in.Name, _ = c.Params.String("Name")
 		in.StringValue, _ = c.Params.String("StringValue")
-		iv, err := c.Params.Int("IntValue", 0)
+		iv, err := c.Params.Int32("IntValue", 0)
 		if err != nil || iv != int64(int32(iv)) {
 			return nil, apierr.BadInput
 		}
@@ -192,7 +192,7 @@ func (h handlers) changeInt(increment bool) func(dataobj.Variant) webapi.Handler
 			if err != nil {
 				return nil, err
 			}
-			value, err := c.Params.Int("IntValue", 0)
+			value, err := c.Params.Int32("IntValue", 0)
 			if err != nil {
 				return nil, err
 			}
@@ -200,7 +200,7 @@ func (h handlers) changeInt(increment bool) func(dataobj.Variant) webapi.Handler
 			if err != nil {
 				return nil, err
 			}
-			bound, err := c.Params.Int("Bound", 0)
+			bound, err := c.Params.Int32("Bound", 0)
 			if err != nil {
 				return nil, err
 			}

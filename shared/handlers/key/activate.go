@@ -6,6 +6,7 @@ import (
 
 	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/keys"
+	"github.com/keyturn/keyturn/shared/license"
 	"github.com/keyturn/keyturn/shared/webapi"
 )
 
@@ -19,11 +20,11 @@ func (h handlers) activate(ctx context.Context, c *webapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	interval, err := c.Params.Int("FloatingTimeInterval", 0)
+	interval, err := c.Params.Int32("FloatingTimeInterval", 0)
 	if err != nil || interval < 0 || interval > maxFloatingInterval {
 		return nil, apierr.BadInput
 	}
-	overdraft, err := c.Params.Int("MaxOverdraft", 0)
+	overdraft, err := c.Params.Int32("MaxOverdraft", 0)
 	if err != nil || overdraft < 0 {
 		return nil, apierr.BadInput
 	}
@@ -32,6 +33,9 @@ func (h handlers) activate(ctx context.Context, c *webapi.Call) (any, error) {
 		return nil, err
 	}
 	mid, _ := c.Params.String("MachineCode")
+	if err := license.CheckMachineCode(mid); err != nil {
+		return nil, err
+	}
 	fn, _ := c.Params.String("FriendlyName")
 	osInfo, _ := c.Params.String("OSInfo")
 	r, err := h.d.Keys.Activate(ctx, keys.ActivateInput{
@@ -65,7 +69,7 @@ func (h handlers) getKey(ctx context.Context, c *webapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := c.Params.Int("FloatingTimeInterval", 0); err != nil {
+	if _, err := c.Params.Int32("FloatingTimeInterval", 0); err != nil {
 		return nil, err
 	}
 	p, k, err := h.target(ctx, c)

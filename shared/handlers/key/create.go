@@ -9,6 +9,7 @@ import (
 	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/customers"
 	"github.com/keyturn/keyturn/shared/keys"
+	"github.com/keyturn/keyturn/shared/license"
 	"github.com/keyturn/keyturn/shared/webapi"
 )
 
@@ -48,7 +49,7 @@ func (r createKeysResult) PlainText() string {
 func spec(c *webapi.Call) (keys.Spec, error) {
 	var sp keys.Spec
 	var err error
-	if sp.Period, err = c.Params.Int("Period", 0); err != nil {
+	if sp.Period, err = c.Params.Int32("Period", 0); err != nil {
 		return sp, err
 	}
 	for i := range sp.Features {
@@ -65,7 +66,7 @@ func spec(c *webapi.Call) (keys.Spec, error) {
 	if sp.TrialActivation, err = c.Params.Bool("TrialActivation", false); err != nil {
 		return sp, err
 	}
-	if sp.MaxNoOfMachines, err = c.Params.Int("MaxNoOfMachines", 0); err != nil {
+	if sp.MaxNoOfMachines, err = c.Params.Int32("MaxNoOfMachines", 0); err != nil {
 		return sp, err
 	}
 	if v, ok := c.Params.String("AllowedMachines"); ok {
@@ -94,7 +95,7 @@ func (h handlers) createKey(ctx context.Context, c *webapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := c.Params.Int("NoOfKeys", 1)
+	n, err := c.Params.Int32("NoOfKeys", 1)
 	if err != nil || n < 1 {
 		return nil, apierr.BadInput
 	}
@@ -106,11 +107,11 @@ func (h handlers) createKey(ctx context.Context, c *webapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	cid, err := c.Params.Int("CustomerId", 0)
+	cid, err := c.Params.Int32("CustomerId", 0)
 	if err != nil {
 		return nil, err
 	}
-	rid, err := c.Params.Int("ResellerId", 0)
+	rid, err := c.Params.Int32("ResellerId", 0)
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +212,7 @@ func CustomerFieldsFrom(p webapi.Params) (customers.CustomerFields, error) {
 		}
 	}
 	if _, ok := p.String("MaxNoOfDevices"); ok {
-		v, err := p.Int("MaxNoOfDevices", 0)
+		v, err := p.Int32("MaxNoOfDevices", 0)
 		if err != nil {
 			return f, err
 		}
@@ -232,6 +233,9 @@ func (h handlers) createTrialKey(ctx context.Context, c *webapi.Call) (any, erro
 		return nil, err
 	}
 	mid, _ := c.Params.String("MachineCode")
+	if err := license.CheckMachineCode(mid); err != nil {
+		return nil, err
+	}
 	fn, _ := c.Params.String("FriendlyName")
 	days := c.Principal.Scope.FeatureLock
 	if days <= 0 {
@@ -257,7 +261,7 @@ func (h handlers) createKeyFromTemplate(ctx context.Context, c *webapi.Call) (an
 	if err := c.Principal.Scope.RequireUnlockedKey(); err != nil {
 		return nil, err
 	}
-	id, err := c.Params.Int("LicenseTemplateId", 0)
+	id, err := c.Params.Int32("LicenseTemplateId", 0)
 	if err != nil || id <= 0 {
 		return nil, apierr.BadInput
 	}

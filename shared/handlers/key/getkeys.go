@@ -35,7 +35,7 @@ func (h handlers) getKeys(ctx context.Context, c *webapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	page, err := c.Params.Int("Page", 1)
+	page, err := c.Params.Int32("Page", 1)
 	if err != nil || page < 1 {
 		return nil, apierr.BadInput
 	}

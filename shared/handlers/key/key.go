@@ -81,7 +81,7 @@ func AuthGroup(d Deps) webapi.Group {
 // productID binds the required ProductId, applies the product lock and
 // checks the product exists for the account.
 func (h handlers) product(ctx context.Context, c *webapi.Call) (catalog.Product, error) {
-	pid, err := c.Params.Int("ProductId", 0)
+	pid, err := c.Params.Int32("ProductId", 0)
 	if err != nil || pid <= 0 {
 		return catalog.Product{}, apierr.BadInput
 	}
@@ -108,6 +108,9 @@ func (h handlers) target(ctx context.Context, c *webapi.Call) (catalog.Product, 
 		return p, "", apierr.BadInput
 	}
 	k = strings.TrimSpace(k)
+	if !keys.CanNameKey(k) {
+		return p, "", apierr.KeyNotFound
+	}
 	if c.Principal.Scope.LocksKey() {
 		r, err := h.d.Keys.Get(ctx, c.Principal.AccountID, p.ID, k)
 		if err != nil {
@@ -137,7 +140,7 @@ func (h handlers) setBlock(block bool) webapi.HandlerFunc {
 
 func (h handlers) setFeature(v bool) webapi.HandlerFunc {
 	return func(ctx context.Context, c *webapi.Call) (any, error) {
-		f, err := c.Params.Int("Feature", 0)
+		f, err := c.Params.Int32("Feature", 0)
 		if err != nil || f < 1 || f > 8 {
 			return nil, apierr.BadInput
 		}
@@ -146,7 +149,7 @@ func (h handlers) setFeature(v bool) webapi.HandlerFunc {
 }
 
 func (h handlers) extend(ctx context.Context, c *webapi.Call) (any, error) {
-	days, err := c.Params.Int("NoOfDays", 0)
+	days, err := c.Params.Int32("NoOfDays", 0)
 	if err != nil || days > 365*1000 || days < -365*1000 {
 		return nil, apierr.BadInput
 	}
@@ -162,7 +165,7 @@ func (h handlers) machineLockLimit(ctx context.Context, c *webapi.Call) (any, er
 	if _, ok := c.Params.String("NumberOfMachines"); !ok {
 		return nil, apierr.BadInput
 	}
-	n, err := c.Params.Int("NumberOfMachines", 0)
+	n, err := c.Params.Int32("NumberOfMachines", 0)
 	if err != nil || n < 0 {
 		return nil, apierr.BadInput
 	}
@@ -199,7 +202,7 @@ func (h handlers) trialActivation(ctx context.Context, c *webapi.Call) (any, err
 // associated; CustomerId 0 or an unknown customer dissociates the key and
 // answers the documented message.
 func (h handlers) changeCustomer(ctx context.Context, c *webapi.Call) (any, error) {
-	id, err := c.Params.Int("CustomerId", 0)
+	id, err := c.Params.Int32("CustomerId", 0)
 	if err != nil {
 		return nil, apierr.BadInput
 	}
@@ -225,7 +228,7 @@ func (h handlers) changeCustomer(ctx context.Context, c *webapi.Call) (any, erro
 
 // changeReseller implements key/ChangeReseller like changeCustomer.
 func (h handlers) changeReseller(ctx context.Context, c *webapi.Call) (any, error) {
-	id, err := c.Params.Int("ResellerId", 0)
+	id, err := c.Params.Int32("ResellerId", 0)
 	if err != nil {
 		return nil, apierr.BadInput
 	}
@@ -280,7 +283,11 @@ func (h handlers) keyLock(ctx context.Context, c *webapi.Call) (any, error) {
 	if !ok {
 		return nil, apierr.BadInput
 	}
-	r, err := h.d.Keys.Get(ctx, c.Principal.AccountID, p.ID, strings.TrimSpace(k))
+	k = strings.TrimSpace(k)
+	if !keys.CanNameKey(k) {
+		return nil, apierr.KeyNotFound
+	}
+	r, err := h.d.Keys.Get(ctx, c.Principal.AccountID, p.ID, k)
 	if err != nil {
 		return nil, err
 	}

@@ -59,7 +59,7 @@ func bindRender(c *webapi.Call) (renderOptions, error) {
 	if o.metadata, err = c.Params.Bool("Metadata", false); err != nil {
 		return o, err
 	}
-	fields, err := c.Params.Int("FieldsToReturn", 0)
+	fields, err := c.Params.Int32("FieldsToReturn", 0)
 	if err != nil {
 		return o, err
 	}

@@ -101,7 +101,7 @@ func (h handlers) add(ctx context.Context, c *webapi.Call) (any, error) {
 }
 
 func (h handlers) edit(ctx context.Context, c *webapi.Call) (any, error) {
-	id, err := c.Params.Int("ResellerId", 0)
+	id, err := c.Params.Int32("ResellerId", 0)
 	if err != nil {
 		return nil, customers.ResellerBadModel
 	}
@@ -122,11 +122,11 @@ type listResult struct {
 
 func (h handlers) list(ctx context.Context, c *webapi.Call) (any, error) {
 	search, _ := c.Params.String("Search")
-	id, err := c.Params.Int("ResellerId", 0)
+	id, err := c.Params.Int32("ResellerId", 0)
 	if err != nil {
 		return nil, err
 	}
-	limit, err := c.Params.Int("Limit", 0)
+	limit, err := c.Params.Int32("Limit", 0)
 	if err != nil || limit < 0 {
 		return nil, apierr.BadInput
 	}
@@ -146,7 +146,7 @@ type customersResult struct {
 }
 
 func (h handlers) customers(ctx context.Context, c *webapi.Call) (any, error) {
-	id, err := c.Params.Int("ResellerId", 0)
+	id, err := c.Params.Int32("ResellerId", 0)
 	if err != nil || id <= 0 {
 		return nil, apierr.BadInput
 	}
@@ -158,7 +158,7 @@ func (h handlers) customers(ctx context.Context, c *webapi.Call) (any, error) {
 }
 
 func (h handlers) remove(ctx context.Context, c *webapi.Call) (any, error) {
-	id, err := c.Params.Int("ResellerId", 0)
+	id, err := c.Params.Int32("ResellerId", 0)
 	if err != nil || id <= 0 {
 		return nil, apierr.BadInput
 	}

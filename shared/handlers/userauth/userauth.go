@@ -86,7 +86,7 @@ func text(c *webapi.Call, name string) string {
 
 // customerID binds the optional CustomerId (0 when absent).
 func customerID(c *webapi.Call) (int64, error) {
-	id, err := c.Params.Int("CustomerId", 0)
+	id, err := c.Params.Int32("CustomerId", 0)
 	if err != nil || id < 0 {
 		return 0, apierr.BadInput
 	}

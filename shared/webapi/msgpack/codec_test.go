@@ -107,18 +107,3 @@ func TestDecodeFlatMap(t *testing.T) {
 		}
 	}
 }
-
-func FuzzDecodeFlatMap(f *testing.F) {
-	f.Add([]byte{0x81, 0xa1, 'a', 0x01})
-	f.Add([]byte{0x81, 0xa1, 'a', 0x91, 0x81, 0xa1, 'b', 0xc0})
-	f.Fuzz(func(t *testing.T, b []byte) {
-		_, _ = DecodeFlatMap(b)
-	})
-}
-
-func FuzzFromJSON(f *testing.F) {
-	f.Add(`{"a":[1,2,{"b":null}],"c":-1.5e3}`)
-	f.Fuzz(func(t *testing.T, s string) {
-		_, _ = FromJSON([]byte(s))
-	})
-}
