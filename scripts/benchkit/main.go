@@ -228,7 +228,7 @@ func run(endpoint string, n, conc int, outFile string) error {
 	if err != nil {
 		return err
 	}
-	counter, err := a.DataObjects.Add(ctx, auth.Principal{AccountID: acc.ID},
+	counter, err := a.DataObjects.Add(ctx, dataobj.Caller{AccountID: acc.ID},
 		dataobj.Where{Variant: dataobj.ToKey, ProductID: p.ID, Key: shared[0].Key}, dataobj.NewObject{Name: "uses"})
 	if err != nil {
 		return err

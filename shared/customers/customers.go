@@ -1,7 +1,7 @@
 // Package customers is the customer and reseller domain: customer records
 // with their secrets and portal settings, resellers with their metadata,
 // validation with the documented messages, and the rules that tie them to
-// license keys. It imports nothing from AWS; package store implements Store.
+// license keys. It imports nothing from AWS; shared/dynamo/customerstore implements Store.
 //
 // Removing a customer or reseller keeps its licenses: they are dissociated
 // (their CustomerId / ResellerId becomes 0, and a license payload shows

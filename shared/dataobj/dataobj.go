@@ -1,10 +1,10 @@
 // Package dataobj is the data object domain (Web API 3 /api/data/*): named
 // integer and string variables attached to an account, a product, a license
-// key or a machine activated on a key. It validates input, applies the
-// access-token rules of the reference's "Permissions using Access Tokens"
-// section and turns increments, decrements and uploaded usage logs into
+// key or a machine activated on a key. It validates input, asks the
+// caller's rights (Caller, built by the handler layer from the token) where
+// the reference's "Permissions using Access Tokens" apply, and turns increments, decrements and uploaded usage logs into
 // single conditional changes (Delta) that the store applies atomically. It
-// imports nothing from AWS; the DynamoDB adapter in package store
+// imports nothing from AWS; the DynamoDB adapter shared/dynamo/datastore
 // implements Store.
 package dataobj
 

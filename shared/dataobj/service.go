@@ -8,7 +8,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/keyturn/keyturn/shared/apierr"
-	"github.com/keyturn/keyturn/shared/auth"
 	"github.com/keyturn/keyturn/shared/catalog"
 	"github.com/keyturn/keyturn/shared/keys"
 )
@@ -78,62 +77,58 @@ func NewService(store Store, keys KeyReader, products catalog.ProductReader, now
 	return &Service{store: store, keys: keys, products: products, now: now}
 }
 
-// Access rules ("Permissions using Access Tokens" in the reference):
-//
-//   - User objects: the token has no product lock and no key lock.
-//   - Product objects: no key lock, and no product lock or one equal to the
-//     product.
-//   - Key objects (and machine code objects, which belong to a key): no
-//     product lock on another product, no positive key lock on another key
-//     (a negative key lock only enables auth/KeyLock and locks no key). A
-//     key lock names a key with the product lock (auth.Scope.CheckKey):
-//     key ids repeat across products.
-//   - The ...ToKey and ...ToMachineCode methods need key lock 0 or negative.
-//
-// Refusals use the documented messages: apierr.DataNotEnoughPermission,
-// apierr.DataProductNotFound, apierr.DataKeyNotFound (so a caller
-// cannot tell a forbidden referencer from a missing one).
-
-// CheckAccess returns nil when a token with scope may use objects of ref,
-// and the documented refusal otherwise.
-func CheckAccess(scope auth.Scope, ref Ref) error {
-	switch ref.Type {
-	case User:
-		if scope.ProductLock != 0 || scope.KeyLock != 0 {
-			return apierr.DataNotEnoughPermission
-		}
-	case Product:
-		if scope.KeyLock != 0 {
-			return apierr.DataNotEnoughPermission
-		}
-		if scope.ProductLock != 0 && scope.ProductLock != ref.ID {
-			return apierr.DataProductNotFound
-		}
-	case Key, MachineCode:
-		if scope.CheckKey(ref.ProductID, ref.KeyID) != nil {
-			return apierr.DataKeyNotFound
-		}
-	default:
-		return apierr.DataReferencerType
-	}
-	return nil
+// Caller is the caller of a data object method as the handler layer
+// authorized it from the caller's access token: the account, and the
+// rights and limits the domain applies at the points only it knows
+// (after it has resolved a referencer). The rules themselves ("Permissions
+// using Access Tokens" in the reference) live in the handler layer.
+type Caller struct {
+	AccountID int64
+	// Access returns nil when the caller may use objects of ref, and the
+	// documented refusal otherwise (nil: every referencer is allowed).
+	Access func(ref Ref) error
+	// KeyVariant returns nil when the caller may use the ...ToKey and
+	// ...ToMachineCode variants on a key of the product, and the
+	// documented refusal otherwise (nil: allowed).
+	KeyVariant func(productID int64) error
+	// StepLimit is the largest allowed change of an int value by one
+	// increment, decrement or set (0: no limit; negative: none allowed).
+	StepLimit int64
+	// Allowed reports whether the caller holds a permission (nil: all).
+	Allowed func(permission string) bool
 }
+
+func (c Caller) access(ref Ref) error {
+	if c.Access == nil {
+		return nil
+	}
+	return c.Access(ref)
+}
+
+func (c Caller) keyVariant(productID int64) error {
+	if c.KeyVariant == nil {
+		return nil
+	}
+	return c.KeyVariant(productID)
+}
+
+func (c Caller) allowed(permission string) bool { return c.Allowed == nil || c.Allowed(permission) }
 
 // resolve checks access to the referencer w names and that it exists, and
 // returns its Ref. Errors: apierr.BadInput, apierr.DataReferencerType,
 // apierr.DataNotEnoughPermission, apierr.DataProductNotFound,
 // apierr.DataKeyNotFound, apierr.DataMachineNotFound.
-func (s *Service) resolve(ctx context.Context, p auth.Principal, w Where) (Ref, error) {
+func (s *Service) resolve(ctx context.Context, p Caller, w Where) (Ref, error) {
 	if w.Variant != General {
 		return s.resolveKey(ctx, p, w)
 	}
 	switch w.RefType {
 	case User:
 		ref := Ref{Type: User, ID: p.AccountID}
-		return ref, CheckAccess(p.Scope, ref)
+		return ref, p.access(ref)
 	case Product:
 		ref := Ref{Type: Product, ID: w.RefID}
-		if err := CheckAccess(p.Scope, ref); err != nil {
+		if err := p.access(ref); err != nil {
 			return Ref{}, err
 		}
 		if err := s.productExists(ctx, p.AccountID, w.RefID); err != nil {
@@ -152,7 +147,7 @@ func (s *Service) resolve(ctx context.Context, p auth.Principal, w Where) (Ref, 
 			return Ref{}, err
 		}
 		ref := keyRef(r)
-		return ref, CheckAccess(p.Scope, ref)
+		return ref, p.access(ref)
 	}
 	return Ref{}, apierr.DataReferencerType
 }
@@ -175,16 +170,13 @@ func (s *Service) productExists(ctx context.Context, accountID, productID int64)
 // resolveKey resolves the key (and machine) of a ToKey or ToMachineCode
 // call: one GetItem for the key; the product is read only when the key is
 // missing, to choose between the product and the key message.
-func (s *Service) resolveKey(ctx context.Context, p auth.Principal, w Where) (Ref, error) {
+func (s *Service) resolveKey(ctx context.Context, p Caller, w Where) (Ref, error) {
 	w.Key = strings.TrimSpace(w.Key)
 	if w.ProductID <= 0 || w.Key == "" || w.Variant == ToMachineCode && w.MachineCode == "" {
 		return Ref{}, apierr.BadInput
 	}
-	if p.Scope.KeyLock > 0 {
-		return Ref{}, apierr.DataNotEnoughPermission
-	}
-	if p.Scope.CheckProduct(w.ProductID) != nil {
-		return Ref{}, apierr.DataProductNotFound
+	if err := p.keyVariant(w.ProductID); err != nil {
+		return Ref{}, err
 	}
 	if !keys.CanNameKey(w.Key) {
 		if err := s.productExists(ctx, p.AccountID, w.ProductID); err != nil {
@@ -209,7 +201,7 @@ func (s *Service) resolveKey(ctx context.Context, p auth.Principal, w Where) (Re
 		}
 		ref.Type, ref.MachineCode = MachineCode, w.MachineCode
 	}
-	return ref, CheckAccess(p.Scope, ref)
+	return ref, p.access(ref)
 }
 
 // activated reports whether mid is activated on the key: node-locked, or
@@ -230,7 +222,7 @@ func activated(r keys.Record, mid string, now time.Time) bool {
 // the handle's Name is the stored one (one more read for a ToKey or
 // ToMachineCode call by id). A missing object is
 // apierr.DataNotEnoughPermission.
-func (s *Service) target(ctx context.Context, p auth.Principal, w Which, needName bool) (Handle, error) {
+func (s *Service) target(ctx context.Context, p Caller, w Which, needName bool) (Handle, error) {
 	if w.Variant == General {
 		if w.ID <= 0 {
 			return Handle{}, apierr.BadInput
@@ -242,7 +234,7 @@ func (s *Service) target(ctx context.Context, p auth.Principal, w Which, needNam
 		if err != nil {
 			return Handle{}, err
 		}
-		return h, CheckAccess(p.Scope, h.Ref)
+		return h, p.access(h.Ref)
 	}
 	if w.ID <= 0 && w.Name == "" {
 		return Handle{}, apierr.BadInput
@@ -280,7 +272,7 @@ func (s *Service) target(ctx context.Context, p auth.Principal, w Which, needNam
 // apierr.DataNameTooLong, apierr.DataMachineNameTooLong,
 // apierr.DataStringValueTooLong, apierr.DataObjectLimit,
 // apierr.DataDuplicateName and the refusals of CheckAccess and resolve.
-func (s *Service) Add(ctx context.Context, p auth.Principal, w Where, in NewObject) (Object, error) {
+func (s *Service) Add(ctx context.Context, p Caller, w Where, in NewObject) (Object, error) {
 	maxName := MaxName
 	if w.Variant == ToMachineCode {
 		maxName = MaxMachineCodeName
@@ -309,7 +301,7 @@ func (s *Service) Add(ctx context.Context, p auth.Principal, w Where, in NewObje
 // contains (case-insensitively; "" matches all), in id order. With showAll
 // (General only) it returns every object of the account that the token may
 // access, whatever w's referencer. Errors: as resolve.
-func (s *Service) List(ctx context.Context, p auth.Principal, w Where, contains string, showAll bool) ([]Object, error) {
+func (s *Service) List(ctx context.Context, p Caller, w Where, contains string, showAll bool) ([]Object, error) {
 	var objs []Object
 	if showAll && w.Variant == General {
 		all, err := s.store.ListAccountObjects(ctx, p.AccountID)
@@ -317,7 +309,7 @@ func (s *Service) List(ctx context.Context, p auth.Principal, w Where, contains 
 			return nil, err
 		}
 		for _, o := range all {
-			if CheckAccess(p.Scope, o.Ref) == nil {
+			if p.access(o.Ref) == nil {
 				objs = append(objs, o)
 			}
 		}
@@ -345,8 +337,8 @@ func (s *Service) List(ctx context.Context, p auth.Principal, w Where, contains 
 // (the result would exceed the int32 range or, with enableBound, bound;
 // nothing is changed), apierr.BadInput, apierr.DataNotEnoughPermission (also
 // for a missing object) and the refusals of resolve.
-func (s *Service) Increment(ctx context.Context, p auth.Principal, w Which, value int64, enableBound bool, bound int64) (Object, error) {
-	if err := CheckStep(p.Scope.FeatureLock, Magnitude(value)); err != nil {
+func (s *Service) Increment(ctx context.Context, p Caller, w Which, value int64, enableBound bool, bound int64) (Object, error) {
+	if err := CheckStep(p.StepLimit, Magnitude(value)); err != nil {
 		return Object{}, err
 	}
 	return s.addInt(ctx, p, w, IncrementDelta(value, enableBound, bound))
@@ -354,14 +346,14 @@ func (s *Service) Increment(ctx context.Context, p auth.Principal, w Which, valu
 
 // Decrement subtracts |value| from the object's int value
 // (DecrementIntValue); bound is then a lower bound. Errors: as Increment.
-func (s *Service) Decrement(ctx context.Context, p auth.Principal, w Which, value int64, enableBound bool, bound int64) (Object, error) {
-	if err := CheckStep(p.Scope.FeatureLock, Magnitude(value)); err != nil {
+func (s *Service) Decrement(ctx context.Context, p Caller, w Which, value int64, enableBound bool, bound int64) (Object, error) {
+	if err := CheckStep(p.StepLimit, Magnitude(value)); err != nil {
 		return Object{}, err
 	}
 	return s.addInt(ctx, p, w, DecrementDelta(value, enableBound, bound))
 }
 
-func (s *Service) addInt(ctx context.Context, p auth.Principal, w Which, d Delta) (Object, error) {
+func (s *Service) addInt(ctx context.Context, p Caller, w Which, d Delta) (Object, error) {
 	h, err := s.target(ctx, p, w, false)
 	if err != nil {
 		return Object{}, err
@@ -384,34 +376,24 @@ func (s *Service) addInt(ctx context.Context, p auth.Principal, w Which, d Delta
 // apierr.DataCorrupted, apierr.BadInput, apierr.DataStepNotAllowed (an entry
 // above the feature lock), apierr.DataInt32Limit (some intermediate value would
 // leave the int32 range; nothing is changed) and the errors of target.
-func (s *Service) Upload(ctx context.Context, p auth.Principal, w Which, data string) (Object, error) {
-	if err := UploadAllowed(p.Scope); err != nil {
-		return Object{}, err
+func (s *Service) Upload(ctx context.Context, p Caller, w Which, data string) (Object, error) {
+	if !p.allowed("UploadValuesToKey") && !p.allowed("IncrementIntValue") && !p.allowed("DecrementIntValue") {
+		return Object{}, apierr.AccessDenied
 	}
-	full := p.Scope.Allows("UploadValuesToKey")
+	full := p.allowed("UploadValuesToKey")
 	entries, err := ParseLog(data)
 	if err != nil {
 		return Object{}, err
 	}
 	for _, e := range entries {
-		if !full && (e > 0 && !p.Scope.Allows("IncrementIntValue") || e < 0 && !p.Scope.Allows("DecrementIntValue")) {
+		if !full && (e > 0 && !p.allowed("IncrementIntValue") || e < 0 && !p.allowed("DecrementIntValue")) {
 			return Object{}, apierr.AccessDenied
 		}
-		if err := CheckStep(p.Scope.FeatureLock, Magnitude(e)); err != nil {
+		if err := CheckStep(p.StepLimit, Magnitude(e)); err != nil {
 			return Object{}, err
 		}
 	}
 	return s.addInt(ctx, p, w, LogDelta(entries))
-}
-
-// UploadAllowed is the permission check of UploadValuesToKey before its
-// log is read: the token must hold UploadValuesToKey, IncrementIntValue or
-// DecrementIntValue. Errors: apierr.AccessDenied.
-func UploadAllowed(scope auth.Scope) error {
-	if !scope.Allows("UploadValuesToKey") && !scope.Allows("IncrementIntValue") && !scope.Allows("DecrementIntValue") {
-		return apierr.AccessDenied
-	}
-	return nil
 }
 
 // SetInt assigns value to the object's int value; a value outside the
@@ -421,8 +403,8 @@ func UploadAllowed(scope auth.Scope) error {
 // by the same conditional write. Errors: apierr.DataStepNotAllowed (the
 // change exceeds the feature lock; nothing is changed) and those of
 // target.
-func (s *Service) SetInt(ctx context.Context, p auth.Principal, w Which, value int64) (Object, error) {
-	if p.Scope.FeatureLock < 0 {
+func (s *Service) SetInt(ctx context.Context, p Caller, w Which, value int64) (Object, error) {
+	if p.StepLimit < 0 {
 		return Object{}, apierr.DataStepNotAllowed
 	}
 	h, err := s.target(ctx, p, w, false)
@@ -430,7 +412,7 @@ func (s *Service) SetInt(ctx context.Context, p auth.Principal, w Which, value i
 		return Object{}, err
 	}
 	v := ClampInt32(value)
-	lo, hi := SetRange(p.Scope.FeatureLock, v)
+	lo, hi := SetRange(p.StepLimit, v)
 	o, err := s.store.SetInt(ctx, h, v, lo, hi)
 	switch {
 	case errors.Is(err, apierr.NotFound):
@@ -443,7 +425,7 @@ func (s *Service) SetInt(ctx context.Context, p auth.Principal, w Which, value i
 
 // SetString assigns value to the object's string value. Errors:
 // apierr.DataStringValueTooLong and those of target.
-func (s *Service) SetString(ctx context.Context, p auth.Principal, w Which, value string) (Object, error) {
+func (s *Service) SetString(ctx context.Context, p Caller, w Which, value string) (Object, error) {
 	if err := ValidateStringValue(value); err != nil {
 		return Object{}, err
 	}
@@ -460,7 +442,7 @@ func (s *Service) SetString(ctx context.Context, p auth.Principal, w Which, valu
 
 // Remove deletes the object and releases its place in the referencer's
 // limit. Errors: as target.
-func (s *Service) Remove(ctx context.Context, p auth.Principal, w Which) error {
+func (s *Service) Remove(ctx context.Context, p Caller, w Which) error {
 	h, err := s.target(ctx, p, w, true)
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"github.com/keyturn/keyturn/shared/auth"
 	"github.com/keyturn/keyturn/shared/catalog"
 	"github.com/keyturn/keyturn/shared/dataobj"
+	"github.com/keyturn/keyturn/shared/handlers/data"
 	"github.com/keyturn/keyturn/shared/keys"
 )
 
@@ -144,7 +145,11 @@ func rig(t *testing.T) (*fakeStore, *dataobj.Service) {
 	return st, dataobj.NewService(st, ks, ps, func() time.Time { return now })
 }
 
-func principal(s auth.Scope) auth.Principal { return auth.Principal{AccountID: acct, Scope: s} }
+// principal is the domain's view of a caller with scope, as the handler
+// layer builds it.
+func principal(s auth.Scope) dataobj.Caller {
+	return data.Caller(auth.Principal{AccountID: acct, Scope: s})
+}
 
 func TestAddResolvesReferencers(t *testing.T) {
 	keyRef := dataobj.Ref{Type: dataobj.Key, ID: 900, ProductID: 7, KeyID: 3, Key: "KEY-A"}

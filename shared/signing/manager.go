@@ -12,15 +12,14 @@ import (
 	"time"
 
 	"github.com/keyturn/keyturn/shared/apierr"
-	"github.com/keyturn/keyturn/shared/config"
 )
 
 // ManagerConfig holds a Manager's dependencies.
 type ManagerConfig struct {
 	// Store persists key records (required).
 	Store KeyStore
-	// Mode is config.SigningEnvelope, config.SigningLocal or
-	// config.SigningKMS: the mode of the keys Create makes.
+	// Mode is ModeEnvelope, ModeLocal or
+	// ModeKMS: the mode of the keys Create makes.
 	Mode string
 	// Wrapper seals private keys (required in envelope and local modes).
 	Wrapper KeyWrapper
@@ -87,11 +86,11 @@ func NewManager(c ManagerConfig) (*Manager, error) {
 		return nil, errors.New("signing: NewManager: nil KeyStore")
 	}
 	switch c.Mode {
-	case config.SigningEnvelope, config.SigningLocal:
+	case ModeEnvelope, ModeLocal:
 		if c.Wrapper == nil {
 			return nil, fmt.Errorf("signing: NewManager: %s mode needs a KeyWrapper", c.Mode)
 		}
-	case config.SigningKMS:
+	case ModeKMS:
 		if c.Source == nil {
 			return nil, errors.New("signing: NewManager: kms mode needs a KeySource")
 		}
@@ -135,7 +134,7 @@ func (m *Manager) Create(ctx context.Context, accountID int64) (KeyRecord, error
 	}
 	rec := KeyRecord{AccountID: accountID, Version: version, Mode: m.mode, Created: m.now().UTC()}
 	var signer Signer
-	if m.mode == config.SigningKMS {
+	if m.mode == ModeKMS {
 		pub, id, err := m.source.PublicKey(ctx, m.source.KeyID())
 		if err != nil {
 			return KeyRecord{}, fmt.Errorf("signing: account %d: %w", accountID, err)
@@ -327,7 +326,7 @@ func (m *Manager) buildSigner(ctx context.Context, rec KeyRecord) (Signer, error
 		return nil, fmt.Errorf("signing: key version %d of account %d: %w", rec.Version, rec.AccountID, err)
 	}
 	switch {
-	case rec.Mode == config.SigningKMS:
+	case rec.Mode == ModeKMS:
 		if m.source == nil {
 			return nil, fmt.Errorf("signing: key version %d of account %d is a kms-mode key but the manager (mode %s) has no KMS key source", rec.Version, rec.AccountID, m.mode)
 		}

@@ -5,7 +5,7 @@
 // metadata signatures (see WIRE-COMPAT.md). The public key is exported to
 // vendors as .NET XML, PEM and JWK.
 //
-// The private key is protected in one of three modes (config.Signing*):
+// The private key is protected in one of three modes (Mode*):
 //
 //   - envelope: the PKCS#8 private key is sealed with AES-256-GCM under a
 //     per-record data key from KMS GenerateDataKey; the encrypted data key
@@ -16,7 +16,7 @@
 //     call through a KeySource.
 //
 // This package imports nothing from AWS. The KMS adapter is the subpackage
-// kmskeys; the DynamoDB KeyStore lives in package store.
+// kmskeys; the DynamoDB KeyStore is shared/dynamo/catalogstore.
 package signing
 
 import (
@@ -28,6 +28,13 @@ import (
 	"errors"
 	"fmt"
 	"time"
+)
+
+// Protection modes of signing keys (the values of KEYTURN_SIGNING_MODE).
+const (
+	ModeEnvelope = "envelope"
+	ModeKMS      = "kms"
+	ModeLocal    = "local"
 )
 
 // KeyBits is the size of every generated signing key. The Cryptolens wire
@@ -107,7 +114,7 @@ type KeyRecord struct {
 	// highest version is the current key.
 	Version int
 	// Mode is the protection mode the record was created in
-	// (config.SigningEnvelope, config.SigningKMS or config.SigningLocal).
+	// (ModeEnvelope, ModeKMS or ModeLocal).
 	Mode string
 	// PublicKeyDER is the PKIX (SubjectPublicKeyInfo) DER public key.
 	PublicKeyDER []byte
@@ -130,8 +137,8 @@ func (r KeyRecord) PublicKey() (*rsa.PublicKey, error) {
 	return ParsePublicKeyDER(r.PublicKeyDER)
 }
 
-// KeyStore persists key records. The DynamoDB implementation is in package
-// store.
+// KeyStore persists key records. The DynamoDB implementation is
+// shared/dynamo/catalogstore.
 type KeyStore interface {
 	// CurrentSigningKey returns the account's record with the highest
 	// version, or an error wrapping apierr.NotFound when it has none.

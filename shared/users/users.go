@@ -2,8 +2,8 @@
 // that log in with a username and password to obtain the licenses of the
 // customer they are associated with, password hashing (argon2id), password
 // reset tokens and the per-user limit on login attempts. It imports nothing
-// from AWS; package store implements Store and *store.Store satisfies
-// Customers.
+// from AWS; shared/dynamo/userstore implements Store and
+// shared/dynamo/stores provides Customers.
 //
 // Rules:
 //   - A user belongs to one account; usernames are unique within the
@@ -191,7 +191,7 @@ var (
 )
 
 // Customers is what the user domain needs from the customer domain.
-// *store.Store implements it.
+// shared/dynamo/stores implements it (UserCustomers).
 type Customers interface {
 	// CustomerExists returns apierr.NotFound when the customer does not exist in the account.
 	CustomerExists(ctx context.Context, accountID, customerID int64) error

@@ -144,7 +144,7 @@ func (h handlers) add(v dataobj.Variant) webapi.HandlerFunc {
 		if in.CheckForDuplicates, err = c.Params.Bool("CheckForDuplicates", false); err != nil {
 			return nil, err
 		}
-		o, err := h.svc.Add(ctx, c.Principal, w, in)
+		o, err := h.svc.Add(ctx, Caller(c.Principal), w, in)
 		if err != nil {
 			return nil, err
 		}
@@ -165,7 +165,7 @@ func (h handlers) list(v dataobj.Variant) webapi.HandlerFunc {
 				return nil, err
 			}
 		}
-		objs, err := h.svc.List(ctx, c.Principal, w, contains, showAll)
+		objs, err := h.svc.List(ctx, Caller(c.Principal), w, contains, showAll)
 		if err != nil {
 			return nil, err
 		}
@@ -205,9 +205,9 @@ func (h handlers) changeInt(increment bool) func(dataobj.Variant) webapi.Handler
 				return nil, err
 			}
 			if increment {
-				_, err = h.svc.Increment(ctx, c.Principal, w, value, enable, bound)
+				_, err = h.svc.Increment(ctx, Caller(c.Principal), w, value, enable, bound)
 			} else {
-				_, err = h.svc.Decrement(ctx, c.Principal, w, value, enable, bound)
+				_, err = h.svc.Decrement(ctx, Caller(c.Principal), w, value, enable, bound)
 			}
 			return nil, err
 		}
@@ -224,7 +224,7 @@ func (h handlers) setInt(v dataobj.Variant) webapi.HandlerFunc {
 		if err != nil {
 			return nil, err
 		}
-		_, err = h.svc.SetInt(ctx, c.Principal, w, value)
+		_, err = h.svc.SetInt(ctx, Caller(c.Principal), w, value)
 		return nil, err
 	}
 }
@@ -254,7 +254,7 @@ func (h handlers) setString(v dataobj.Variant) webapi.HandlerFunc {
 			return nil, err
 		}
 		s, _ := c.Params.String("StringValue")
-		_, err = h.svc.SetString(ctx, c.Principal, w, s)
+		_, err = h.svc.SetString(ctx, Caller(c.Principal), w, s)
 		return nil, err
 	}
 }
@@ -265,19 +265,19 @@ func (h handlers) remove(v dataobj.Variant) webapi.HandlerFunc {
 		if err != nil {
 			return nil, err
 		}
-		return nil, h.svc.Remove(ctx, c.Principal, w)
+		return nil, h.svc.Remove(ctx, Caller(c.Principal), w)
 	}
 }
 
 func (h handlers) upload(ctx context.Context, c *webapi.Call) (any, error) {
-	if err := dataobj.UploadAllowed(c.Principal.Scope); err != nil {
-		return nil, err
+	if s := c.Principal.Scope; !s.Allows("UploadValuesToKey") && !s.Allows("IncrementIntValue") && !s.Allows("DecrementIntValue") {
+		return nil, apierr.AccessDenied
 	}
 	w, err := which(c, dataobj.ToKey)
 	if err != nil {
 		return nil, err
 	}
 	data, _ := c.Params.String("Data")
-	_, err = h.svc.Upload(ctx, c.Principal, w, data)
+	_, err = h.svc.Upload(ctx, Caller(c.Principal), w, data)
 	return nil, err
 }
