@@ -1,6 +1,9 @@
 // Command admin is the Lambda of the admin API group (see shared/deploy).
 package main
 
-import "github.com/keyturn/keyturn/shared/lambdaentry"
+import (
+	"github.com/keyturn/keyturn/shared/app"
+	"github.com/keyturn/keyturn/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Start("admin") }
+func main() { lambdaentry.Start(app.AdminFunction) }

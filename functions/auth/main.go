@@ -1,6 +1,9 @@
 // Command auth is the Lambda of the auth API group (see shared/deploy).
 package main
 
-import "github.com/keyturn/keyturn/shared/lambdaentry"
+import (
+	"github.com/keyturn/keyturn/shared/app"
+	"github.com/keyturn/keyturn/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Start("auth") }
+func main() { lambdaentry.Start(app.AuthFunction) }

@@ -1,6 +1,9 @@
 // Command data is the Lambda of the data API group (see shared/deploy).
 package main
 
-import "github.com/keyturn/keyturn/shared/lambdaentry"
+import (
+	"github.com/keyturn/keyturn/shared/app"
+	"github.com/keyturn/keyturn/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Start("data") }
+func main() { lambdaentry.Start(app.DataFunction) }

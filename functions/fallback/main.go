@@ -3,6 +3,9 @@
 // shared/deploy).
 package main
 
-import "github.com/keyturn/keyturn/shared/lambdaentry"
+import (
+	"github.com/keyturn/keyturn/shared/app"
+	"github.com/keyturn/keyturn/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Start("fallback") }
+func main() { lambdaentry.Start(app.FallbackFunction) }

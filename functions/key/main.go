@@ -1,6 +1,9 @@
 // Command key is the Lambda of the key API group (see shared/deploy).
 package main
 
-import "github.com/keyturn/keyturn/shared/lambdaentry"
+import (
+	"github.com/keyturn/keyturn/shared/app"
+	"github.com/keyturn/keyturn/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Start("key") }
+func main() { lambdaentry.Start(app.KeyFunction) }

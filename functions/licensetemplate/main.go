@@ -1,6 +1,9 @@
 // Command licensetemplate is the Lambda of the licensetemplate API group (see shared/deploy).
 package main
 
-import "github.com/keyturn/keyturn/shared/lambdaentry"
+import (
+	"github.com/keyturn/keyturn/shared/app"
+	"github.com/keyturn/keyturn/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Start("licensetemplate") }
+func main() { lambdaentry.Start(app.LicenseTemplateFunction) }

@@ -1,6 +1,9 @@
 // Command product is the Lambda of the product API group (see shared/deploy).
 package main
 
-import "github.com/keyturn/keyturn/shared/lambdaentry"
+import (
+	"github.com/keyturn/keyturn/shared/app"
+	"github.com/keyturn/keyturn/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Start("product") }
+func main() { lambdaentry.Start(app.ProductFunction) }

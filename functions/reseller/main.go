@@ -1,6 +1,9 @@
 // Command reseller is the Lambda of the reseller API group (see shared/deploy).
 package main
 
-import "github.com/keyturn/keyturn/shared/lambdaentry"
+import (
+	"github.com/keyturn/keyturn/shared/app"
+	"github.com/keyturn/keyturn/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Start("reseller") }
+func main() { lambdaentry.Start(app.ResellerFunction) }

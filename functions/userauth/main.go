@@ -1,6 +1,9 @@
 // Command userauth is the Lambda of the userauth API group (see shared/deploy).
 package main
 
-import "github.com/keyturn/keyturn/shared/lambdaentry"
+import (
+	"github.com/keyturn/keyturn/shared/app"
+	"github.com/keyturn/keyturn/shared/lambdaentry"
+)
 
-func main() { lambdaentry.Start("userauth") }
+func main() { lambdaentry.Start(app.UserAuthFunction) }

@@ -334,3 +334,15 @@ func (s *Service) randomString(n int, alphabet string) (string, error) {
 	}
 	return string(b), nil
 }
+
+// Tokens lists the account's access tokens (no secrets exist to leak).
+func (s *Service) Tokens(ctx context.Context, accountID int64) ([]Token, error) {
+	return s.store.ListTokens(ctx, accountID)
+}
+
+// Revoke deletes an access token of the account (apierr.NotFound if it is
+// not one of the account's). A warm process may keep accepting it for the
+// token cache's lifetime.
+func (s *Service) Revoke(ctx context.Context, accountID int64, id string) error {
+	return s.store.DeleteToken(ctx, accountID, id)
+}

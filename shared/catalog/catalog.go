@@ -146,3 +146,23 @@ func (s *Service) CreateProduct(ctx context.Context, p Product) (Product, error)
 	p.KeyAlgorithm = KeyAlgorithmSKM15
 	return s.store.CreateProduct(ctx, p)
 }
+
+// Account returns an account (apierr.NotFound if absent).
+func (s *Service) Account(ctx context.Context, id int64) (Account, error) {
+	return s.store.GetAccount(ctx, id)
+}
+
+// Accounts lists every account (the operator's view).
+func (s *Service) Accounts(ctx context.Context) ([]Account, error) {
+	return s.store.ListAccounts(ctx)
+}
+
+// Product returns a product of the account (apierr.NotFound if absent).
+func (s *Service) Product(ctx context.Context, accountID, productID int64) (Product, error) {
+	return s.store.GetProduct(ctx, accountID, productID)
+}
+
+// Products lists the account's products in id order.
+func (s *Service) Products(ctx context.Context, accountID int64) ([]Product, error) {
+	return s.store.ListProducts(ctx, accountID)
+}

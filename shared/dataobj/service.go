@@ -332,6 +332,12 @@ func (s *Service) List(ctx context.Context, p Caller, w Where, contains string, 
 	return out, nil
 }
 
+// ProductObjects returns the data objects of a product of the account, in
+// id order (GetProducts shows them; the caller has checked its access).
+func (s *Service) ProductObjects(ctx context.Context, accountID, productID int64) ([]Object, error) {
+	return s.store.ListObjects(ctx, accountID, Ref{Type: Product, ID: productID})
+}
+
 // Increment adds |value| to the object's int value (IncrementIntValue).
 // Errors: apierr.DataStepNotAllowed (the token's feature lock), apierr.DataInt32Limit
 // (the result would exceed the int32 range or, with enableBound, bound;

@@ -34,6 +34,10 @@ type ListStore interface {
 	Licenses(ctx context.Context, productID int64, keys []string, maxActivations int) ([]Record, error)
 	// KeyByGlobalID returns the key with a global id, or apierr.NotFound.
 	KeyByGlobalID(ctx context.Context, globalID int64) (Record, error)
+	// CustomerKeys returns the licenses of a customer in global id order
+	// (with their activations when asked; apierr.ListTooLong beyond
+	// apierr.MaxListed).
+	CustomerKeys(ctx context.Context, accountID, customerID int64, withActivations bool) ([]Record, error)
 }
 
 // CustomerInfo is what a search query can ask of a key's customer.
@@ -395,6 +399,12 @@ func (l *Listing) one(ctx context.Context, req ListRequest, order string) (ListR
 		res.Records = []Record{r}
 	}
 	return res, nil
+}
+
+// CustomerLicenses returns the licenses of a customer in global id order,
+// with their activations when asked.
+func (l *Listing) CustomerLicenses(ctx context.Context, accountID, customerID int64, withActivations bool) ([]Record, error) {
+	return l.store.CustomerKeys(ctx, accountID, customerID, withActivations)
 }
 
 // QueryField returns a key's value of a canonical keyquery field (see

@@ -3,6 +3,7 @@ package keys
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"unicode/utf8"
 
@@ -71,4 +72,35 @@ func (t Template) Parameters() string {
 		MaxNoOfMachines: t.Spec.MaxNoOfMachines, AllowedMachines: t.Spec.AllowedMachines,
 	})
 	return string(b)
+}
+
+// Templates manages license templates.
+type Templates struct {
+	store TemplateStore
+}
+
+// NewTemplates returns the template service on store.
+func NewTemplates(store TemplateStore) *Templates { return &Templates{store: store} }
+
+// Create validates t (ValidateTemplate) and stores it with a new id.
+func (s *Templates) Create(ctx context.Context, t Template) (Template, error) {
+	if err := ValidateTemplate(t); err != nil {
+		return Template{}, err
+	}
+	t.Name = strings.TrimSpace(t.Name)
+	return s.store.CreateTemplate(ctx, t)
+}
+
+// Get returns a template of the account. Errors: TemplateNotFound.
+func (s *Templates) Get(ctx context.Context, accountID, id int64) (Template, error) {
+	t, err := s.store.GetTemplate(ctx, accountID, id)
+	if errors.Is(err, apierr.NotFound) {
+		return Template{}, TemplateNotFound
+	}
+	return t, err
+}
+
+// List returns the account's templates in id order.
+func (s *Templates) List(ctx context.Context, accountID int64) ([]Template, error) {
+	return s.store.ListTemplates(ctx, accountID)
 }

@@ -1,7 +1,8 @@
 // Package lambdaentry is the common main of every Keyturn Lambda: it reads
-// the configuration from the environment once, builds the App (AWS clients
-// at cold start), wraps the group's http.Handler with the API Gateway HTTP
-// API (payload v2) adapter and starts the Lambda runtime.
+// the configuration from the environment once, builds the group's handler
+// (app.Function: AWS clients and only the services the group needs, at cold
+// start), wraps it with the API Gateway HTTP API (payload v2) adapter and
+// starts the Lambda runtime.
 package lambdaentry
 
 import (
@@ -47,32 +48,32 @@ func WithRequestContext(h http.Handler) http.Handler {
 }
 
 // HandlerFor returns what the function of group (see shared/deploy)
-// serves: the group's handler (app.App.Handler), or for the $default
-// function every Web API group behind one router that normalizes the path
-// spelling (the local development server's router, without the admin API).
+// serves, built from a's services (app.App.Handler): the group's handler,
+// the admin API, or for the $default function every Web API group.
 func HandlerFor(a *app.App, group string) (http.Handler, error) {
 	if g, ok := deploy.Lookup(group); ok && g.Default {
-		return app.Router(a.WebAPI(app.Groups(a)...), nil), nil
+		return a.Handler("fallback")
 	}
 	return a.Handler(group)
 }
 
-// Start runs the function of one group (see HandlerFor). It exits the
-// process when the configuration is invalid, listing every problem.
-func Start(group string) {
-	ctx := context.Background()
+// Start runs one group's function: it reads the configuration, builds the
+// Core (AWS clients from the environment, no network at start-up) and what
+// build needs, then hands the runtime's events to it. It exits the process
+// when the configuration is invalid, listing every problem.
+func Start(build app.Function) {
 	cfg, err := config.Load(os.Getenv)
 	logger := app.NewLogger(cfg.LogLevel, os.Stdout)
 	if err != nil {
 		logger.Error("invalid configuration", "error", err.Error())
 		os.Exit(1)
 	}
-	a, err := app.New(ctx, cfg, logger, app.Clients{})
+	c, err := app.NewCore(cfg, logger, app.Clients{})
 	if err != nil {
 		logger.Error("start-up failed", "error", err.Error())
 		os.Exit(1)
 	}
-	h, err := HandlerFor(a, group)
+	h, err := build(c)
 	if err != nil {
 		logger.Error("start-up failed", "error", err.Error())
 		os.Exit(1)

@@ -195,7 +195,7 @@ func TestEventsThroughLambdaHandler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	obj, err := a.DataObjects.Add(ctx, auth.Principal{AccountID: acc.ID},
+	obj, err := a.DataObjects.Add(ctx, dataobj.Caller{AccountID: acc.ID},
 		dataobj.Where{Variant: dataobj.ToKey, ProductID: p.ID, Key: doKey[0].Key}, dataobj.NewObject{Name: "uses"})
 	if err != nil {
 		t.Fatal(err)

@@ -73,7 +73,7 @@ func TestOneLogLinePerRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := recs[0].Key
-	obj, err := a.DataObjects.Add(ctx, auth.Principal{AccountID: acc.ID}, dataobj.Where{Variant: dataobj.ToKey, ProductID: p.ID, Key: key}, dataobj.NewObject{Name: "n"})
+	obj, err := a.DataObjects.Add(ctx, dataobj.Caller{AccountID: acc.ID}, dataobj.Where{Variant: dataobj.ToKey, ProductID: p.ID, Key: key}, dataobj.NewObject{Name: "n"})
 	if err != nil {
 		t.Fatal(err)
 	}

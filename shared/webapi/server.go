@@ -47,6 +47,10 @@ type Method struct {
 	// Permission is the token permission the method requires. Empty means
 	// the handler authorizes the call itself (auth/KeyLock).
 	Permission string
+	// AccountWide marks a method that acts on the account as a whole (not
+	// on one product or key): a token with a product or key lock gets
+	// apierr.AccessDenied (auth.Scope.RequireAccountWide).
+	AccountWide bool
 	// MaxVersion is the highest method version (the v parameter) the
 	// method implements; 0 means 1.
 	MaxVersion int64
@@ -223,7 +227,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return http.StatusOK, nil, err
 		}
 		accountID = p.AccountID
-		if rt.method.Permission != "" && !p.Scope.Allows(rt.method.Permission) {
+		if rt.method.Permission != "" && !p.Scope.Allows(rt.method.Permission) ||
+			rt.method.AccountWide && p.Scope.RequireAccountWide() != nil {
 			return http.StatusOK, nil, apierr.AccessDenied
 		}
 		call := &Call{Params: params, Principal: p, RequestID: reqID, Method: methodName, RemoteIP: ClientIP(r, s.opts.TrustedProxies)}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/keyturn/keyturn/shared/catalog"
+	"github.com/keyturn/keyturn/shared/customers"
 )
 
 // ISOLayout is the date format of unsigned object models: ISO 8601 without
@@ -80,4 +81,47 @@ func NewProduct(p catalog.Product, dataObjects []DataObject) Product {
 		Password: "", IsPublic: p.IsPublic, KeyAlgorithm: p.KeyAlgorithm,
 		FeatureDefinitions: NewFeatureDefinitions(p.Features), DataObjects: dataObjects,
 	}
+}
+
+// Customer is the customer model (ModelVersion 1: id, name, email,
+// companyName, created; 2 adds the rest).
+type Customer struct {
+	ID                        int64   `json:"id"`
+	Name                      string  `json:"name"`
+	Email                     *string `json:"email"`
+	CompanyName               *string `json:"companyName"`
+	Created                   string  `json:"created"`
+	EnableCustomerAssociation *bool   `json:"enableCustomerAssociation,omitempty"`
+	AssociationAuthCode       *string `json:"associationAuthCode,omitempty"`
+	MaxNoOfDevices            *int64  `json:"maxNoOfDevices,omitempty"`
+	Owner                     *int64  `json:"owner,omitempty"`
+	ResellerID                *int64  `json:"resellerId,omitempty"`
+	IsPublic                  *bool   `json:"isPublic,omitempty"`
+	Secret                    *string `json:"secret,omitempty"`
+	Notes                     *string `json:"notes,omitempty"`
+}
+
+// NewCustomer returns the wire model of c for a model version.
+func NewCustomer(c customers.Customer, model int64) Customer {
+	out := Customer{ID: c.ID, Name: c.Name, Email: c.Email, CompanyName: c.CompanyName, Created: ISOTime(c.Created)}
+	if model >= 2 {
+		zero, no := int64(0), false
+		assoc, secret, notes := c.EnableCustomerAssociation, c.Secret, c.Notes
+		if notes == nil {
+			empty := ""
+			notes = &empty
+		}
+		out.EnableCustomerAssociation, out.AssociationAuthCode, out.MaxNoOfDevices = &assoc, &secret, &c.MaxNoOfDevices
+		out.Owner, out.ResellerID, out.IsPublic, out.Secret, out.Notes = &c.AccountID, &zero, &no, &secret, notes
+	}
+	return out
+}
+
+// Customers converts customers to their wire model.
+func Customers(cs []customers.Customer, model int64) []Customer {
+	out := make([]Customer, len(cs))
+	for i, c := range cs {
+		out[i] = NewCustomer(c, model)
+	}
+	return out
 }

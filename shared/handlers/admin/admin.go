@@ -56,11 +56,9 @@ type SigningKeys interface {
 // Deps are the admin API's dependencies.
 type Deps struct {
 	Catalog     *catalog.Service
-	CatalogData catalog.Store
 	Tokens      *auth.Service
-	TokenStore  auth.TokenStore
-	Keys        SigningKeys
-	Templates   keys.TemplateStore
+	SigningKeys SigningKeys
+	Templates   *keys.Templates
 	// SecretSHA256 is the lower-case hex SHA-256 of the admin secret.
 	SecretSHA256 string
 	Logger       *slog.Logger
@@ -184,7 +182,7 @@ func (a *api) account(r *http.Request) (int64, error) {
 	if err != nil || id <= 0 {
 		return 0, apierr.NotFound
 	}
-	if _, err := a.d.CatalogData.GetAccount(r.Context(), id); err != nil {
+	if _, err := a.d.Catalog.Account(r.Context(), id); err != nil {
 		return 0, err
 	}
 	return id, nil
@@ -206,7 +204,7 @@ func newAccount(a catalog.Account) Account {
 }
 
 func (a *api) listAccounts(w http.ResponseWriter, r *http.Request) {
-	list, err := a.d.CatalogData.ListAccounts(r.Context())
+	list, err := a.d.Catalog.Accounts(r.Context())
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -240,7 +238,7 @@ func (a *api) listProducts(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	list, err := a.d.CatalogData.ListProducts(r.Context(), acc)
+	list, err := a.d.Catalog.Products(r.Context(), acc)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -323,7 +321,7 @@ func (a *api) listTokens(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	list, err := a.d.TokenStore.ListTokens(r.Context(), acc)
+	list, err := a.d.Tokens.Tokens(r.Context(), acc)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -376,7 +374,7 @@ func (a *api) createToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if scope.ProductLock != 0 {
-		if _, err := a.d.CatalogData.GetProduct(r.Context(), acc, scope.ProductLock); err != nil {
+		if _, err := a.d.Catalog.Product(r.Context(), acc, scope.ProductLock); err != nil {
 			if errors.Is(err, apierr.NotFound) {
 				err = apierr.New("productLock names a product this account does not have")
 			}
@@ -400,7 +398,7 @@ func (a *api) deleteToken(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	if err := a.d.TokenStore.DeleteToken(r.Context(), acc, r.PathValue("id")); err != nil {
+	if err := a.d.Tokens.Revoke(r.Context(), acc, r.PathValue("id")); err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -429,7 +427,7 @@ func (a *api) createSigningKey(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	rec, err := a.d.Keys.Create(r.Context(), acc)
+	rec, err := a.d.SigningKeys.Create(r.Context(), acc)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -455,7 +453,7 @@ func (a *api) currentSigningKey(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	pub, version, err := a.d.Keys.PublicKey(r.Context(), acc)
+	pub, version, err := a.d.SigningKeys.PublicKey(r.Context(), acc)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -507,7 +505,7 @@ func (a *api) createTemplate(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	if _, err := a.d.CatalogData.GetProduct(r.Context(), acc, in.ProductID); err != nil {
+	if _, err := a.d.Catalog.Product(r.Context(), acc, in.ProductID); err != nil {
 		if errors.Is(err, apierr.NotFound) {
 			err = apierr.New("productId names a product this account does not have")
 		}
@@ -523,7 +521,7 @@ func (a *api) createTemplate(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	t, err = a.d.Templates.CreateTemplate(r.Context(), t)
+	t, err = a.d.Templates.Create(r.Context(), t)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -537,7 +535,7 @@ func (a *api) listTemplates(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	ts, err := a.d.Templates.ListTemplates(r.Context(), acc)
+	ts, err := a.d.Templates.List(r.Context(), acc)
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -13,7 +13,7 @@ import (
 	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/catalog"
 	"github.com/keyturn/keyturn/shared/customers"
-	keyhandlers "github.com/keyturn/keyturn/shared/handlers/key"
+	"github.com/keyturn/keyturn/shared/handlers/internal/bind"
 	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/license"
 	"github.com/keyturn/keyturn/shared/webapi"
@@ -23,11 +23,11 @@ import (
 // Deps are the customer group's dependencies.
 type Deps struct {
 	Customers *customers.Service
-	// Keys lists a customer's licenses.
-	Keys CustomerKeys
-	// Licenses adds the customer, reseller and data objects of licenses
+	// Listing lists a customer's licenses.
+	Listing *keys.Listing
+	// Assembler adds the customer, reseller and data objects of licenses
 	// (Detailed=true).
-	Licenses *license.Assembler
+	Assembler *license.Assembler
 	// Products gives feature definitions for Metadata=true.
 	Products catalog.ProductReader
 	// PublicURL is the deployment's base URL for portal links. Links carry
@@ -37,74 +37,22 @@ type Deps struct {
 	Now       func() time.Time
 }
 
-// CustomerKeys lists the licenses of a customer (with their activations
-// when asked).
-type CustomerKeys interface {
-	CustomerKeys(ctx context.Context, accountID, customerID int64, withActivations bool) ([]keys.Record, error)
-}
-
 type handlers struct{ d Deps }
 
 // Group returns the customer API group. Customers belong to the account,
 // not to a product or key: a token with a product or key lock may only
 // list a customer's licenses (filtered by its locks); the methods that
-// create, change or list customers refuse it (see AccountWide).
+// create, change or list customers refuse it (webapi.Method.AccountWide).
 func Group(d Deps) webapi.Group {
 	h := handlers{d: d}
 	return webapi.Group{Name: "customer", Methods: []webapi.Method{
-		{Name: "AddCustomer", Permission: "AddCustomer", Handle: AccountWide(h.add)},
-		{Name: "EditCustomer", Permission: "EditCustomer", Handle: AccountWide(h.edit)},
-		{Name: "GetCustomers", Permission: "GetCustomers", Handle: AccountWide(h.list)},
+		{Name: "AddCustomer", Permission: "AddCustomer", AccountWide: true, Handle: h.add},
+		{Name: "EditCustomer", Permission: "EditCustomer", AccountWide: true, Handle: h.edit},
+		{Name: "GetCustomers", Permission: "GetCustomers", AccountWide: true, Handle: h.list},
 		{Name: "GetCustomerLicenses", Permission: "GetCustomerLicenses", Handle: h.licenses},
 		{Name: "GetCustomerLicensesBySecret", Permission: "GetCustomerLicensesBySecret", Handle: h.licensesBySecret},
-		{Name: "RemoveCustomer", Permission: "RemoveCustomer", Handle: AccountWide(h.remove)},
+		{Name: "RemoveCustomer", Permission: "RemoveCustomer", AccountWide: true, Handle: h.remove},
 	}}
-}
-
-// AccountWide wraps a method that acts on the account as a whole (not on
-// one product or key) so that a token with a product or key lock gets
-// apierr.AccessDenied (auth.Scope.RequireAccountWide).
-func AccountWide(f webapi.HandlerFunc) webapi.HandlerFunc {
-	return func(ctx context.Context, c *webapi.Call) (any, error) {
-		if err := c.Principal.Scope.RequireAccountWide(); err != nil {
-			return nil, err
-		}
-		return f(ctx, c)
-	}
-}
-
-// Customer is the customer model (ModelVersion 1: id, name, email,
-// companyName, created; 2 adds the rest).
-type Customer struct {
-	ID                        int64   `json:"id"`
-	Name                      string  `json:"name"`
-	Email                     *string `json:"email"`
-	CompanyName               *string `json:"companyName"`
-	Created                   string  `json:"created"`
-	EnableCustomerAssociation *bool   `json:"enableCustomerAssociation,omitempty"`
-	AssociationAuthCode       *string `json:"associationAuthCode,omitempty"`
-	MaxNoOfDevices            *int64  `json:"maxNoOfDevices,omitempty"`
-	Owner                     *int64  `json:"owner,omitempty"`
-	ResellerID                *int64  `json:"resellerId,omitempty"`
-	IsPublic                  *bool   `json:"isPublic,omitempty"`
-	Secret                    *string `json:"secret,omitempty"`
-	Notes                     *string `json:"notes,omitempty"`
-}
-
-// NewCustomer returns the wire model of c for a model version.
-func NewCustomer(c customers.Customer, model int64) Customer {
-	out := Customer{ID: c.ID, Name: c.Name, Email: c.Email, CompanyName: c.CompanyName, Created: wire.ISOTime(c.Created)}
-	if model >= 2 {
-		zero, no := int64(0), false
-		assoc, secret, notes := c.EnableCustomerAssociation, c.Secret, c.Notes
-		if notes == nil {
-			empty := ""
-			notes = &empty
-		}
-		out.EnableCustomerAssociation, out.AssociationAuthCode, out.MaxNoOfDevices = &assoc, &secret, &c.MaxNoOfDevices
-		out.Owner, out.ResellerID, out.IsPublic, out.Secret, out.Notes = &c.AccountID, &zero, &no, &secret, notes
-	}
-	return out
 }
 
 // portalLink is the customer portal address of this deployment, on the
@@ -126,7 +74,7 @@ type addResult struct {
 
 // add implements AddCustomer (Name, Email and CompanyName required).
 func (h handlers) add(ctx context.Context, c *webapi.Call) (any, error) {
-	f, err := keyhandlers.CustomerFieldsFrom(c.Params)
+	f, err := bind.CustomerFields(c.Params)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +107,7 @@ func (h handlers) edit(ctx context.Context, c *webapi.Call) (any, error) {
 	if err != nil || id <= 0 {
 		return nil, apierr.BadInput
 	}
-	f, err := keyhandlers.CustomerFieldsFrom(c.Params)
+	f, err := bind.CustomerFields(c.Params)
 	if err != nil {
 		return nil, err
 	}
@@ -179,9 +127,9 @@ func (h handlers) edit(ctx context.Context, c *webapi.Call) (any, error) {
 }
 
 type listResult struct {
-	Customers         []Customer `json:"customers"`
-	ResellerCustomers []Customer `json:"resellerCustomers"`
-	VisibleCustomers  []Customer `json:"visibleCustomers"`
+	Customers         []wire.Customer `json:"customers"`
+	ResellerCustomers []wire.Customer `json:"resellerCustomers"`
+	VisibleCustomers  []wire.Customer `json:"visibleCustomers"`
 }
 
 // list implements GetCustomers.
@@ -209,17 +157,8 @@ func (h handlers) list(ctx context.Context, c *webapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := listResult{Customers: Models(cs, model), ResellerCustomers: []Customer{}, VisibleCustomers: []Customer{}}
+	out := listResult{Customers: wire.Customers(cs, model), ResellerCustomers: []wire.Customer{}, VisibleCustomers: []wire.Customer{}}
 	return out, nil
-}
-
-// Models converts customers to their wire model.
-func Models(cs []customers.Customer, model int64) []Customer {
-	out := make([]Customer, len(cs))
-	for i, c := range cs {
-		out[i] = NewCustomer(c, model)
-	}
-	return out
 }
 
 type licensesResult struct {
@@ -273,7 +212,7 @@ func (h handlers) customerLicenses(ctx context.Context, c *webapi.Call, cust cus
 	if err != nil {
 		return nil, err
 	}
-	recs, err := h.d.Keys.CustomerKeys(ctx, c.Principal.AccountID, cust.ID, detailed || withMeta)
+	recs, err := h.d.Listing.CustomerLicenses(ctx, c.Principal.AccountID, cust.ID, detailed || withMeta)
 	if err != nil {
 		return nil, err
 	}
@@ -297,7 +236,7 @@ func (h handlers) customerLicenses(ctx context.Context, c *webapi.Call, cust cus
 	}
 	var rel []license.Related
 	if detailed || withMeta {
-		if rel, err = h.d.Licenses.Related(ctx, c.Principal.AccountID, visible, false); err != nil {
+		if rel, err = h.d.Assembler.Related(ctx, c.Principal.AccountID, visible, false); err != nil {
 			return nil, err
 		}
 	}

@@ -38,7 +38,7 @@ func (h handlers) activate(ctx context.Context, c *webapi.Call) (any, error) {
 	}
 	fn, _ := c.Params.String("FriendlyName")
 	osInfo, _ := c.Params.String("OSInfo")
-	r, err := h.d.Keys.Activate(ctx, keys.ActivateInput{
+	r, err := h.d.Licenses.Activate(ctx, keys.ActivateInput{
 		AccountID: c.Principal.AccountID, ProductID: p.ID, Key: k, MachineCode: mid, FriendlyName: fn, IP: c.RemoteIP, OSInfo: osInfo,
 		FloatingInterval: time.Duration(interval) * time.Second, MaxOverdraft: overdraft,
 	})
@@ -76,7 +76,7 @@ func (h handlers) getKey(ctx context.Context, c *webapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := h.d.Keys.Get(ctx, c.Principal.AccountID, p.ID, k)
+	r, err := h.d.Licenses.Get(ctx, c.Principal.AccountID, p.ID, k)
 	if err != nil {
 		return nil, err
 	}

@@ -121,7 +121,7 @@ func benchServer(b *testing.B) *webapi.Server {
 	_ = st.CreateKeys(context.Background(), []keys.Record{{AccountID: 1, ProductID: 1, ID: 1, GlobalID: 1, Key: "AAAAA-AAAAA-AAAAA-AAAAA",
 		Created: now(), Expires: now().Add(720 * time.Hour), Period: 30, Notes: &notes,
 		Nodes: map[string]keys.Machine{"pc": {IP: "192.0.2.1", Time: now()}}}})
-	d := Deps{Keys: keys.NewService(st, now), Products: oneProduct{catalog.Product{ID: 1, AccountID: 1, Features: catalog.DefaultFeatureDefinitions()}},
+	d := Deps{Licenses: keys.NewService(st, now), Products: oneProduct{catalog.Product{ID: 1, AccountID: 1, Features: catalog.DefaultFeatureDefinitions()}},
 		Signers: oneSigner{signing.NewRSASigner(priv)}, Now: now}
 	return webapi.NewServer(webapi.Options{Auth: allowAll{}}, Group(d))
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/customers"
+	"github.com/keyturn/keyturn/shared/handlers/internal/bind"
 	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/license"
 	"github.com/keyturn/keyturn/shared/webapi"
@@ -142,7 +143,7 @@ func (h handlers) createKey(ctx context.Context, c *webapi.Call) (any, error) {
 	}
 	var created *customers.Customer
 	if newCustomer || addOrUse {
-		f, err := CustomerFieldsFrom(c.Params)
+		f, err := bind.CustomerFields(c.Params)
 		if err != nil {
 			return nil, err
 		}
@@ -160,7 +161,7 @@ func (h handlers) createKey(ctx context.Context, c *webapi.Call) (any, error) {
 		cid = cust.ID
 	}
 	sp.CustomerID, sp.ResellerID = cid, rid
-	recs, err := h.d.Keys.Create(ctx, acct, p.ID, sp, int(min(n, keys.MaxKeysPerReq)))
+	recs, err := h.d.Licenses.Create(ctx, acct, p.ID, sp, int(min(n, keys.MaxKeysPerReq)))
 	if err != nil {
 		if created != nil {
 			if cerr := h.d.Customers.RemoveCustomer(context.WithoutCancel(ctx), acct, created.ID); cerr != nil {
@@ -183,44 +184,6 @@ func (h handlers) createKey(ctx context.Context, c *webapi.Call) (any, error) {
 	return out, nil
 }
 
-// CustomerFieldsFrom binds the AddCustomer / EditCustomer parameters
-// (absent parameters stay nil).
-func CustomerFieldsFrom(p webapi.Params) (customers.CustomerFields, error) {
-	var f customers.CustomerFields
-	str := func(name string) *string {
-		if v, ok := p.String(name); ok {
-			return &v
-		}
-		return nil
-	}
-	f.Name, f.Email, f.CompanyName, f.Notes = str("Name"), str("Email"), str("CompanyName"), str("Notes")
-	boolean := func(name string, dst **bool) error {
-		if _, ok := p.String(name); !ok {
-			return nil
-		}
-		v, err := p.Bool(name, false)
-		*dst = &v
-		return err
-	}
-	for name, dst := range map[string]**bool{
-		"EnableCustomerAssociation":    &f.EnableCustomerAssociation,
-		"AllowActivationManagement":    &f.AllowActivationManagement,
-		"AllowMultipleUserAssociation": &f.AllowMultipleUserAssociation,
-	} {
-		if err := boolean(name, dst); err != nil {
-			return f, err
-		}
-	}
-	if _, ok := p.String("MaxNoOfDevices"); ok {
-		v, err := p.Int32("MaxNoOfDevices", 0)
-		if err != nil {
-			return f, err
-		}
-		f.MaxNoOfDevices = &v
-	}
-	return f, nil
-}
-
 // createTrialKey implements key/CreateTrialKey: the trial length is the
 // token's feature lock in days, or 15. A key-locked token cannot create
 // keys.
@@ -241,7 +204,7 @@ func (h handlers) createTrialKey(ctx context.Context, c *webapi.Call) (any, erro
 	if days <= 0 {
 		days = keys.DefaultTrialDays
 	}
-	r, err := h.d.Keys.CreateTrial(ctx, keys.TrialInput{AccountID: c.Principal.AccountID, Product: p,
+	r, err := h.d.Licenses.CreateTrial(ctx, keys.TrialInput{AccountID: c.Principal.AccountID, Product: p,
 		MachineCode: mid, FriendlyName: fn, IP: c.RemoteIP, Days: days})
 	if err != nil {
 		return nil, err
@@ -268,10 +231,7 @@ func (h handlers) createKeyFromTemplate(ctx context.Context, c *webapi.Call) (an
 	if fl := c.Principal.Scope.FeatureLock; fl != 0 && fl != id {
 		return nil, keys.TemplateFeatureLock
 	}
-	t, err := h.d.Templates.GetTemplate(ctx, c.Principal.AccountID, id)
-	if errors.Is(err, apierr.NotFound) {
-		return nil, keys.TemplateNotFound
-	}
+	t, err := h.d.Templates.Get(ctx, c.Principal.AccountID, int64(id))
 	if err != nil {
 		return nil, err
 	}
@@ -284,7 +244,7 @@ func (h handlers) createKeyFromTemplate(ctx context.Context, c *webapi.Call) (an
 		}
 		return nil, err
 	}
-	recs, err := h.d.Keys.Create(ctx, c.Principal.AccountID, t.ProductID, t.Spec, 1)
+	recs, err := h.d.Licenses.Create(ctx, c.Principal.AccountID, t.ProductID, t.Spec, 1)
 	if err != nil {
 		return nil, err
 	}

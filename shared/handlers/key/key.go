@@ -1,18 +1,17 @@
-// Package key implements the key API group of Web API 3 (/api/key/*) and
-// auth/KeyLock. Handlers bind parameters, check the token's locks, call the
-// keys domain service and return the wire model.
+// Package key implements the key API group of Web API 3 (/api/key/*).
+// Handlers bind parameters, check the token's locks, call the keys domain
+// service and return the wire model.
 package key
 
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/keyturn/keyturn/shared/apierr"
-	"github.com/keyturn/keyturn/shared/auth"
 	"github.com/keyturn/keyturn/shared/catalog"
 	"github.com/keyturn/keyturn/shared/customers"
+	"github.com/keyturn/keyturn/shared/handlers/internal/bind"
 	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/license"
 	"github.com/keyturn/keyturn/shared/webapi"
@@ -20,21 +19,20 @@ import (
 
 // Deps are the key group's dependencies.
 type Deps struct {
-	Keys     *keys.Service
+	// Licenses are the license keys and their activations.
+	Licenses *keys.Service
+	// Products gives the product a call names (a cache: hot path).
 	Products catalog.ProductReader
-	Tokens   *auth.Service
 	// Templates are the license templates (CreateKeyFromTemplate).
-	Templates keys.TemplateStore
+	Templates *keys.Templates
 	// Signers signs licenses with the account's key.
 	Signers Signers
 	// Now is the clock.
 	Now func() time.Time
-	// Listing pages through a product's keys (product/GetKeys).
-	Listing *keys.Listing
 	// Customers checks and creates customers and resellers.
 	Customers *customers.Service
-	// Licenses adds a license's customer, reseller and data objects.
-	Licenses *license.Assembler
+	// Assembler adds a license's customer, reseller and data objects.
+	Assembler *license.Assembler
 }
 
 type handlers struct{ d Deps }
@@ -63,36 +61,9 @@ func Group(d Deps) webapi.Group {
 	}}
 }
 
-// ProductKeysMethod is product/GetKeys, served by the product group.
-func ProductKeysMethod(d Deps) webapi.Method {
-	h := handlers{d: d}
-	return webapi.Method{Name: "GetKeys", Permission: "GetKeys", Handle: h.getKeys}
-}
-
-// AuthGroup returns the auth API group (auth/KeyLock).
-func AuthGroup(d Deps) webapi.Group {
-	h := handlers{d: d}
-	return webapi.Group{Name: "auth", Methods: []webapi.Method{
-		// KeyLock needs no permission: a key lock <= -1 enables it.
-		{Name: "KeyLock", Handle: h.keyLock},
-	}}
-}
-
-// productID binds the required ProductId, applies the product lock and
-// checks the product exists for the account.
+// product binds ProductId (see bind.Product).
 func (h handlers) product(ctx context.Context, c *webapi.Call) (catalog.Product, error) {
-	pid, err := c.Params.Int32("ProductId", 0)
-	if err != nil || pid <= 0 {
-		return catalog.Product{}, apierr.BadInput
-	}
-	if err := c.Principal.Scope.CheckProduct(pid); err != nil {
-		return catalog.Product{}, err
-	}
-	p, err := h.d.Products.GetProduct(ctx, c.Principal.AccountID, pid)
-	if errors.Is(err, apierr.NotFound) {
-		return catalog.Product{}, apierr.ProductNotFound
-	}
-	return p, err
+	return bind.Product(ctx, c, h.d.Products)
 }
 
 // target binds ProductId and Key for a method on an existing key. With a
@@ -103,16 +74,12 @@ func (h handlers) target(ctx context.Context, c *webapi.Call) (catalog.Product, 
 	if err != nil {
 		return p, "", err
 	}
-	k, ok := c.Params.String("Key")
-	if !ok {
-		return p, "", apierr.BadInput
-	}
-	k = strings.TrimSpace(k)
-	if !keys.CanNameKey(k) {
-		return p, "", apierr.KeyNotFound
+	k, err := bind.Key(c)
+	if err != nil {
+		return p, "", err
 	}
 	if c.Principal.Scope.LocksKey() {
-		r, err := h.d.Keys.Get(ctx, c.Principal.AccountID, p.ID, k)
+		r, err := h.d.Licenses.Get(ctx, c.Principal.AccountID, p.ID, k)
 		if err != nil {
 			return p, "", err
 		}
@@ -128,7 +95,7 @@ func (h handlers) change(ctx context.Context, c *webapi.Call, ch keys.Change) (a
 	if err != nil {
 		return nil, err
 	}
-	_, err = h.d.Keys.Change(ctx, c.Principal.AccountID, p.ID, k, ch)
+	_, err = h.d.Licenses.Change(ctx, c.Principal.AccountID, p.ID, k, ch)
 	return nil, err
 }
 
@@ -157,7 +124,7 @@ func (h handlers) extend(ctx context.Context, c *webapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, err = h.d.Keys.Extend(ctx, c.Principal.AccountID, p.ID, k, days)
+	_, err = h.d.Licenses.Extend(ctx, c.Principal.AccountID, p.ID, k, days)
 	return nil, err
 }
 
@@ -262,38 +229,5 @@ func (h handlers) deactivate(ctx context.Context, c *webapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return nil, h.d.Keys.Deactivate(ctx, c.Principal.AccountID, p.ID, k, mid, floating)
-}
-
-type keyLockResult struct {
-	KeyID int64  `json:"keyId"`
-	Token string `json:"token"`
-}
-
-// keyLock implements auth/KeyLock.
-func (h handlers) keyLock(ctx context.Context, c *webapi.Call) (any, error) {
-	if c.Principal.Scope.KeyLock > -1 {
-		return nil, apierr.KeyLockNotNegative
-	}
-	p, err := h.product(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	k, ok := c.Params.String("Key")
-	if !ok {
-		return nil, apierr.BadInput
-	}
-	k = strings.TrimSpace(k)
-	if !keys.CanNameKey(k) {
-		return nil, apierr.KeyNotFound
-	}
-	r, err := h.d.Keys.Get(ctx, c.Principal.AccountID, p.ID, k)
-	if err != nil {
-		return nil, err
-	}
-	tok, err := h.d.Tokens.KeyLock(ctx, c.Principal, r.ProductID, r.ID)
-	if err != nil {
-		return nil, err
-	}
-	return keyLockResult{KeyID: r.ID, Token: tok}, nil
+	return nil, h.d.Licenses.Deactivate(ctx, c.Principal.AccountID, p.ID, k, mid, floating)
 }

@@ -29,10 +29,10 @@ var signMethods = map[string]int64{"LinqSign": signLinq, "StringSign": signStrin
 // licenseOf is the license of r with its customer, reseller (model 3) and
 // data objects.
 func (h handlers) licenseOf(ctx context.Context, accountID int64, r keys.Record, now time.Time, model int64, floatingMid string) (license.License, error) {
-	if h.d.Licenses == nil {
+	if h.d.Assembler == nil {
 		return license.FromRecord(r, now, model, floatingMid), nil
 	}
-	return h.d.Licenses.Build(ctx, accountID, r, now, model, floatingMid)
+	return h.d.Assembler.Build(ctx, accountID, r, now, model, floatingMid)
 }
 
 // renderOptions are the output parameters shared by Activate and GetKey.

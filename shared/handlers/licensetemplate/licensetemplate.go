@@ -11,14 +11,14 @@ import (
 )
 
 // Group returns the licensetemplate API group.
-func Group(templates keys.TemplateStore) webapi.Group {
+func Group(templates *keys.Templates) webapi.Group {
 	h := handlers{templates: templates}
 	return webapi.Group{Name: "licensetemplate", Methods: []webapi.Method{
 		{Name: "GetLicenseTemplates", Permission: "GetLicenseTemplates", Handle: h.list},
 	}}
 }
 
-type handlers struct{ templates keys.TemplateStore }
+type handlers struct{ templates *keys.Templates }
 
 // Template is the wire model of a license template.
 type Template struct {
@@ -39,7 +39,7 @@ func (h handlers) list(ctx context.Context, c *webapi.Call) (any, error) {
 	if err := c.Principal.Scope.RequireUnlockedKey(); err != nil {
 		return nil, err
 	}
-	ts, err := h.templates.ListTemplates(ctx, c.Principal.AccountID)
+	ts, err := h.templates.List(ctx, c.Principal.AccountID)
 	if err != nil {
 		return nil, err
 	}

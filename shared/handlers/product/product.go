@@ -1,36 +1,47 @@
 // Package product implements the product API group of Web API 3
-// (/api/product/*). Handlers are thin: bind parameters, call the domain,
-// return the wire model.
+// (/api/product/*): GetProducts and GetKeys. Handlers are thin: bind
+// parameters, call the domain, return the wire model.
 package product
 
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/keyturn/keyturn/shared/catalog"
 	"github.com/keyturn/keyturn/shared/dataobj"
+	"github.com/keyturn/keyturn/shared/keys"
+	"github.com/keyturn/keyturn/shared/license"
 	"github.com/keyturn/keyturn/shared/webapi"
 	"github.com/keyturn/keyturn/shared/wire"
 )
 
-// Products lists an account's products and their data objects.
-type Products interface {
-	ListProducts(ctx context.Context, accountID int64) ([]catalog.Product, error)
-	ProductDataObjects(ctx context.Context, accountID, productID int64) ([]dataobj.Object, error)
+// Deps are the product group's dependencies.
+type Deps struct {
+	// Catalog lists the account's products.
+	Catalog *catalog.Service
+	// Products gives the product a call names (a cache).
+	Products catalog.ProductReader
+	// DataObjects gives a product's data objects.
+	DataObjects *dataobj.Service
+	// Listing pages through a product's keys.
+	Listing *keys.Listing
+	// Assembler adds a license's customer, reseller and data objects.
+	Assembler *license.Assembler
+	// Now is the clock.
+	Now func() time.Time
 }
 
-// Group returns the product API group: GetProducts plus the extra methods
-// given (product/GetKeys, which lives with the key handlers).
-func Group(products Products, extra ...webapi.Method) webapi.Group {
-	h := handlers{products: products}
-	return webapi.Group{Name: "product", Methods: append([]webapi.Method{
+// Group returns the product API group: GetProducts and GetKeys.
+func Group(d Deps) webapi.Group {
+	h := handlers{d: d}
+	return webapi.Group{Name: "product", Methods: []webapi.Method{
 		{Name: "GetProducts", Permission: "GetProducts", Handle: h.getProducts},
-	}, extra...)}
+		{Name: "GetKeys", Permission: "GetKeys", Handle: h.getKeys},
+	}}
 }
 
-type handlers struct {
-	products Products
-}
+type handlers struct{ d Deps }
 
 type getProductsResult struct {
 	Products []wire.Product `json:"products"`
@@ -42,7 +53,7 @@ type getProductsResult struct {
 // key-locked token sees its product without the product's data objects,
 // which the data object rules do not let it read either.
 func (h handlers) getProducts(ctx context.Context, c *webapi.Call) (any, error) {
-	list, err := h.products.ListProducts(ctx, c.Principal.AccountID)
+	list, err := h.d.Catalog.Products(ctx, c.Principal.AccountID)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +74,7 @@ func (h handlers) getProducts(ctx context.Context, c *webapi.Call) (any, error) 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			found, err := h.products.ProductDataObjects(ctx, c.Principal.AccountID, p.ID)
+			found, err := h.d.DataObjects.ProductObjects(ctx, c.Principal.AccountID, p.ID)
 			objs[i], errs[i] = make([]wire.DataObject, len(found)), err
 			for j, o := range found {
 				objs[i][j] = wire.DataObject{ID: o.ID, Name: o.Name, StringValue: o.StringValue, IntValue: int64(o.IntValue)}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/customers"
-	"github.com/keyturn/keyturn/shared/handlers/customer"
 	"github.com/keyturn/keyturn/shared/webapi"
 	"github.com/keyturn/keyturn/shared/wire"
 )
@@ -19,11 +18,11 @@ import (
 func Group(svc *customers.Service) webapi.Group {
 	h := handlers{svc: svc}
 	return webapi.Group{Name: "reseller", Methods: []webapi.Method{
-		{Name: "AddReseller", Permission: "Reseller", Handle: customer.AccountWide(h.add)},
-		{Name: "EditReseller", Permission: "Reseller", Handle: customer.AccountWide(h.edit)},
-		{Name: "GetResellers", Permission: "Reseller", Handle: customer.AccountWide(h.list)},
-		{Name: "GetResellerCustomers", Permission: "Reseller", Handle: customer.AccountWide(h.customers)},
-		{Name: "RemoveReseller", Permission: "Reseller", Handle: customer.AccountWide(h.remove)},
+		{Name: "AddReseller", Permission: "Reseller", AccountWide: true, Handle: h.add},
+		{Name: "EditReseller", Permission: "Reseller", AccountWide: true, Handle: h.edit},
+		{Name: "GetResellers", Permission: "Reseller", AccountWide: true, Handle: h.list},
+		{Name: "GetResellerCustomers", Permission: "Reseller", AccountWide: true, Handle: h.customers},
+		{Name: "RemoveReseller", Permission: "Reseller", AccountWide: true, Handle: h.remove},
 	}}
 }
 
@@ -142,7 +141,7 @@ func (h handlers) list(ctx context.Context, c *webapi.Call) (any, error) {
 }
 
 type customersResult struct {
-	Customers []customer.Customer `json:"customers"`
+	Customers []wire.Customer `json:"customers"`
 }
 
 func (h handlers) customers(ctx context.Context, c *webapi.Call) (any, error) {
@@ -154,7 +153,7 @@ func (h handlers) customers(ctx context.Context, c *webapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return customersResult{Customers: customer.Models(cs, 1)}, nil
+	return customersResult{Customers: wire.Customers(cs, 1)}, nil
 }
 
 func (h handlers) remove(ctx context.Context, c *webapi.Call) (any, error) {

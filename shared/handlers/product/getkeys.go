@@ -1,10 +1,11 @@
-package key
+package product
 
 import (
 	"context"
 	"time"
 
 	"github.com/keyturn/keyturn/shared/apierr"
+	"github.com/keyturn/keyturn/shared/handlers/internal/bind"
 	"github.com/keyturn/keyturn/shared/keyquery"
 	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/license"
@@ -31,7 +32,7 @@ type getKeysResult struct {
 // not see the product's other keys). A non-zero feature lock masks the
 // listed licenses as it masks GetKey's (FieldsToReturn bits).
 func (h handlers) getKeys(ctx context.Context, c *webapi.Call) (any, error) {
-	p, err := h.product(ctx, c)
+	p, err := bind.Product(ctx, c, h.d.Products)
 	if err != nil {
 		return nil, err
 	}
@@ -75,8 +76,8 @@ func (h handlers) getKeys(ctx context.Context, c *webapi.Call) (any, error) {
 	}
 	out := getKeysResult{Total: res.Total, PageCount: (res.Total + keys.PageSize - 1) / keys.PageSize, LicenseKeys: []license.UnsignedLicense{}}
 	var rel []license.Related
-	if h.d.Licenses != nil {
-		if rel, err = h.d.Licenses.Related(ctx, c.Principal.AccountID, res.Records, model >= 3); err != nil {
+	if h.d.Assembler != nil {
+		if rel, err = h.d.Assembler.Related(ctx, c.Principal.AccountID, res.Records, model >= 3); err != nil {
 			return nil, err
 		}
 	}
