@@ -166,7 +166,7 @@ var wireCompat = []string{"/api/key/Activate", "/api/key/activate", "/api/Key/Ac
 // the token is looked up.
 type noDynamoDB struct{ dynamo.API }
 
-// handlers builds what each function serves (lambdaentry.HandlerFor) on an
+// handlers builds what each function serves (app.HandlerFor) on an
 // App whose store must never be called.
 func handlers(t *testing.T) map[string]func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	t.Helper()
@@ -184,7 +184,7 @@ func handlers(t *testing.T) map[string]func(context.Context, events.APIGatewayV2
 	}
 	out := map[string]func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error){}
 	for _, g := range deploy.Groups {
-		h, err := lambdaentry.HandlerFor(a, g.Name)
+		h, err := app.HandlerFor(a, g.Name)
 		if err != nil {
 			t.Fatal(err)
 		}

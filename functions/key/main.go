@@ -2,8 +2,8 @@
 package main
 
 import (
-	"github.com/keyturn/keyturn/shared/app"
 	"github.com/keyturn/keyturn/shared/lambdaentry"
+	"github.com/keyturn/keyturn/shared/wiring/signed"
 )
 
-func main() { lambdaentry.Start(app.KeyFunction) }
+func main() { lambdaentry.Start(signed.KeyFunction) }

@@ -314,7 +314,7 @@ func run(endpoint string, n, conc int, outFile string) error {
 	for _, s := range scenarios {
 		h, ok := handlers[s.group]
 		if !ok {
-			hh, err := lambdaentry.HandlerFor(a, s.group)
+			hh, err := app.HandlerFor(a, s.group)
 			if err != nil {
 				return err
 			}

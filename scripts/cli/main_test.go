@@ -4,7 +4,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/keyturn/keyturn/shared/auth"
+	"github.com/keyturn/keyturn/shared/apierr"
 )
 
 // TestTokenInputRefusesAmbiguousKeyLock: the CLI refuses a key lock that
@@ -14,7 +14,7 @@ func TestTokenInputRefusesAmbiguousKeyLock(t *testing.T) {
 		args []string
 		want error
 	}{
-		{[]string{"-key-lock", "1"}, auth.ErrAmbiguousKeyLock},
+		{[]string{"-key-lock", "1"}, apierr.AmbiguousKeyLock},
 		{[]string{"-key-lock", "1", "-product-lock", "3"}, nil},
 		{[]string{"-key-lock", "-1"}, nil},
 		{nil, nil},

@@ -84,7 +84,7 @@ func run(group, file string, vals sets) error {
 	if err != nil {
 		return err
 	}
-	h, err := lambdaentry.HandlerFor(a, group)
+	h, err := app.HandlerFor(a, group)
 	if err != nil {
 		return err
 	}

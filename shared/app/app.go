@@ -1,14 +1,16 @@
-// Package app wires Keyturn from its configuration: AWS clients, the
-// DynamoDB adapters, the domain services and the HTTP handlers. Each Lambda
-// main calls the one Function of its group (groups.go), which builds only
-// what that group needs; the local development server, the $default
-// fallback function and end-to-end tests build everything through New, so
+// Package app builds every service and handler of Keyturn on one process:
+// what the local development server, the $default fallback function and
+// end-to-end tests serve. Each other Lambda builds only its own group
+// (shared/wiring, shared/wiring/signed); both use the same constructors, so
 // there is no second implementation of anything.
 package app
 
 import (
 	"context"
+	"io"
 	"log/slog"
+
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/keyturn/keyturn/shared/catalog"
 	"github.com/keyturn/keyturn/shared/config"
@@ -24,13 +26,14 @@ import (
 	"github.com/keyturn/keyturn/shared/license"
 	"github.com/keyturn/keyturn/shared/signing"
 	"github.com/keyturn/keyturn/shared/users"
+	"github.com/keyturn/keyturn/shared/wiring"
+	"github.com/keyturn/keyturn/shared/wiring/signed"
 )
 
-// App holds every service of the process (the development server, the
-// fallback function, tests). Build it once and share it between requests;
-// everything in it is safe for concurrent use.
+// App holds every service of the process. Build it once and share it
+// between requests; everything in it is safe for concurrent use.
 type App struct {
-	*Core
+	*wiring.Core
 	// Table is the DynamoDB table; the *Store fields are its adapters.
 	Table         *dynamo.Table
 	CatalogStore  *catalogstore.Store
@@ -56,16 +59,41 @@ type App struct {
 	DataObjects *dataobj.Service
 }
 
+// Clients are AWS clients to use instead of building them from the
+// environment (tests). Leave a field nil to have it built.
+type Clients struct {
+	DynamoDB dynamo.API
+	KMS      *kms.Client
+}
+
 // New builds an App: the Core (AWS clients from the environment unless
-// clients supplies them) and every service. ctx is unused today (nothing at
-// start-up calls AWS) and kept for the callers' sake.
+// clients supplies them) and every service. Nothing at start-up calls AWS.
 func New(_ context.Context, cfg config.Config, logger *slog.Logger, clients Clients) (*App, error) {
-	c, err := NewCore(cfg, logger, clients)
+	c, err := wiring.NewCore(cfg, logger, wiring.Clients{DynamoDB: clients.DynamoDB})
 	if err != nil {
 		return nil, err
 	}
 	if cfg.PublicURL == "" {
 		c.Logger.Warn(config.EnvPublicURL + " is not set: customer portal links are left out of answers")
 	}
-	return fromCore(c)
+	return fromCore(c, clients.KMS)
 }
+
+// fromCore builds every service on c.
+func fromCore(c *wiring.Core, kmsClient *kms.Client) (*App, error) {
+	sk, err := signed.NewSigningKeys(c, kmsClient)
+	if err != nil {
+		return nil, err
+	}
+	st := c.Stores
+	return &App{
+		Core: c, Table: st.Table, CatalogStore: st.Catalog, LicenseStore: st.Licenses, CustomerStore: st.Customers,
+		UserStore: st.Users, DataStore: st.Data,
+		Catalog: wiring.NewCatalog(c), SigningKeys: sk, Licenses: wiring.NewLicenses(c), Templates: wiring.NewTemplates(c),
+		Listing: wiring.NewListing(c), Assembler: wiring.NewAssembler(c), Customers: wiring.NewCustomers(c),
+		Users: wiring.NewUsers(c), DataObjects: wiring.NewDataObjects(c),
+	}, nil
+}
+
+// NewLogger returns a JSON slog logger at the given level.
+func NewLogger(level string, w io.Writer) *slog.Logger { return wiring.NewLogger(level, w) }

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/keyturn/keyturn/shared/license"
+	"github.com/keyturn/keyturn/shared/wire"
 )
 
 // result decodes a Web API answer.
@@ -293,7 +294,7 @@ func TestCustomersOnKeys(t *testing.T) {
 			Customer          *struct{ ID int64 }
 			ActivatedMachines []struct{ Mid string }
 		}
-		Metadata map[string]license.Metadata
+		Metadata map[string]wire.Metadata
 	}
 	if err := json.Unmarshal([]byte(body), &detailed); err != nil || len(detailed.LicenseKeys) != 2 || len(detailed.Metadata) != 2 {
 		t.Fatalf("detailed = %s", body)

@@ -10,16 +10,16 @@ import (
 	"testing"
 	"unicode/utf16"
 
-	"github.com/keyturn/keyturn/shared/license"
 	"github.com/keyturn/keyturn/shared/signing"
+	"github.com/keyturn/keyturn/shared/wire"
 )
 
 // linqResponse is a SignMethod=0 answer as clients decode it.
 type linqResponse struct {
-	ProductID  int64               `json:"productId"`
-	LicenseKey license.LinqLicense `json:"licenseKey"`
-	Result     int                 `json:"result"`
-	Message    string              `json:"message"`
+	ProductID  int64            `json:"productId"`
+	LicenseKey wire.LinqLicense `json:"licenseKey"`
+	Result     int              `json:"result"`
+	Message    string           `json:"message"`
 }
 
 // clientLinqText rebuilds the signed text from the JSON object the way the

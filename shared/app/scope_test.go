@@ -94,7 +94,7 @@ func TestKeyLockNamesOneKey(t *testing.T) {
 
 	// The admin API refuses the ambiguous scope with a clear message.
 	status, body := e.adminRaw("POST", base+"/tokens", map[string]any{"methods": []string{"*"}, "keyLock": 1})
-	if want := `{"error":"` + auth.ErrAmbiguousKeyLock.Message + `"}` + "\n"; status != 400 || body != want {
+	if want := `{"error":"` + apierr.AmbiguousKeyLock.Message + `"}` + "\n"; status != 400 || body != want {
 		t.Errorf("keyLock without productLock: %d %s, want 400 %s", status, body, want)
 	}
 

@@ -151,7 +151,7 @@ func TestIssueRefusesAmbiguousKeyLock(t *testing.T) {
 		scope Scope
 		want  error
 	}{
-		{"key lock without product lock", Scope{KeyLock: 1}, ErrAmbiguousKeyLock},
+		{"key lock without product lock", Scope{KeyLock: 1}, apierr.AmbiguousKeyLock},
 		{"key lock with product lock", Scope{ProductLock: 2, KeyLock: 1}, nil},
 		{"negative key lock alone", Scope{KeyLock: -1}, nil},
 		{"no locks", Scope{}, nil},

@@ -48,15 +48,11 @@ type Scope struct {
 	Expires time.Time
 }
 
-// ErrAmbiguousKeyLock is Validate's answer to a positive key lock without
-// a product lock.
-var ErrAmbiguousKeyLock = apierr.New("A key lock must name one key: set productLock to the key's product when keyLock is positive (key ids are only unique within a product).")
-
 // Validate reports whether the scope may be issued: a positive key lock
-// needs a product lock. Errors: ErrAmbiguousKeyLock.
+// needs a product lock. Errors: apierr.AmbiguousKeyLock.
 func (s Scope) Validate() error {
 	if s.KeyLock > 0 && s.ProductLock == 0 {
-		return ErrAmbiguousKeyLock
+		return apierr.AmbiguousKeyLock
 	}
 	return nil
 }
@@ -279,7 +275,7 @@ func (t Token) expired(now time.Time) bool {
 // Issue creates and stores a token for the account with the given scope.
 // It returns the wire form (shown once; it cannot be recovered later) and
 // the stored record. Errors: a client-facing error naming an unknown
-// permission, ErrAmbiguousKeyLock (see Scope.Validate).
+// permission, apierr.AmbiguousKeyLock (see Scope.Validate).
 func (s *Service) Issue(ctx context.Context, accountID int64, name string, scope Scope, parentID string) (string, Token, error) {
 	if err := scope.Validate(); err != nil {
 		return "", Token{}, err

@@ -25,22 +25,6 @@ import (
 
 // Documented messages of the customer and reseller methods.
 var (
-	CustomerCouldNotBeFound = apierr.New("Customer could not be found.")
-	CustomerDoesNotExist    = apierr.New("Customer does not exist.")
-	NameTooLong             = apierr.New("The name of the customer is limited to 100 characters.")
-	EmailTooLong            = apierr.New("The email of the customer is limited to 100 characters.")
-	CompanyTooLong          = apierr.New("The company name of the customer is limited to 100 characters.")
-	SecretNotSpecified      = apierr.New("The Secret was not specified.")
-	SecretTaken             = apierr.New("A customer with the same secret exists.")
-
-	ResellerBadModel        = apierr.New("The model state is not valid. Please check the parameters.")
-	ResellerNotFound        = apierr.New("Reseller could not be found.")
-	ResellerAlreadyRemoved  = apierr.New("Reseller could not be found. Maybe it was already removed?")
-	ResellerNameTooLong     = apierr.New("The name cannot be longer than 100 characters.")
-	ResellerURLTooLong      = apierr.New("The url cannot be longer than 500 characters.")
-	ResellerEmailTooLong    = apierr.New("The email cannot be longer than 100 characters.")
-	ResellerPhoneTooLong    = apierr.New("The phone cannot be longer than 100 characters.")
-	ResellerDescTooLong     = apierr.New("The description cannot be longer than 500 characters.")
 	errSecretGenerationFail = errors.New("customer secret: could not generate a unique secret")
 
 	// ErrSecretInUse is returned by stores when a customer secret is
@@ -116,11 +100,11 @@ type CustomerFields struct {
 func (f CustomerFields) Validate() error {
 	switch {
 	case tooLong(f.Name, maxName):
-		return NameTooLong
+		return apierr.CustomerNameTooLong
 	case tooLong(f.Email, maxEmail):
-		return EmailTooLong
+		return apierr.CustomerEmailTooLong
 	case tooLong(f.CompanyName, maxCompany):
-		return CompanyTooLong
+		return apierr.CustomerCompanyTooLong
 	case tooLong(f.Notes, maxNotes):
 		return apierr.BadInput
 	case f.MaxNoOfDevices != nil && *f.MaxNoOfDevices < 0:
@@ -168,22 +152,22 @@ type ResellerFields struct {
 func (f ResellerFields) Validate() error {
 	switch {
 	case tooLong(f.Name, maxName):
-		return ResellerNameTooLong
+		return apierr.ResellerNameTooLong
 	case tooLong(f.URL, maxResellerURL):
-		return ResellerURLTooLong
+		return apierr.ResellerURLTooLong
 	case tooLong(f.Email, maxEmail):
-		return ResellerEmailTooLong
+		return apierr.ResellerEmailTooLong
 	case tooLong(f.Phone, maxPhone):
-		return ResellerPhoneTooLong
+		return apierr.ResellerPhoneTooLong
 	case tooLong(f.Description, maxDescription):
-		return ResellerDescTooLong
+		return apierr.ResellerDescTooLong
 	}
 	n := 0
 	for k, v := range f.Metadata {
 		n += len(k) + len(v)
 	}
 	if n > MaxMetadataBytes {
-		return ResellerBadModel
+		return apierr.ResellerBadModel
 	}
 	return nil
 }
@@ -327,7 +311,7 @@ func (s *Service) AddCustomer(ctx context.Context, accountID int64, f CustomerFi
 	if errors.Is(err, ErrSecretInUse) {
 		// Three random secrets in a row were taken: only a broken random
 		// source does that.
-		return Customer{}, SecretTaken.Wrap(errSecretGenerationFail)
+		return Customer{}, apierr.CustomerSecretTaken.Wrap(errSecretGenerationFail)
 	}
 	return c, err
 }
@@ -360,7 +344,7 @@ func (s *Service) EditCustomer(ctx context.Context, accountID, id int64, f Custo
 	for attempt := 0; ; attempt++ {
 		prev, err := s.store.GetCustomer(ctx, accountID, id)
 		if errors.Is(err, apierr.NotFound) {
-			return Customer{}, CustomerCouldNotBeFound
+			return Customer{}, apierr.CustomerCouldNotBeFound
 		}
 		if err != nil {
 			return Customer{}, err
@@ -385,11 +369,11 @@ func (s *Service) EditCustomer(ctx context.Context, accountID, id int64, f Custo
 			}
 			return c, nil
 		case errors.Is(err, apierr.NotFound):
-			return Customer{}, CustomerCouldNotBeFound
+			return Customer{}, apierr.CustomerCouldNotBeFound
 		case errors.Is(err, apierr.Conflict) && attempt < maxEditAttempts:
 			continue // edited concurrently: apply the change to the fresh record
 		case errors.Is(err, ErrSecretInUse):
-			return Customer{}, SecretTaken
+			return Customer{}, apierr.CustomerSecretTaken
 		default:
 			return Customer{}, err
 		}
@@ -407,7 +391,7 @@ const maxEditAttempts = 50
 func (s *Service) RemoveCustomer(ctx context.Context, accountID, id int64) error {
 	c, err := s.store.GetCustomer(ctx, accountID, id)
 	if errors.Is(err, apierr.NotFound) {
-		return CustomerDoesNotExist
+		return apierr.CustomerDoesNotExist
 	}
 	if err != nil {
 		return err
@@ -487,15 +471,15 @@ func matchesCustomer(c Customer, needle string, byID bool) bool {
 // CustomerBySecret resolves GetCustomerLicensesBySecret's secret.
 func (s *Service) CustomerBySecret(ctx context.Context, accountID int64, secret string) (Customer, error) {
 	if secret == "" {
-		return Customer{}, SecretNotSpecified
+		return Customer{}, apierr.CustomerSecretNotSpecified
 	}
 	if len(secret) > MaxSecretLength {
 		// Not a secret this service issued: no storage call for it.
-		return Customer{}, CustomerDoesNotExist
+		return Customer{}, apierr.CustomerDoesNotExist
 	}
 	c, err := s.store.CustomerBySecret(ctx, accountID, secret)
 	if errors.Is(err, apierr.NotFound) {
-		return Customer{}, CustomerDoesNotExist
+		return Customer{}, apierr.CustomerDoesNotExist
 	}
 	return c, err
 }
@@ -521,7 +505,7 @@ func (s *Service) EditReseller(ctx context.Context, accountID, id int64, f Resel
 	}
 	r, err := s.store.GetReseller(ctx, accountID, id)
 	if errors.Is(err, apierr.NotFound) {
-		return Reseller{}, ResellerNotFound
+		return Reseller{}, apierr.ResellerNotFound
 	}
 	if err != nil {
 		return Reseller{}, err
@@ -529,7 +513,7 @@ func (s *Service) EditReseller(ctx context.Context, accountID, id int64, f Resel
 	f.Apply(&r)
 	err = s.store.PutReseller(ctx, r)
 	if errors.Is(err, apierr.NotFound) {
-		return Reseller{}, ResellerNotFound
+		return Reseller{}, apierr.ResellerNotFound
 	}
 	return r, err
 }
@@ -538,7 +522,7 @@ func (s *Service) EditReseller(ctx context.Context, accountID, id int64, f Resel
 func (s *Service) RemoveReseller(ctx context.Context, accountID, id int64) error {
 	r, err := s.store.GetReseller(ctx, accountID, id)
 	if errors.Is(err, apierr.NotFound) {
-		return ResellerAlreadyRemoved
+		return apierr.ResellerAlreadyRemoved
 	}
 	if err != nil {
 		return err
@@ -578,7 +562,7 @@ func (s *Service) GetResellers(ctx context.Context, accountID int64, search stri
 // ResellerCustomers returns the customers of the reseller's licenses.
 func (s *Service) ResellerCustomers(ctx context.Context, accountID, resellerID int64) ([]Customer, error) {
 	if _, err := s.store.GetReseller(ctx, accountID, resellerID); errors.Is(err, apierr.NotFound) {
-		return nil, ResellerNotFound
+		return nil, apierr.ResellerNotFound
 	} else if err != nil {
 		return nil, err
 	}

@@ -1,9 +1,10 @@
 package customers
 
 import (
-	"github.com/keyturn/keyturn/shared/apierr"
 	"strings"
 	"testing"
+
+	"github.com/keyturn/keyturn/shared/apierr"
 )
 
 func sp(s string) *string { return &s }
@@ -17,9 +18,9 @@ func TestCustomerFieldsValidate(t *testing.T) {
 	}{
 		{"empty", CustomerFields{}, nil},
 		{"100 chars", CustomerFields{Name: sp(strings.Repeat("ä", 100)), Email: sp(strings.Repeat("e", 100)), CompanyName: sp(strings.Repeat("c", 100))}, nil},
-		{"long name", CustomerFields{Name: sp(strings.Repeat("n", 101))}, NameTooLong},
-		{"long email", CustomerFields{Email: sp(strings.Repeat("e", 101))}, EmailTooLong},
-		{"long company", CustomerFields{CompanyName: sp(strings.Repeat("c", 101))}, CompanyTooLong},
+		{"long name", CustomerFields{Name: sp(strings.Repeat("n", 101))}, apierr.CustomerNameTooLong},
+		{"long email", CustomerFields{Email: sp(strings.Repeat("e", 101))}, apierr.CustomerEmailTooLong},
+		{"long company", CustomerFields{CompanyName: sp(strings.Repeat("c", 101))}, apierr.CustomerCompanyTooLong},
 		{"long notes", CustomerFields{Notes: sp(strings.Repeat("x", 1001))}, apierr.BadInput},
 		{"negative devices", CustomerFields{MaxNoOfDevices: &neg}, apierr.BadInput},
 	}
@@ -37,12 +38,12 @@ func TestResellerFieldsApply(t *testing.T) {
 		want error
 	}{
 		{"ok", ResellerFields{Name: sp("n"), URL: sp(strings.Repeat("u", 500)), Description: sp(strings.Repeat("d", 500))}, nil},
-		{"long name", ResellerFields{Name: sp(strings.Repeat("n", 101))}, ResellerNameTooLong},
-		{"long url", ResellerFields{URL: sp(strings.Repeat("u", 501))}, ResellerURLTooLong},
-		{"long email", ResellerFields{Email: sp(strings.Repeat("e", 101))}, ResellerEmailTooLong},
-		{"long phone", ResellerFields{Phone: sp(strings.Repeat("p", 101))}, ResellerPhoneTooLong},
-		{"long description", ResellerFields{Description: sp(strings.Repeat("d", 501))}, ResellerDescTooLong},
-		{"huge metadata", ResellerFields{Metadata: map[string]string{"k": strings.Repeat("v", MaxMetadataBytes)}}, ResellerBadModel},
+		{"long name", ResellerFields{Name: sp(strings.Repeat("n", 101))}, apierr.ResellerNameTooLong},
+		{"long url", ResellerFields{URL: sp(strings.Repeat("u", 501))}, apierr.ResellerURLTooLong},
+		{"long email", ResellerFields{Email: sp(strings.Repeat("e", 101))}, apierr.ResellerEmailTooLong},
+		{"long phone", ResellerFields{Phone: sp(strings.Repeat("p", 101))}, apierr.ResellerPhoneTooLong},
+		{"long description", ResellerFields{Description: sp(strings.Repeat("d", 501))}, apierr.ResellerDescTooLong},
+		{"huge metadata", ResellerFields{Metadata: map[string]string{"k": strings.Repeat("v", MaxMetadataBytes)}}, apierr.ResellerBadModel},
 	}
 	for _, tt := range tests {
 		if got := tt.f.Validate(); got != tt.want {

@@ -72,16 +72,12 @@ const PageSize = 99
 
 // MaxIndexSkip bounds the index entries an expiry-ordered page may read
 // before its own keys (pages deeper than that from both ends of a product
-// with more than twice as many keys answer ErrSearchTooBroad).
+// with more than twice as many keys answer apierr.SearchTooBroad).
 const MaxIndexSkip = 250_000
 
 // MaxListedActivations bounds the activations each license of a listing
 // page shows (a page of 99 licenses must stay within a response).
 const MaxListedActivations = 250
-
-// ErrSearchTooBroad is returned when a search or an unindexed order needs
-// more work than one call may do.
-var ErrSearchTooBroad = apierr.New("The search query or order matches too many keys to be answered in one call. Please narrow it (for example with a range of ID, Created or Expires) and try again.")
 
 // ListRequest is one listing call.
 type ListRequest struct {
@@ -118,7 +114,7 @@ type ListResult struct {
 // one page through an index, whatever the product's size; other orders
 // and searches read the product's keys (filtered in DynamoDB where the
 // query allows it, in parallel id ranges) within Budget and MaxScan, and
-// answer ErrSearchTooBroad beyond.
+// answer apierr.SearchTooBroad beyond.
 func (l *Listing) Page(ctx context.Context, req ListRequest) (ListResult, error) {
 	if req.Page < 1 {
 		return ListResult{}, apierr.BadInput
@@ -180,7 +176,7 @@ func (l *Listing) indexed(ctx context.Context, req ListRequest, order string) (L
 			skip, desc, reverse = total-end, !req.Desc, true
 		}
 		if skip > MaxIndexSkip {
-			return ListResult{}, ErrSearchTooBroad
+			return ListResult{}, apierr.SearchTooBroad
 		}
 		ks, err = l.store.KeysByExpiry(ctx, req.ProductID, int(skip), int(end-rank), desc)
 		if reverse {
@@ -228,7 +224,7 @@ func (l *Listing) scan(parent context.Context, req ListRequest, order string) (L
 	// Work cut short by the budget is the documented refusal.
 	bounded := func(err error) error {
 		if ctx.Err() != nil && parent.Err() == nil {
-			return ErrSearchTooBroad.Wrap(err)
+			return apierr.SearchTooBroad.Wrap(err)
 		}
 		return err
 	}
@@ -267,7 +263,7 @@ func (l *Listing) scan(parent context.Context, req ListRequest, order string) (L
 		switch {
 		case e == nil:
 		case errors.Is(e, tooMany):
-			return ListResult{}, ErrSearchTooBroad.Wrap(e)
+			return ListResult{}, apierr.SearchTooBroad.Wrap(e)
 		default:
 			return ListResult{}, bounded(e)
 		}

@@ -17,12 +17,6 @@ const (
 )
 
 // Documented messages of the key methods.
-var (
-	NotesTooLong     = apierr.New("The notes field cannot be more than 500 characters.")
-	CustomerNotFound = apierr.New("Customer not found, so current key no longer references any customer.")
-	ResellerNotFound = apierr.New("The reseller was not found or the id was set to zero. The license will no longer have any reseller associated with it.")
-	CustomerMissing  = apierr.New("Could not find the customer.")
-)
 
 // Spec describes keys to create.
 type Spec struct {
@@ -40,7 +34,7 @@ type Spec struct {
 // Validate checks the spec against the reference's limits.
 func (sp Spec) Validate() error {
 	if sp.Notes != nil && utf8.RuneCountInString(*sp.Notes) > MaxNotes {
-		return NotesTooLong
+		return apierr.NotesTooLong
 	}
 	if sp.Period < 0 || sp.MaxNoOfMachines < 0 || sp.Period > 365*1000 {
 		return apierr.BadInput
@@ -61,7 +55,7 @@ func (s *Service) WithKeyGenerator(g KeyGenerator) *Service {
 // spec. Ids come from the product's key counter and the global counter (two
 // UpdateItems for the whole batch); key strings are random and unique
 // within the product (a clash is retried with new strings). All keys are
-// created or none. Errors: NotesTooLong, apierr.BadInput.
+// created or none. Errors: apierr.NotesTooLong, apierr.BadInput.
 func (s *Service) Create(ctx context.Context, accountID, productID int64, spec Spec, n int) ([]Record, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, err

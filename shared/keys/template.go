@@ -20,10 +20,6 @@ type Template struct {
 }
 
 // Template messages from the reference.
-var (
-	TemplateNotFound    = apierr.New("Could not find the license template.")
-	TemplateFeatureLock = apierr.New("The specified template id is not allowed because feature lock. Please use an access token with feature lock set to 0 or set it to the id of the license template.")
-)
 
 // TemplateStore persists license templates.
 type TemplateStore interface {
@@ -91,11 +87,11 @@ func (s *Templates) Create(ctx context.Context, t Template) (Template, error) {
 	return s.store.CreateTemplate(ctx, t)
 }
 
-// Get returns a template of the account. Errors: TemplateNotFound.
+// Get returns a template of the account. Errors: apierr.TemplateNotFound.
 func (s *Templates) Get(ctx context.Context, accountID, id int64) (Template, error) {
 	t, err := s.store.GetTemplate(ctx, accountID, id)
 	if errors.Is(err, apierr.NotFound) {
-		return Template{}, TemplateNotFound
+		return Template{}, apierr.TemplateNotFound
 	}
 	return t, err
 }

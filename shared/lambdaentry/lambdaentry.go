@@ -1,6 +1,6 @@
 // Package lambdaentry is the common main of every Keyturn Lambda: it reads
 // the configuration from the environment once, builds the group's handler
-// (app.Function: AWS clients and only the services the group needs, at cold
+// (wiring.Function: AWS clients and only the services the group needs, at cold
 // start), wraps it with the API Gateway HTTP API (payload v2) adapter and
 // starts the Lambda runtime.
 package lambdaentry
@@ -15,10 +15,9 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
-	"github.com/keyturn/keyturn/shared/app"
 	"github.com/keyturn/keyturn/shared/config"
-	"github.com/keyturn/keyturn/shared/deploy"
 	"github.com/keyturn/keyturn/shared/webapi"
+	"github.com/keyturn/keyturn/shared/wiring"
 )
 
 // Handler returns the Lambda handler function for h: API Gateway v2 events
@@ -47,28 +46,18 @@ func WithRequestContext(h http.Handler) http.Handler {
 	})
 }
 
-// HandlerFor returns what the function of group (see shared/deploy)
-// serves, built from a's services (app.App.Handler): the group's handler,
-// the admin API, or for the $default function every Web API group.
-func HandlerFor(a *app.App, group string) (http.Handler, error) {
-	if g, ok := deploy.Lookup(group); ok && g.Default {
-		return a.Handler("fallback")
-	}
-	return a.Handler(group)
-}
-
 // Start runs one group's function: it reads the configuration, builds the
 // Core (AWS clients from the environment, no network at start-up) and what
 // build needs, then hands the runtime's events to it. It exits the process
 // when the configuration is invalid, listing every problem.
-func Start(build app.Function) {
+func Start(build wiring.Function) {
 	cfg, err := config.Load(os.Getenv)
-	logger := app.NewLogger(cfg.LogLevel, os.Stdout)
+	logger := wiring.NewLogger(cfg.LogLevel, os.Stdout)
 	if err != nil {
 		logger.Error("invalid configuration", "error", err.Error())
 		os.Exit(1)
 	}
-	c, err := app.NewCore(cfg, logger, app.Clients{})
+	c, err := wiring.NewCore(cfg, logger, wiring.Clients{})
 	if err != nil {
 		logger.Error("start-up failed", "error", err.Error())
 		os.Exit(1)

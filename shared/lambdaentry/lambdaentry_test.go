@@ -110,24 +110,50 @@ var expectations = map[string]struct {
 	"reseller/RemoveReseller.json":                    {200, `{"result":0,"message":""}`},
 	"reseller/RemoveReseller.error.json":              {200, `{"result":1,"message":"Reseller could not be found. Maybe it was already removed?"}`},
 
-	"data/AddDataObject.json":                {200, `{"id":`},
-	"data/AddDataObject.error.json":          {200, `{"result":1,"message":"Incorrect 'ReferencerType'. It can either be 0 (for a User), 1 (for a Product) and 2 (for a Key)."}`},
-	"data/AddDataObjectToKey.json":           {200, `{"id":`},
-	"data/AddDataObjectToKey.error.json":     {200, `{"result":1,"message":"Not enough permission and/or key not found."}`},
-	"data/ListDataObjects.json":              {200, `{"dataObjects":[{"referencerId":`},
-	"data/ListDataObjects.error.json":        {200, `{"result":1,"message":"Not enough permission and/or product not found."}`},
-	"data/IncrementIntValue.json":            {200, `{"result":0,"message":""}`},
-	"data/IncrementIntValue.error.json":      {200, `{"result":1,"message":"Cannot increment/decrement value since the limit was reached for an int32."}`},
-	"data/IncrementIntValueToKey.json":       {200, `{"result":0,"message":""}`},
-	"data/IncrementIntValueToKey.error.json": {200, `{"result":1,"message":"Not enough permission."}`},
-	"data/DecrementIntValue.json":            {200, `{"result":0,"message":""}`},
-	"data/DecrementIntValue.error.json":      {200, `{"result":1,"message":"Cannot increment/decrement value since the limit was reached for an int32."}`},
-	"data/SetIntValue.json":                  {200, `{"result":0,"message":""}`},
-	"data/SetIntValue.error.json":            {200, `{"result":1,"message":"The input parameters were incorrect."}`},
-	"data/SetStringValue.json":               {200, `{"result":0,"message":""}`},
-	"data/SetStringValue.error.json":         {200, `{"result":1,"message":"Not enough permission."}`},
-	"data/UploadValuesToKey.json":            {200, `{"result":0,"message":""}`},
-	"data/UploadValuesToKey.error.json":      {200, `{"result":1,"message":"Data parameter was empty."}`},
+	"data/AddDataObject.json":                        {200, `{"id":`},
+	"data/AddDataObject.error.json":                  {200, `{"result":1,"message":"Incorrect 'ReferencerType'. It can either be 0 (for a User), 1 (for a Product) and 2 (for a Key)."}`},
+	"data/AddDataObjectToKey.json":                   {200, `{"id":`},
+	"data/AddDataObjectToKey.error.json":             {200, `{"result":1,"message":"Not enough permission and/or key not found."}`},
+	"data/ListDataObjects.json":                      {200, `{"dataObjects":[{"referencerId":`},
+	"data/ListDataObjects.error.json":                {200, `{"result":1,"message":"Not enough permission and/or product not found."}`},
+	"data/IncrementIntValue.json":                    {200, `{"result":0,"message":""}`},
+	"data/IncrementIntValue.error.json":              {200, `{"result":1,"message":"Cannot increment/decrement value since the limit was reached for an int32."}`},
+	"data/IncrementIntValueToKey.json":               {200, `{"result":0,"message":""}`},
+	"data/IncrementIntValueToKey.error.json":         {200, `{"result":1,"message":"Not enough permission."}`},
+	"data/DecrementIntValue.json":                    {200, `{"result":0,"message":""}`},
+	"data/DecrementIntValue.error.json":              {200, `{"result":1,"message":"Cannot increment/decrement value since the limit was reached for an int32."}`},
+	"data/SetIntValue.json":                          {200, `{"result":0,"message":""}`},
+	"data/SetIntValue.error.json":                    {200, `{"result":1,"message":"The input parameters were incorrect."}`},
+	"data/SetStringValue.json":                       {200, `{"result":0,"message":""}`},
+	"data/SetStringValue.error.json":                 {200, `{"result":1,"message":"Not enough permission."}`},
+	"data/UploadValuesToKey.json":                    {200, `{"result":0,"message":""}`},
+	"data/UploadValuesToKey.error.json":              {200, `{"result":1,"message":"Data parameter was empty."}`},
+	"data/AddDataObjectToMachineCode.json":           {200, `{"id":`},
+	"data/AddDataObjectToMachineCode.error.json":     {200, `{"result":1,"message":"Not enough permission and/or machine code not found."}`},
+	"data/ListDataObjectsToKey.json":                 {200, `{"dataObjects":[{"id":`},
+	"data/ListDataObjectsToKey.error.json":           {200, `{"result":1,"message":"Not enough permission and/or key not found."}`},
+	"data/ListDataObjectsToMachineCode.json":         {200, `{"dataObjects":[{"id":`},
+	"data/ListDataObjectsToMachineCode.error.json":   {200, `{"result":1,"message":"Not enough permission and/or machine code not found."}`},
+	"data/IncrementIntValueToMachineCode.json":       {200, `{"result":0,"message":""}`},
+	"data/IncrementIntValueToMachineCode.error.json": {200, `{"result":1,"message":"Not enough permission."}`},
+	"data/DecrementIntValueToKey.json":               {200, `{"result":0,"message":""}`},
+	"data/DecrementIntValueToKey.error.json":         {200, `{"result":1,"message":"Not enough permission."}`},
+	"data/DecrementIntValueToMachineCode.json":       {200, `{"result":0,"message":""}`},
+	"data/DecrementIntValueToMachineCode.error.json": {200, `{"result":1,"message":"Not enough permission."}`},
+	"data/SetIntValueToKey.json":                     {200, `{"result":0,"message":""}`},
+	"data/SetIntValueToKey.error.json":               {200, `{"result":1,"message":"Not enough permission and/or key not found."}`},
+	"data/SetIntValueToMachineCode.json":             {200, `{"result":0,"message":""}`},
+	"data/SetIntValueToMachineCode.error.json":       {200, `{"result":1,"message":"Not enough permission and/or machine code not found."}`},
+	"data/SetStringValueToKey.json":                  {200, `{"result":0,"message":""}`},
+	"data/SetStringValueToKey.error.json":            {200, `{"result":1,"message":"Not enough permission."}`},
+	"data/SetStringValueToMachineCode.json":          {200, `{"result":0,"message":""}`},
+	"data/SetStringValueToMachineCode.error.json":    {200, `{"result":1,"message":"Not enough permission."}`},
+	"data/RemoveDataObject.json":                     {200, `{"result":0,"message":""}`},
+	"data/RemoveDataObject.error.json":               {200, `{"result":1,"message":"Not enough permission."}`},
+	"data/RemoveDataObjectToKey.json":                {200, `{"result":0,"message":""}`},
+	"data/RemoveDataObjectToKey.error.json":          {200, `{"result":1,"message":"Not enough permission."}`},
+	"data/RemoveDataObjectToMachineCode.json":        {200, `{"result":0,"message":""}`},
+	"data/RemoveDataObjectToMachineCode.error.json":  {200, `{"result":1,"message":"Not enough permission."}`},
 
 	"userauth/Associate.json":                {200, `{"result":0,"message":""}`},
 	"userauth/Associate.error.json":          {200, `{"result":1,"message":"Customer not found."}`},
@@ -200,6 +226,25 @@ func TestEventsThroughLambdaHandler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A machine on the data object key, with objects for the machine-code
+	// variants, and objects that the Remove events delete.
+	if _, err := a.Licenses.Activate(ctx, keys.ActivateInput{AccountID: acc.ID, ProductID: p.ID, Key: doKey[0].Key, MachineCode: "evt-machine"}); err != nil {
+		t.Fatal(err)
+	}
+	owner := dataobj.Caller{AccountID: acc.ID}
+	onMachine := dataobj.Where{Variant: dataobj.ToMachineCode, ProductID: p.ID, Key: doKey[0].Key, MachineCode: "evt-machine"}
+	for _, name := range []string{"mc", "rm"} {
+		if _, err := a.DataObjects.Add(ctx, owner, onMachine, dataobj.NewObject{Name: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.DataObjects.Add(ctx, owner, dataobj.Where{Variant: dataobj.ToKey, ProductID: p.ID, Key: doKey[0].Key}, dataobj.NewObject{Name: "rmkey"}); err != nil {
+		t.Fatal(err)
+	}
+	rmObj, err := a.DataObjects.Add(ctx, owner, dataobj.Where{RefType: dataobj.User}, dataobj.NewObject{Name: "rmuser"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := a.Users.Register(ctx, acc.ID, users.Registration{Username: "event-user", Password: "event-password"}); err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +293,7 @@ func TestEventsThroughLambdaHandler(t *testing.T) {
 				"{{product}}", strconv.FormatInt(p.ID, 10), "{{key}}", fresh[0].Key, "{{blocked}}", blocked[0].Key,
 				"{{template}}", strconv.FormatInt(tpl.ID, 10), "{{admin}}", "event-admin",
 				"{{customer}}", strconv.FormatInt(cust.ID, 10), "{{secret}}", url.QueryEscape(cust.Secret), "{{reseller}}", strconv.FormatInt(rsl.ID, 10),
-				"{{dokey}}", doKey[0].Key, "{{dataobject}}", strconv.FormatInt(obj.ID, 10))
+				"{{dokey}}", doKey[0].Key, "{{dataobject}}", strconv.FormatInt(obj.ID, 10), "{{rmobject}}", strconv.FormatInt(rmObj.ID, 10))
 			ev.Body = repl.Replace(ev.Body)
 			for k, v := range ev.Headers {
 				ev.Headers[k] = repl.Replace(v)

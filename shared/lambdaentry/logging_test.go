@@ -120,7 +120,7 @@ func TestOneLogLinePerRequest(t *testing.T) {
 		{"GetProducts", "product", "GetProducts", url.Values{}, `"result":0`},
 		{"fallback, odd spelling", "fallback", "Activate", url.Values{"ProductId": {pid}, "Key": {key}, "MachineCode": {"m1"}}, `"result":0`},
 	} {
-		h, err := lambdaentry.HandlerFor(a, tt.group)
+		h, err := app.HandlerFor(a, tt.group)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/keyturn/keyturn/shared/apierr"
 )
 
 // fuzzLicense builds a license from fuzz inputs: every text field a client
@@ -80,8 +82,8 @@ func FuzzLinqSign(f *testing.F) {
 		}
 		switch {
 		case !rendered.separatorFree() || dateLike || len(l.DataObjects) > 1:
-			if !errors.Is(err, LinqAmbiguous) {
-				t.Fatalf("LinqSignable(%+v) = %v, want LinqAmbiguous", l, err)
+			if !errors.Is(err, apierr.LinqAmbiguous) {
+				t.Fatalf("LinqSignable(%+v) = %v, want apierr.LinqAmbiguous", l, err)
 			}
 		default:
 			if err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/keyturn/keyturn/shared/catalog"
 	"github.com/keyturn/keyturn/shared/signing"
+	"github.com/keyturn/keyturn/shared/wire"
 )
 
 var (
@@ -63,7 +64,7 @@ func TestLinqSignKnownVector(t *testing.T) {
 		t.Errorf("LinqSign signature does not verify over UTF-16LE text: %v", err)
 	}
 	if ll.Created != "2015-08-27T00:00:00" || *ll.SignDate != "2016-06-11T09:23:28" {
-		t.Errorf("LinqLicense dates = %s / %s", ll.Created, *ll.SignDate)
+		t.Errorf("wire.LinqLicense dates = %s / %s", ll.Created, *ll.SignDate)
 	}
 }
 
@@ -260,13 +261,13 @@ func TestMetadata(t *testing.T) {
 	tests := []struct {
 		name string
 		l    License
-		want LicenseStatus
+		want wire.LicenseStatus
 	}{
-		{"plain", License{Expires: now.Add(-time.Hour)}, LicenseStatus{IsValid: true}},
+		{"plain", License{Expires: now.Add(-time.Hour)}, wire.LicenseStatus{IsValid: true}},
 		{"time-limited, 3.5 days left", License{Features: [8]bool{true}, Expires: now.Add(84 * time.Hour)},
-			LicenseStatus{IsValid: true, TimeLimited: true, TimeLeft: 3}},
-		{"expired", License{Features: [8]bool{true}, Expires: now}, LicenseStatus{ReasonForInvalidity: 1, TimeLimited: true}},
-		{"blocked trial", License{Features: [8]bool{false, true}, Block: true}, LicenseStatus{ReasonForInvalidity: 2, Trial: true}},
+			wire.LicenseStatus{IsValid: true, TimeLimited: true, TimeLeft: 3}},
+		{"expired", License{Features: [8]bool{true}, Expires: now}, wire.LicenseStatus{ReasonForInvalidity: 1, TimeLimited: true}},
+		{"blocked trial", License{Features: [8]bool{false, true}, Block: true}, wire.LicenseStatus{ReasonForInvalidity: 2, Trial: true}},
 	}
 	for _, tt := range tests {
 		if got := ComputeMetadata(tt.l, fd, now).LicenseStatus; got != tt.want {

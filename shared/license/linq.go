@@ -24,23 +24,13 @@ const linqSeparators = ",[]"
 // documents none). The signed text cannot escape anything (clients rebuild
 // it from the JSON object and would no longer verify), so a license whose
 // text would not split into fields in exactly one way is not signed at all.
-var (
-	// LinqAmbiguous refuses to sign a license with SignMethod=0 when a
-	// reader could take its text apart in another way (see LinqSignable).
-	LinqAmbiguous = apierr.New("This license cannot be signed with SignMethod=0 because its signed text would be ambiguous. Use SignMethod=1.")
-	// MachineCodeRefused refuses an activation whose machine code contains
-	// ',', '[' or ']' or has the form of a date (for every SignMethod:
-	// such a code would make SignMethod=0 licenses of the key unsignable
-	// for everyone).
-	MachineCodeRefused = apierr.New("The machine code cannot contain ',', '[' or ']' or have the form of a date (yyyy-MM-ddTHH:mm:ss).")
-)
 
-// CheckMachineCode returns MachineCodeRefused when mid could shift field
+// CheckMachineCode returns apierr.MachineCodeRefused when mid could shift field
 // boundaries in the SignMethod=0 text: it contains ',', '[' or ']', or it
 // has the form of a date.
 func CheckMachineCode(mid string) error {
 	if strings.ContainsAny(mid, linqSeparators) || dateShaped(mid) {
-		return MachineCodeRefused
+		return apierr.MachineCodeRefused
 	}
 	return nil
 }
@@ -66,7 +56,7 @@ func dateShaped(s string) bool {
 
 // LinqSignable reports whether l can be signed with SignMethod=0 so that
 // its signed text (LinqSignText) splits into fields in exactly one way. It
-// returns LinqAmbiguous (wrapping which rule failed) when a text field
+// returns apierr.LinqAmbiguous (wrapping which rule failed) when a text field
 // contains ',', '[' or ']', when a machine code or IP has the form of a
 // date (a reader could then end a machine there), or when it lists more
 // than one data object (a reader could regroup two objects into one with
@@ -94,7 +84,7 @@ func LinqSignable(l License) error {
 	}
 	for _, a := range l.Machines {
 		if dateShaped(a.WireMid()) || dateShaped(a.IP) {
-			return LinqAmbiguous.Wrap(errors.New("a machine code or IP has the form of a date"))
+			return apierr.LinqAmbiguous.Wrap(errors.New("a machine code or IP has the form of a date"))
 		}
 		fields = append(fields, [2]string{"ActivatedMachines.Mid", a.WireMid()}, [2]string{"ActivatedMachines.IP", a.IP})
 	}
@@ -103,11 +93,11 @@ func LinqSignable(l License) error {
 	}
 	for _, f := range fields {
 		if strings.ContainsAny(f[1], linqSeparators) {
-			return LinqAmbiguous.Wrap(fmt.Errorf("field %s contains a separator", f[0]))
+			return apierr.LinqAmbiguous.Wrap(fmt.Errorf("field %s contains a separator", f[0]))
 		}
 	}
 	if len(l.DataObjects) > 1 {
-		return LinqAmbiguous.Wrap(errors.New("more than one data object"))
+		return apierr.LinqAmbiguous.Wrap(errors.New("more than one data object"))
 	}
 	return nil
 }
@@ -172,89 +162,20 @@ func utf16le(s string) []byte {
 	return b
 }
 
-// LinqCustomer is the customer of the camelCase models.
-type LinqCustomer struct {
-	ID          int64   `json:"id"`
-	Name        string  `json:"name"`
-	Email       *string `json:"email"`
-	CompanyName *string `json:"companyName"`
-	Created     string  `json:"created"`
-}
-
-// LinqMachine is an activation of the camelCase models.
-type LinqMachine struct {
-	Mid             string  `json:"mid"`
-	IP              string  `json:"ip"`
-	Time            string  `json:"time"`
-	FriendlyName    *string `json:"friendlyName,omitempty"`
-	FloatingExpires *string `json:"floatingExpires,omitempty"`
-}
-
-// LinqDataObject is a data object of the camelCase models.
-type LinqDataObject struct {
-	ID          int64  `json:"id"`
-	Name        string `json:"name"`
-	StringValue string `json:"stringValue"`
-	IntValue    int64  `json:"intValue"`
-}
-
-// LinqReseller is the reseller of the camelCase models (model 3).
-type LinqReseller struct {
-	ID             int64  `json:"id"`
-	InviteID       int64  `json:"inviteId"`
-	ResellerUserID int64  `json:"resellerUserId"`
-	Created        string `json:"created"`
-	Name           string `json:"name"`
-	URL            string `json:"url"`
-	Email          string `json:"email"`
-	Phone          string `json:"phone"`
-	Description    string `json:"description"`
-}
-
-// LinqLicense is the licenseKey object of SignMethod=0, carrying its own
-// signature (null when unsigned).
-type LinqLicense struct {
-	ID                int64            `json:"id"`
-	Key               string           `json:"key"`
-	Created           string           `json:"created"`
-	Expires           string           `json:"expires"`
-	Period            int64            `json:"period"`
-	F1                bool             `json:"f1"`
-	F2                bool             `json:"f2"`
-	F3                bool             `json:"f3"`
-	F4                bool             `json:"f4"`
-	F5                bool             `json:"f5"`
-	F6                bool             `json:"f6"`
-	F7                bool             `json:"f7"`
-	F8                bool             `json:"f8"`
-	Notes             *string          `json:"notes"`
-	Block             bool             `json:"block"`
-	GlobalID          int64            `json:"globalId"`
-	Customer          *LinqCustomer    `json:"customer"`
-	ActivatedMachines []LinqMachine    `json:"activatedMachines"`
-	TrialActivation   bool             `json:"trialActivation"`
-	MaxNoOfMachines   int64            `json:"maxNoOfMachines"`
-	AllowedMachines   *string          `json:"allowedMachines"`
-	DataObjects       []LinqDataObject `json:"dataObjects"`
-	Reseller          **LinqReseller   `json:"reseller,omitempty"`
-	SignDate          *string          `json:"signDate"`
-	Signature         *string          `json:"signature"`
-}
-
-func camelParts(l License, model int) LinqLicense {
+func camelParts(l License, model int) wire.LinqLicense {
 	f := l.Features
-	out := LinqLicense{
+	out := wire.LinqLicense{
 		ID: l.ID, Key: l.Key, Created: linqDate(l.Created), Expires: linqDate(l.Expires), Period: l.Period,
 		F1: f[0], F2: f[1], F3: f[2], F4: f[3], F5: f[4], F6: f[5], F7: f[6], F8: f[7],
 		Notes: l.Notes, Block: l.Block, GlobalID: l.GlobalID, TrialActivation: l.TrialActivation,
 		MaxNoOfMachines: l.MaxNoOfMachines, AllowedMachines: l.AllowedMachines,
-		ActivatedMachines: make([]LinqMachine, 0, len(l.Machines)), DataObjects: make([]LinqDataObject, 0, len(l.DataObjects)),
+		ActivatedMachines: make([]wire.LinqMachine, 0, len(l.Machines)), DataObjects: make([]wire.LinqDataObject, 0, len(l.DataObjects)),
 	}
 	if c := l.Customer; c != nil {
-		out.Customer = &LinqCustomer{ID: c.ID, Name: c.Name, Email: c.Email, CompanyName: c.CompanyName, Created: linqDate(c.Created)}
+		out.Customer = &wire.LinqCustomer{ID: c.ID, Name: c.Name, Email: c.Email, CompanyName: c.CompanyName, Created: linqDate(c.Created)}
 	}
 	for _, a := range l.Machines {
-		m := LinqMachine{Mid: a.WireMid(), IP: a.IP, Time: linqDate(a.Time)}
+		m := wire.LinqMachine{Mid: a.WireMid(), IP: a.IP, Time: linqDate(a.Time)}
 		if model >= 2 {
 			fn := a.FriendlyName
 			m.FriendlyName = &fn
@@ -269,12 +190,12 @@ func camelParts(l License, model int) LinqLicense {
 		out.ActivatedMachines = append(out.ActivatedMachines, m)
 	}
 	for _, d := range l.DataObjects {
-		out.DataObjects = append(out.DataObjects, LinqDataObject(d))
+		out.DataObjects = append(out.DataObjects, wire.LinqDataObject(d))
 	}
 	if model >= 3 {
-		var r *LinqReseller
+		var r *wire.LinqReseller
 		if x := l.Reseller; x != nil {
-			r = &LinqReseller{ID: x.ID, InviteID: x.InviteID, ResellerUserID: x.ResellerUserID, Created: linqDate(x.Created),
+			r = &wire.LinqReseller{ID: x.ID, InviteID: x.InviteID, ResellerUserID: x.ResellerUserID, Created: linqDate(x.Created),
 				Name: x.Name, URL: x.URL, Email: x.Email, Phone: x.Phone, Description: x.Description}
 		}
 		out.Reseller = &r
@@ -285,18 +206,18 @@ func camelParts(l License, model int) LinqLicense {
 // LinqSigned returns the SignMethod=0 licenseKey object. With a nil signer
 // signature is null; otherwise it is the base64 RSASSA-PKCS1-v1_5 SHA-256
 // signature over the UTF-16LE LinqSignText, and a license that
-// LinqSignable refuses is not signed (LinqAmbiguous).
-func LinqSigned(ctx context.Context, s signing.Signer, l License, model int, signDate time.Time) (LinqLicense, error) {
+// LinqSignable refuses is not signed (apierr.LinqAmbiguous).
+func LinqSigned(ctx context.Context, s signing.Signer, l License, model int, signDate time.Time) (wire.LinqLicense, error) {
 	out := camelParts(l, model)
 	sd := linqDate(signDate)
 	out.SignDate = &sd
 	if s != nil {
 		if err := LinqSignable(l); err != nil {
-			return LinqLicense{}, err
+			return wire.LinqLicense{}, err
 		}
 		sig, err := signing.SignSHA256(ctx, s, utf16le(LinqSignText(l, signDate)))
 		if err != nil {
-			return LinqLicense{}, fmt.Errorf("sign license: %w", err)
+			return wire.LinqLicense{}, fmt.Errorf("sign license: %w", err)
 		}
 		b := base64.StdEncoding.EncodeToString(sig)
 		out.Signature = &b
@@ -304,14 +225,7 @@ func LinqSigned(ctx context.Context, s signing.Signer, l License, model int, sig
 	return out, nil
 }
 
-// UnsignedLicense is the camelCase license of listings (product/GetKeys):
-// productId first, signDate and signature null.
-type UnsignedLicense struct {
-	ProductID int64 `json:"productId"`
-	LinqLicense
-}
-
 // Unsigned returns the listing model of l.
-func Unsigned(l License, model int) UnsignedLicense {
-	return UnsignedLicense{ProductID: l.ProductID, LinqLicense: camelParts(l, model)}
+func Unsigned(l License, model int) wire.UnsignedLicense {
+	return wire.UnsignedLicense{ProductID: l.ProductID, LinqLicense: camelParts(l, model)}
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/keyturn/keyturn/shared/apierr"
 )
 
 // linqFields is one reading of a SignMethod=0 text: the values of its
@@ -322,16 +324,16 @@ func TestLinqSignRefusesAmbiguousText(t *testing.T) {
 		// another reading the text allows
 		reads func(linqFields) bool
 	}{
-		{"machine code with separators", forged, LinqAmbiguous, func(f linqFields) bool {
+		{"machine code with separators", forged, apierr.LinqAmbiguous, func(f linqFields) bool {
 			return len(f.Machines) == 2 && f.Machines[0][0] == "A" && f.Machines[0][1] == "9.9.9.9"
 		}},
-		{"two data objects", twoObjects, LinqAmbiguous, func(f linqFields) bool {
+		{"two data objects", twoObjects, apierr.LinqAmbiguous, func(f linqFields) bool {
 			return len(f.Objects) == 1 && f.Objects[0][1] == "seats" && f.Objects[0][3] == "900"
 		}},
-		{"IP in the form of a date", dateIP, LinqAmbiguous, func(f linqFields) bool {
+		{"IP in the form of a date", dateIP, apierr.LinqAmbiguous, func(f linqFields) bool {
 			return len(f.Machines) == 2 && f.Machines[1][0] == "2016-01-02T00:00:00" // an activation time as machine code
 		}},
-		{"machine code in the form of a date", dateMid, LinqAmbiguous, func(f linqFields) bool {
+		{"machine code in the form of a date", dateMid, apierr.LinqAmbiguous, func(f linqFields) bool {
 			return len(f.Machines) == 2 && f.Machines[1][0] == "192.0.2.2" // an IP as machine code
 		}},
 	}
@@ -353,7 +355,7 @@ func TestLinqSignRefusesAmbiguousText(t *testing.T) {
 			l     License
 			want  error
 			reads func(linqFields) bool
-		}{"separator in a text field", l, LinqAmbiguous, nil})
+		}{"separator in a text field", l, apierr.LinqAmbiguous, nil})
 	}
 	s := signer(t)
 	for _, tc := range cases {
@@ -378,8 +380,8 @@ func TestLinqSignRefusesAmbiguousText(t *testing.T) {
 		}
 	}
 	for _, mid := range []string{"A,9.9.9.9,2026-11-26T00:00:00,B", "[", "]", "2026-11-26T00:00:00", "9999-99-99T99:99:99"} {
-		if err := CheckMachineCode(mid); !errors.Is(err, MachineCodeRefused) {
-			t.Errorf("CheckMachineCode(%q) = %v, want MachineCodeRefused", mid, err)
+		if err := CheckMachineCode(mid); !errors.Is(err, apierr.MachineCodeRefused) {
+			t.Errorf("CheckMachineCode(%q) = %v, want apierr.MachineCodeRefused", mid, err)
 		}
 	}
 	for _, mid := range []string{"", "3f2a9c", "floating:x", "a b\tc\n", "é", "2026-11-26", "2026-11-26T00:00:00Z", "2026-11-26 00:00:00"} {

@@ -1,5 +1,7 @@
 package license
 
+import "github.com/keyturn/keyturn/shared/wire"
+
 // FieldsToReturn bits (and the token feature lock used for them). The
 // reference does not publish the values: Keyturn uses one bit per field
 // marked "Hide?", in the reference's order (WIRE-COMPAT section 4).
@@ -79,7 +81,7 @@ func Mask(l License, fields int64, activating string) License {
 // MaskBasic empties the fields of a Basic License Key (customer and user
 // listings) hidden by fields: of the maskable fields the model carries
 // ID, Key, Notes and GlobalID.
-func MaskBasic(b BasicLicense, fields int64) BasicLicense {
+func MaskBasic(b wire.BasicLicense, fields int64) wire.BasicLicense {
 	if fields&HideID != 0 {
 		b.ID = 0
 	}

@@ -1,20 +1,24 @@
 package license
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/keyturn/keyturn/shared/wire"
+)
 
 func TestMaskBasic(t *testing.T) {
 	notes := "n"
-	full := BasicLicense{ProductID: 9, ID: 1, Key: "K", Notes: &notes, GlobalID: 2, Period: 30}
+	full := wire.BasicLicense{ProductID: 9, ID: 1, Key: "K", Notes: &notes, GlobalID: 2, Period: 30}
 	tests := []struct {
 		fields int64
-		want   BasicLicense
+		want   wire.BasicLicense
 	}{
 		{0, full},
-		{HideID, BasicLicense{ProductID: 9, Key: "K", Notes: &notes, GlobalID: 2, Period: 30}},
-		{HideKey, BasicLicense{ProductID: 9, ID: 1, Notes: &notes, GlobalID: 2, Period: 30}},
-		{HideNotes, BasicLicense{ProductID: 9, ID: 1, Key: "K", GlobalID: 2, Period: 30}},
-		{HideGlobalID, BasicLicense{ProductID: 9, ID: 1, Key: "K", Notes: &notes, Period: 30}},
-		{HideID | HideKey | HideNotes | HideGlobalID | HideCustomer, BasicLicense{ProductID: 9, Period: 30}},
+		{HideID, wire.BasicLicense{ProductID: 9, Key: "K", Notes: &notes, GlobalID: 2, Period: 30}},
+		{HideKey, wire.BasicLicense{ProductID: 9, ID: 1, Notes: &notes, GlobalID: 2, Period: 30}},
+		{HideNotes, wire.BasicLicense{ProductID: 9, ID: 1, Key: "K", GlobalID: 2, Period: 30}},
+		{HideGlobalID, wire.BasicLicense{ProductID: 9, ID: 1, Key: "K", Notes: &notes, Period: 30}},
+		{HideID | HideKey | HideNotes | HideGlobalID | HideCustomer, wire.BasicLicense{ProductID: 9, Period: 30}},
 		// Bits of fields the Basic model does not carry change nothing.
 		{HideCustomer | HideActivatedMachines | HideDataObjects, full},
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/keyturn/keyturn/shared/catalog"
 	"github.com/keyturn/keyturn/shared/signing"
+	"github.com/keyturn/keyturn/shared/wire"
 )
 
 // Reasons for invalidity.
@@ -17,32 +18,14 @@ const (
 	ReasonBlocked = 2
 )
 
-// LicenseStatus is metadata's licenseStatus.
-type LicenseStatus struct {
-	IsValid             bool  `json:"isValid"`
-	ReasonForInvalidity int   `json:"reasonForInvalidity"`
-	Trial               bool  `json:"trial"`
-	TimeLimited         bool  `json:"timeLimited"`
-	TimeLeft            int64 `json:"timeLeft"`
-}
-
-// Metadata is the metadata object of Activate and GetKey (Metadata=true).
-// Signature is absent unless the response is signed.
-type Metadata struct {
-	ActivatedMachines    int64         `json:"activatedMachines"`
-	LicenseStatus        LicenseStatus `json:"licenseStatus"`
-	UsedFloatingMachines int64         `json:"usedFloatingMachines"`
-	Signature            *string       `json:"signature,omitempty"`
-}
-
 // ComputeMetadata derives metadata: trial when a trial-type feature is set,
 // time-limited when AllLicensesTimeLimited or a time-limited feature is
 // set; invalid when blocked (2) or time-limited and expired (1); timeLeft
 // is the whole days left (rounded down; 0 when not time-limited or
 // expired); activatedMachines counts node-locked machines and
 // usedFloatingMachines the floating ones whose seat has not expired.
-func ComputeMetadata(l License, fd catalog.FeatureDefinitions, now time.Time) Metadata {
-	var st LicenseStatus
+func ComputeMetadata(l License, fd catalog.FeatureDefinitions, now time.Time) wire.Metadata {
+	var st wire.LicenseStatus
 	st.TimeLimited = fd.AllLicensesTimeLimited
 	for i, f := range fd.Features {
 		if !l.Features[i] {
@@ -66,7 +49,7 @@ func ComputeMetadata(l License, fd catalog.FeatureDefinitions, now time.Time) Me
 	if st.TimeLimited && !expired {
 		st.TimeLeft = int64(l.Expires.Sub(now) / (24 * time.Hour))
 	}
-	m := Metadata{LicenseStatus: st}
+	m := wire.Metadata{LicenseStatus: st}
 	for _, a := range l.Machines {
 		if !a.Floating {
 			m.ActivatedMachines++
@@ -78,12 +61,12 @@ func ComputeMetadata(l License, fd catalog.FeatureDefinitions, now time.Time) Me
 }
 
 // MaskMetadata empties the metadata fields hidden by fields.
-func MaskMetadata(m Metadata, fields int64) Metadata {
+func MaskMetadata(m wire.Metadata, fields int64) wire.Metadata {
 	if fields&HideMetaActivatedMachines != 0 {
 		m.ActivatedMachines = 0
 	}
 	if fields&HideMetaLicenseStatus != 0 {
-		m.LicenseStatus = LicenseStatus{}
+		m.LicenseStatus = wire.LicenseStatus{}
 	}
 	if fields&HideMetaUsedFloatingMachines != 0 {
 		m.UsedFloatingMachines = 0
@@ -102,7 +85,7 @@ type signedMetadata struct {
 // standard base64 of {"Data":<b64 of the metadata JSON without
 // signature>,"Signature":<b64 RSASSA-PKCS1-v1_5 SHA-512 over those bytes>,
 // "Date":<unix>,"Version":1}.
-func SignMetadata(ctx context.Context, s signing.Signer, m Metadata, signDate time.Time) (string, error) {
+func SignMetadata(ctx context.Context, s signing.Signer, m wire.Metadata, signDate time.Time) (string, error) {
 	m.Signature = nil
 	data, err := marshal(m)
 	if err != nil {

@@ -32,32 +32,10 @@ func FromRecord(r keys.Record, now time.Time, model int64, floatingMid string) L
 	return l
 }
 
-// BasicLicense is the Basic License Key model (customer and user listings:
-// GetCustomerLicenses, userauth/Login): camelCase, ISO dates, no machines.
-type BasicLicense struct {
-	ProductID int64   `json:"productId"`
-	ID        int64   `json:"id"`
-	Key       string  `json:"key"`
-	Created   string  `json:"created"`
-	Expires   string  `json:"expires"`
-	Period    int64   `json:"period"`
-	F1        bool    `json:"f1"`
-	F2        bool    `json:"f2"`
-	F3        bool    `json:"f3"`
-	F4        bool    `json:"f4"`
-	F5        bool    `json:"f5"`
-	F6        bool    `json:"f6"`
-	F7        bool    `json:"f7"`
-	F8        bool    `json:"f8"`
-	Notes     *string `json:"notes"`
-	Block     bool    `json:"block"`
-	GlobalID  int64   `json:"globalId"`
-}
-
 // Basic returns the Basic License Key model of a stored key.
-func Basic(r keys.Record) BasicLicense {
+func Basic(r keys.Record) wire.BasicLicense {
 	f := r.Features
-	return BasicLicense{
+	return wire.BasicLicense{
 		ProductID: r.ProductID, ID: r.ID, Key: r.Key, Created: wire.ISOTime(r.Created), Expires: wire.ISOTime(r.Expires),
 		Period: r.Period, F1: f[0], F2: f[1], F3: f[2], F4: f[3], F5: f[4], F6: f[5], F7: f[6], F8: f[7],
 		Notes: r.Notes, Block: r.Block, GlobalID: r.GlobalID,

@@ -1,7 +1,7 @@
 // Package wire holds the Web API 3 object models as clients see them
 // (camelCase JSON, ISO local date strings for unsigned models) and the
 // conversions from domain objects. Field order in these structs is the
-// order on the wire.
+// order on the
 package wire
 
 import (

@@ -44,8 +44,8 @@ func TestCustomerSecretsUnique(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = same.AddCustomer(ctx, 1, customers.CustomerFields{Name: str("second")})
-	if !errors.Is(err, customers.SecretTaken) {
-		t.Fatalf("second customer with the same secret: %v, want %v", err, customers.SecretTaken)
+	if !errors.Is(err, apierr.CustomerSecretTaken) {
+		t.Fatalf("second customer with the same secret: %v, want %v", err, apierr.CustomerSecretTaken)
 	}
 	list, err := s.Customers.ListCustomers(ctx, 1, customers.ListQuery{}, func(customers.Customer) bool { return true })
 	if err != nil || len(list) != 1 || list[0].ID != first.ID {

@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/ddbtest"
@@ -282,7 +283,7 @@ func TestCreateAndChange(t *testing.T) {
 		}
 	}
 	long := string(make([]byte, 501))
-	if _, err := r.svc.Create(ctx, 1, 10, keys.Spec{Notes: &long}, 1); !errors.Is(err, keys.NotesTooLong) {
+	if _, err := r.svc.Create(ctx, 1, 10, keys.Spec{Notes: &long}, 1); !errors.Is(err, apierr.NotesTooLong) {
 		t.Errorf("long notes: %v, want NotesTooLong", err)
 	}
 

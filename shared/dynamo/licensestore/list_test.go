@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/keyquery"
 	"github.com/keyturn/keyturn/shared/keys"
 )
@@ -185,11 +186,11 @@ func TestListingBounded(t *testing.T) {
 	r := newListRig(t, 120)
 	q, _ := keyquery.Parse("F1")
 	r.listing.MaxScan = 10
-	if _, err := r.listing.Page(ctx, keys.ListRequest{AccountID: 1, ProductID: 10, Page: 1, Query: q, Now: r.clock()}); !errors.Is(err, keys.ErrSearchTooBroad) {
+	if _, err := r.listing.Page(ctx, keys.ListRequest{AccountID: 1, ProductID: 10, Page: 1, Query: q, Now: r.clock()}); !errors.Is(err, apierr.SearchTooBroad) {
 		t.Errorf("search over the scan bound: %v, want ErrSearchTooBroad", err)
 	}
 	r.listing.MaxScan, r.listing.Budget = 1_000_000, time.Nanosecond
-	if _, err := r.listing.Page(ctx, keys.ListRequest{AccountID: 1, ProductID: 10, Page: 1, Query: q, Now: r.clock()}); !errors.Is(err, keys.ErrSearchTooBroad) {
+	if _, err := r.listing.Page(ctx, keys.ListRequest{AccountID: 1, ProductID: 10, Page: 1, Query: q, Now: r.clock()}); !errors.Is(err, apierr.SearchTooBroad) {
 		t.Errorf("search over the time budget: %v, want ErrSearchTooBroad", err)
 	}
 }

@@ -66,12 +66,6 @@ func (h handlers) portalLink(cust customers.Customer) *string {
 	return &link
 }
 
-type addResult struct {
-	CustomerID int64   `json:"customerId"`
-	PortalLink *string `json:"portalLink,omitempty"`
-	Secret     string  `json:"secret"`
-}
-
 // add implements AddCustomer (Name, Email and CompanyName required).
 func (h handlers) add(ctx context.Context, c *webapi.Call) (any, error) {
 	f, err := bind.CustomerFields(c.Params)
@@ -86,17 +80,11 @@ func (h handlers) add(ctx context.Context, c *webapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := addResult{CustomerID: cust.ID, Secret: cust.Secret}
+	out := wire.AddCustomerResult{CustomerID: cust.ID, Secret: cust.Secret}
 	if cust.EnableCustomerAssociation {
 		out.PortalLink = h.portalLink(cust)
 	}
 	return out, nil
-}
-
-type editResult struct {
-	CustomerID int64   `json:"customerId"`
-	PortalLink *string `json:"portalLink,omitempty"`
-	Secret     *string `json:"secret,omitempty"`
 }
 
 // edit implements EditCustomer: only given fields change; Secret=true
@@ -119,17 +107,11 @@ func (h handlers) edit(ctx context.Context, c *webapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := editResult{CustomerID: cust.ID}
+	out := wire.EditCustomerResult{CustomerID: cust.ID}
 	if newSecret || (f.EnableCustomerAssociation != nil && *f.EnableCustomerAssociation) {
 		out.PortalLink, out.Secret = h.portalLink(cust), &cust.Secret
 	}
 	return out, nil
-}
-
-type listResult struct {
-	Customers         []wire.Customer `json:"customers"`
-	ResellerCustomers []wire.Customer `json:"resellerCustomers"`
-	VisibleCustomers  []wire.Customer `json:"visibleCustomers"`
 }
 
 // list implements GetCustomers.
@@ -157,14 +139,8 @@ func (h handlers) list(ctx context.Context, c *webapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := listResult{Customers: wire.Customers(cs, model), ResellerCustomers: []wire.Customer{}, VisibleCustomers: []wire.Customer{}}
+	out := wire.GetCustomersResult{Customers: wire.Customers(cs, model), ResellerCustomers: []wire.Customer{}, VisibleCustomers: []wire.Customer{}}
 	return out, nil
-}
-
-type licensesResult struct {
-	LicenseKeys any `json:"licenseKeys"`
-	// Metadata is a GlobalId -> Metadata map when requested (nil: absent).
-	Metadata any `json:"metadata,omitempty"`
 }
 
 // licenses implements GetCustomerLicenses.
@@ -175,7 +151,7 @@ func (h handlers) licenses(ctx context.Context, c *webapi.Call) (any, error) {
 	}
 	cust, err := h.d.Customers.Customer(ctx, c.Principal.AccountID, id)
 	if errors.Is(err, apierr.NotFound) {
-		return nil, customers.CustomerDoesNotExist
+		return nil, apierr.CustomerDoesNotExist
 	}
 	if err != nil {
 		return nil, err
@@ -225,13 +201,13 @@ func (h handlers) customerLicenses(ctx context.Context, c *webapi.Call, cust cus
 	}
 	now := h.d.Now()
 	fields := scope.FeatureLock
-	out := licensesResult{}
-	basic := make([]license.BasicLicense, 0, len(visible))
-	full := make([]license.UnsignedLicense, 0, len(visible))
+	out := wire.CustomerLicensesResult{}
+	basic := make([]wire.BasicLicense, 0, len(visible))
+	full := make([]wire.UnsignedLicense, 0, len(visible))
 	products := map[int64]catalog.Product{}
-	var meta map[string]license.Metadata
+	var meta map[string]wire.Metadata
 	if withMeta {
-		meta = map[string]license.Metadata{}
+		meta = map[string]wire.Metadata{}
 		out.Metadata = meta
 	}
 	var rel []license.Related

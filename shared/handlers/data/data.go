@@ -15,6 +15,7 @@ import (
 	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/dataobj"
 	"github.com/keyturn/keyturn/shared/webapi"
+	"github.com/keyturn/keyturn/shared/wire"
 )
 
 // Deps are the data group's dependencies.
@@ -60,29 +61,6 @@ func Group(d Deps) webapi.Group {
 	}
 	methods = append(methods, webapi.Method{Name: "UploadValuesToKey", Handle: h.upload})
 	return webapi.Group{Name: "data", Methods: methods}
-}
-
-// Object is the wire model of a data object.
-type Object struct {
-	ID          int64  `json:"id"`
-	Name        string `json:"name"`
-	StringValue string `json:"stringValue"`
-	IntValue    int32  `json:"intValue"`
-}
-
-// ObjectWithReferencer is the wire model of ListDataObjects with ShowAll
-// (key order as in the reference's example).
-type ObjectWithReferencer struct {
-	ReferencerID   int64  `json:"referencerId"`
-	ReferencerType int    `json:"referencerType"`
-	ID             int64  `json:"id"`
-	Name           string `json:"name"`
-	StringValue    string `json:"stringValue"`
-	IntValue       int32  `json:"intValue"`
-}
-
-type idResult struct {
-	ID int64 `json:"id"`
 }
 
 type listResult[T any] struct {
@@ -148,7 +126,7 @@ func (h handlers) add(v dataobj.Variant) webapi.HandlerFunc {
 		if err != nil {
 			return nil, err
 		}
-		return idResult{ID: o.ID}, nil
+		return wire.DataObjectIDResult{ID: o.ID}, nil
 	}
 }
 
@@ -170,16 +148,16 @@ func (h handlers) list(v dataobj.Variant) webapi.HandlerFunc {
 			return nil, err
 		}
 		if showAll {
-			out := listResult[ObjectWithReferencer]{DataObjects: make([]ObjectWithReferencer, 0, len(objs))}
+			out := listResult[wire.DataObjectWithReferencer]{DataObjects: make([]wire.DataObjectWithReferencer, 0, len(objs))}
 			for _, o := range objs {
-				out.DataObjects = append(out.DataObjects, ObjectWithReferencer{ReferencerID: o.Ref.ID, ReferencerType: o.Ref.WireType(),
+				out.DataObjects = append(out.DataObjects, wire.DataObjectWithReferencer{ReferencerID: o.Ref.ID, ReferencerType: o.Ref.WireType(),
 					ID: o.ID, Name: o.Name, StringValue: o.StringValue, IntValue: o.IntValue})
 			}
 			return out, nil
 		}
-		out := listResult[Object]{DataObjects: make([]Object, 0, len(objs))}
+		out := listResult[wire.ListedDataObject]{DataObjects: make([]wire.ListedDataObject, 0, len(objs))}
 		for _, o := range objs {
-			out.DataObjects = append(out.DataObjects, Object{ID: o.ID, Name: o.Name, StringValue: o.StringValue, IntValue: o.IntValue})
+			out.DataObjects = append(out.DataObjects, wire.ListedDataObject{ID: o.ID, Name: o.Name, StringValue: o.StringValue, IntValue: o.IntValue})
 		}
 		return out, nil
 	}

@@ -12,39 +12,8 @@ import (
 	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/license"
 	"github.com/keyturn/keyturn/shared/webapi"
+	"github.com/keyturn/keyturn/shared/wire"
 )
-
-// addCustomerDenied is CreateKey's message when a customer-creating option
-// is used without the AddCustomer permission.
-var addCustomerDenied = apierr.New("Access denied. Please add 'AddCustomer' permission.")
-
-// createdKey is one key of a CreateKey result. In the multi-key form every
-// element carries its own result and message, as the reference shows.
-type createdKey struct {
-	Key     string `json:"key"`
-	Result  int    `json:"result"`
-	Message string `json:"message"`
-}
-
-type createKeyResult struct {
-	Key        string `json:"key"`
-	CustomerID *int64 `json:"customerId,omitempty"`
-}
-
-func (r createKeyResult) PlainText() string { return r.Key }
-
-type createKeysResult struct {
-	Keys       []createdKey `json:"keys"`
-	CustomerID *int64       `json:"customerId,omitempty"`
-}
-
-func (r createKeysResult) PlainText() string {
-	ks := make([]string, len(r.Keys))
-	for i, k := range r.Keys {
-		ks[i] = k.Key
-	}
-	return strings.Join(ks, "\n")
-}
 
 // spec binds the license parameters shared by CreateKey.
 func spec(c *webapi.Call) (keys.Spec, error) {
@@ -117,7 +86,7 @@ func (h handlers) createKey(ctx context.Context, c *webapi.Call) (any, error) {
 		return nil, err
 	}
 	if (newCustomer || addOrUse) && !c.Principal.Scope.Allows("AddCustomer") {
-		return nil, addCustomerDenied
+		return nil, apierr.AddCustomerDenied
 	}
 	if (newCustomer || addOrUse) && c.Principal.Scope.RequireAccountWide() != nil {
 		// Customers belong to the account; a locked token cannot add them.
@@ -129,7 +98,7 @@ func (h handlers) createKey(ctx context.Context, c *webapi.Call) (any, error) {
 	acct := c.Principal.AccountID
 	if cid != 0 {
 		if err := h.d.Customers.CustomerExists(ctx, acct, cid); errors.Is(err, apierr.NotFound) {
-			return nil, keys.CustomerMissing
+			return nil, apierr.CreateKeyCustomerNotFound
 		} else if err != nil {
 			return nil, err
 		}
@@ -175,11 +144,11 @@ func (h handlers) createKey(ctx context.Context, c *webapi.Call) (any, error) {
 		custOut = &cid
 	}
 	if n == 1 {
-		return createKeyResult{Key: recs[0].Key, CustomerID: custOut}, nil
+		return wire.CreateKeyResult{Key: recs[0].Key, CustomerID: custOut}, nil
 	}
-	out := createKeysResult{Keys: make([]createdKey, len(recs)), CustomerID: custOut}
+	out := wire.CreateKeysResult{Keys: make([]wire.CreatedKey, len(recs)), CustomerID: custOut}
 	for i, r := range recs {
-		out.Keys[i] = createdKey{Key: r.Key}
+		out.Keys[i] = wire.CreatedKey{Key: r.Key}
 	}
 	return out, nil
 }
@@ -209,12 +178,7 @@ func (h handlers) createTrialKey(ctx context.Context, c *webapi.Call) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	return createKeyResult{Key: r.Key}, nil
-}
-
-type fromTemplateResult struct {
-	Key         string `json:"key"`
-	RawResponse string `json:"rawResponse"`
+	return wire.CreateKeyResult{Key: r.Key}, nil
 }
 
 // createKeyFromTemplate implements key/CreateKeyFromTemplate. A non-zero
@@ -229,7 +193,7 @@ func (h handlers) createKeyFromTemplate(ctx context.Context, c *webapi.Call) (an
 		return nil, apierr.BadInput
 	}
 	if fl := c.Principal.Scope.FeatureLock; fl != 0 && fl != id {
-		return nil, keys.TemplateFeatureLock
+		return nil, apierr.TemplateFeatureLock
 	}
 	t, err := h.d.Templates.Get(ctx, c.Principal.AccountID, int64(id))
 	if err != nil {
@@ -256,5 +220,5 @@ func (h handlers) createKeyFromTemplate(ctx context.Context, c *webapi.Call) (an
 	if err != nil {
 		return nil, err
 	}
-	return fromTemplateResult{Key: recs[0].Key, RawResponse: string(raw)}, nil
+	return wire.CreateKeyFromTemplateResult{Key: recs[0].Key, RawResponse: string(raw)}, nil
 }

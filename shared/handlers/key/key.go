@@ -188,7 +188,7 @@ func (h handlers) changeCustomer(ctx context.Context, c *webapi.Call) (any, erro
 		return nil, err
 	}
 	if !found {
-		return nil, keys.CustomerNotFound
+		return nil, apierr.KeyCustomerNotFound
 	}
 	return nil, nil
 }
@@ -214,7 +214,7 @@ func (h handlers) changeReseller(ctx context.Context, c *webapi.Call) (any, erro
 		return nil, err
 	}
 	if !found {
-		return nil, keys.ResellerNotFound
+		return nil, apierr.KeyResellerNotFound
 	}
 	return nil, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/keyturn/keyturn/shared/license"
 	"github.com/keyturn/keyturn/shared/signing"
 	"github.com/keyturn/keyturn/shared/webapi"
+	"github.com/keyturn/keyturn/shared/wire"
 )
 
 // Signers gives the signer of an account's current key.
@@ -70,20 +71,6 @@ func bindRender(c *webapi.Call) (renderOptions, error) {
 	return o, nil
 }
 
-// StringSign result: licenseKey is base64 of the license JSON.
-type stringResult struct {
-	LicenseKey string            `json:"licenseKey"`
-	Signature  *string           `json:"signature,omitempty"`
-	Metadata   *license.Metadata `json:"metadata,omitempty"`
-}
-
-// LinqSign result: licenseKey is an object carrying its own signature.
-type linqResult struct {
-	ProductID  int64               `json:"productId"`
-	LicenseKey license.LinqLicense `json:"licenseKey"`
-	Metadata   *license.Metadata   `json:"metadata,omitempty"`
-}
-
 // render builds the Activate/GetKey result for l.
 func (h handlers) render(ctx context.Context, accountID int64, p catalog.Product, l license.License, activating string, o renderOptions, now time.Time) (any, error) {
 	var signer signing.Signer
@@ -93,7 +80,7 @@ func (h handlers) render(ctx context.Context, accountID int64, p catalog.Product
 			return nil, err
 		}
 	}
-	var meta *license.Metadata
+	var meta *wire.Metadata
 	if o.metadata {
 		m := license.MaskMetadata(license.ComputeMetadata(l, p.Features, now), o.fields)
 		if o.sign && o.fields&license.HideMetaSignature == 0 {
@@ -112,17 +99,17 @@ func (h handlers) render(ctx context.Context, accountID int64, p catalog.Product
 			if err != nil {
 				return nil, err
 			}
-			return stringResult{LicenseKey: base64.StdEncoding.EncodeToString(js), Metadata: meta}, nil
+			return wire.StringSignResult{LicenseKey: base64.StdEncoding.EncodeToString(js), Metadata: meta}, nil
 		}
 		lk, sig, err := license.SignedLicense(ctx, signer, l, int(o.model), now)
 		if err != nil {
 			return nil, err
 		}
-		return stringResult{LicenseKey: lk, Signature: &sig, Metadata: meta}, nil
+		return wire.StringSignResult{LicenseKey: lk, Signature: &sig, Metadata: meta}, nil
 	}
 	ll, err := license.LinqSigned(ctx, signer, l, int(o.model), now)
 	if err != nil {
 		return nil, err
 	}
-	return linqResult{ProductID: l.ProductID, LicenseKey: ll, Metadata: meta}, nil
+	return wire.LinqSignResult{ProductID: l.ProductID, LicenseKey: ll, Metadata: meta}, nil
 }

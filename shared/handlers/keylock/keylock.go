@@ -12,6 +12,7 @@ import (
 	"github.com/keyturn/keyturn/shared/handlers/internal/bind"
 	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/webapi"
+	"github.com/keyturn/keyturn/shared/wire"
 )
 
 // Deps are the auth group's dependencies.
@@ -31,11 +32,6 @@ func Group(d Deps) webapi.Group {
 }
 
 type handlers struct{ d Deps }
-
-type keyLockResult struct {
-	KeyID int64  `json:"keyId"`
-	Token string `json:"token"`
-}
 
 // keyLock implements auth/KeyLock.
 func (h handlers) keyLock(ctx context.Context, c *webapi.Call) (any, error) {
@@ -58,5 +54,5 @@ func (h handlers) keyLock(ctx context.Context, c *webapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return keyLockResult{KeyID: r.ID, Token: tok}, nil
+	return wire.KeyLockResult{KeyID: r.ID, Token: tok}, nil
 }

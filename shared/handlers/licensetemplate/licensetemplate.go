@@ -8,6 +8,7 @@ import (
 
 	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/webapi"
+	"github.com/keyturn/keyturn/shared/wire"
 )
 
 // Group returns the licensetemplate API group.
@@ -20,18 +21,6 @@ func Group(templates *keys.Templates) webapi.Group {
 
 type handlers struct{ templates *keys.Templates }
 
-// Template is the wire model of a license template.
-type Template struct {
-	ID         int64  `json:"id"`
-	Name       string `json:"name"`
-	ProductID  int64  `json:"productId"`
-	Parameters string `json:"parameters"`
-}
-
-type listResult struct {
-	LicenseTemplates []Template `json:"licenseTemplates"`
-}
-
 // list implements GetLicenseTemplates; a product-locked token sees only
 // that product's templates. Templates serve key creation, which a
 // key-locked token cannot do: it is refused.
@@ -43,12 +32,12 @@ func (h handlers) list(ctx context.Context, c *webapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := listResult{LicenseTemplates: []Template{}}
+	out := wire.GetLicenseTemplatesResult{LicenseTemplates: []wire.LicenseTemplate{}}
 	for _, t := range ts {
 		if c.Principal.Scope.CheckProduct(t.ProductID) != nil {
 			continue
 		}
-		out.LicenseTemplates = append(out.LicenseTemplates, Template{ID: t.ID, Name: t.Name, ProductID: t.ProductID, Parameters: t.Parameters()})
+		out.LicenseTemplates = append(out.LicenseTemplates, wire.LicenseTemplate{ID: t.ID, Name: t.Name, ProductID: t.ProductID, Parameters: t.Parameters()})
 	}
 	return out, nil
 }

@@ -10,20 +10,10 @@ import (
 	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/license"
 	"github.com/keyturn/keyturn/shared/webapi"
+	"github.com/keyturn/keyturn/shared/wire"
 )
 
 // Documented GetKeys messages.
-var (
-	badSearchQuery = apierr.New("The search query causes problems. Please check that it follows the standard: https://help.cryptolens.io/web-interface/linq-search-product")
-	badOrderBy     = apierr.New("The 'order by' field causes problems. Please check the remarks section for this method.")
-)
-
-type getKeysResult struct {
-	LicenseKeys []license.UnsignedLicense `json:"licenseKeys"`
-	Returned    int                       `json:"returned"`
-	Total       int64                     `json:"total"`
-	PageCount   int64                     `json:"pageCount"`
-}
 
 // getKeys implements product/GetKeys: pages of 99 keys with the total and
 // page count, an optional SearchQuery filter and OrderBy, or one key by
@@ -51,12 +41,12 @@ func (h handlers) getKeys(ctx context.Context, c *webapi.Call) (any, error) {
 	src, _ := c.Params.String("SearchQuery")
 	q, err := keyquery.Parse(src)
 	if err != nil {
-		return nil, badSearchQuery.Wrap(err)
+		return nil, apierr.BadSearchQuery.Wrap(err)
 	}
 	orderRaw, _ := c.Params.String("OrderBy")
 	field, desc, err := keyquery.ParseOrderBy(orderRaw)
 	if err != nil {
-		return nil, badOrderBy.Wrap(err)
+		return nil, apierr.BadOrderBy.Wrap(err)
 	}
 	now := h.d.Now().UTC().Truncate(time.Second)
 	req := keys.ListRequest{
@@ -74,7 +64,7 @@ func (h handlers) getKeys(ctx context.Context, c *webapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := getKeysResult{Total: res.Total, PageCount: (res.Total + keys.PageSize - 1) / keys.PageSize, LicenseKeys: []license.UnsignedLicense{}}
+	out := wire.GetKeysResult{Total: res.Total, PageCount: (res.Total + keys.PageSize - 1) / keys.PageSize, LicenseKeys: []wire.UnsignedLicense{}}
 	var rel []license.Related
 	if h.d.Assembler != nil {
 		if rel, err = h.d.Assembler.Related(ctx, c.Principal.AccountID, res.Records, model >= 3); err != nil {

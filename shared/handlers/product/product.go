@@ -43,10 +43,6 @@ func Group(d Deps) webapi.Group {
 
 type handlers struct{ d Deps }
 
-type getProductsResult struct {
-	Products []wire.Product `json:"products"`
-}
-
 // getProducts implements product/GetProducts: the account's products with
 // their data objects (one Query for the products, then one per product,
 // in parallel); a token with a product lock sees only that product. A
@@ -82,7 +78,7 @@ func (h handlers) getProducts(ctx context.Context, c *webapi.Call) (any, error) 
 		}()
 	}
 	wg.Wait()
-	out := getProductsResult{Products: make([]wire.Product, 0, len(visible))}
+	out := wire.GetProductsResult{Products: make([]wire.Product, 0, len(visible))}
 	for i, p := range visible {
 		if errs[i] != nil {
 			return nil, errs[i]

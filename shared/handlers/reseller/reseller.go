@@ -28,26 +28,12 @@ func Group(svc *customers.Service) webapi.Group {
 
 type handlers struct{ svc *customers.Service }
 
-// Reseller is the reseller wire model.
-type Reseller struct {
-	ID             int64             `json:"id"`
-	InviteID       int64             `json:"inviteId"`
-	ResellerUserID int64             `json:"resellerUserId"`
-	Created        string            `json:"created"`
-	Name           *string           `json:"name"`
-	URL            *string           `json:"url"`
-	Email          *string           `json:"email"`
-	Phone          *string           `json:"phone"`
-	Description    *string           `json:"description"`
-	Metadata       map[string]string `json:"metadata"`
-}
-
-func model(r customers.Reseller) Reseller {
+func model(r customers.Reseller) wire.Reseller {
 	md := r.Metadata
 	if md == nil {
 		md = map[string]string{}
 	}
-	return Reseller{ID: r.ID, InviteID: r.InviteID, ResellerUserID: r.ResellerUserID, Created: wire.ISOTime(r.Created),
+	return wire.Reseller{ID: r.ID, InviteID: r.InviteID, ResellerUserID: r.ResellerUserID, Created: wire.ISOTime(r.Created),
 		Name: r.Name, URL: r.URL, Email: r.Email, Phone: r.Phone, Description: r.Description, Metadata: md}
 }
 
@@ -66,12 +52,12 @@ func fields(c *webapi.Call) (customers.ResellerFields, error) {
 	if raw, ok := c.Params.String("Metadata"); ok {
 		var m map[string]*string
 		if err := json.Unmarshal([]byte(raw), &m); err != nil {
-			return f, customers.ResellerBadModel.Wrap(err)
+			return f, apierr.ResellerBadModel.Wrap(err)
 		}
 		f.Metadata = make(map[string]string, len(m))
 		for k, v := range m {
 			if k == "" {
-				return f, customers.ResellerBadModel
+				return f, apierr.ResellerBadModel
 			}
 			if v == nil {
 				f.Metadata[k] = ""
@@ -83,10 +69,6 @@ func fields(c *webapi.Call) (customers.ResellerFields, error) {
 	return f, nil
 }
 
-type addResult struct {
-	ResellerID int64 `json:"resellerId"`
-}
-
 func (h handlers) add(ctx context.Context, c *webapi.Call) (any, error) {
 	f, err := fields(c)
 	if err != nil {
@@ -96,27 +78,23 @@ func (h handlers) add(ctx context.Context, c *webapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return addResult{ResellerID: r.ID}, nil
+	return wire.AddResellerResult{ResellerID: r.ID}, nil
 }
 
 func (h handlers) edit(ctx context.Context, c *webapi.Call) (any, error) {
 	id, err := c.Params.Int32("ResellerId", 0)
 	if err != nil {
-		return nil, customers.ResellerBadModel
+		return nil, apierr.ResellerBadModel
 	}
 	f, err := fields(c)
 	if err != nil {
 		return nil, err
 	}
 	if id <= 0 {
-		return nil, customers.ResellerNotFound
+		return nil, apierr.ResellerNotFound
 	}
 	_, err = h.svc.EditReseller(ctx, c.Principal.AccountID, id, f)
 	return nil, err
-}
-
-type listResult struct {
-	Resellers []Reseller `json:"resellers"`
 }
 
 func (h handlers) list(ctx context.Context, c *webapi.Call) (any, error) {
@@ -133,15 +111,11 @@ func (h handlers) list(ctx context.Context, c *webapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := listResult{Resellers: make([]Reseller, len(rs))}
+	out := wire.GetResellersResult{Resellers: make([]wire.Reseller, len(rs))}
 	for i, r := range rs {
 		out.Resellers[i] = model(r)
 	}
 	return out, nil
-}
-
-type customersResult struct {
-	Customers []wire.Customer `json:"customers"`
 }
 
 func (h handlers) customers(ctx context.Context, c *webapi.Call) (any, error) {
@@ -153,7 +127,7 @@ func (h handlers) customers(ctx context.Context, c *webapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return customersResult{Customers: wire.Customers(cs, 1)}, nil
+	return wire.GetResellerCustomersResult{Customers: wire.Customers(cs, 1)}, nil
 }
 
 func (h handlers) remove(ctx context.Context, c *webapi.Call) (any, error) {

@@ -93,10 +93,6 @@ func customerID(c *webapi.Call) (int64, error) {
 	return id, nil
 }
 
-type loginResult struct {
-	LicenseKeys []license.BasicLicense `json:"licenseKeys"`
-}
-
 // login implements Login: the Basic License Key model of every license of
 // the user's customer that the token's product and key locks allow, masked
 // by a non-zero feature lock as GetKey's licenses are.
@@ -108,7 +104,7 @@ func (h handlers) login(ctx context.Context, c *webapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := loginResult{LicenseKeys: make([]license.BasicLicense, 0, len(recs))}
+	out := wire.LoginResult{LicenseKeys: make([]wire.BasicLicense, 0, len(recs))}
 	for _, r := range recs {
 		if c.Principal.Scope.CheckKey(r.ProductID, r.ID) != nil {
 			continue
@@ -144,21 +140,6 @@ func (h handlers) dissociate(ctx context.Context, c *webapi.Call) (any, error) {
 	return nil, h.d.Users.Dissociate(ctx, c.Principal.AccountID, text(c, "Username"))
 }
 
-// User is the wire model of a user (GetUsers).
-type User struct {
-	Username string  `json:"username"`
-	Email    *string `json:"email"`
-	Created  string  `json:"created"`
-	// CustomerID is 0 when the user is not associated. A user whose
-	// customer was removed keeps showing the removed customer's id until
-	// Associate or Dissociate changes it.
-	CustomerID int64 `json:"customerId"`
-}
-
-type usersResult struct {
-	Users []User `json:"users"`
-}
-
 // getUsers implements GetUsers (optionally only the users of CustomerId).
 func (h handlers) getUsers(ctx context.Context, c *webapi.Call) (any, error) {
 	cid, err := customerID(c)
@@ -169,9 +150,9 @@ func (h handlers) getUsers(ctx context.Context, c *webapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := usersResult{Users: make([]User, 0, len(us))}
+	out := wire.GetUsersResult{Users: make([]wire.User, 0, len(us))}
 	for _, u := range us {
-		out.Users = append(out.Users, User{Username: u.Username, Email: u.Email, Created: wire.ISOTime(u.Created), CustomerID: u.CustomerID})
+		out.Users = append(out.Users, wire.User{Username: u.Username, Email: u.Email, Created: wire.ISOTime(u.Created), CustomerID: u.CustomerID})
 	}
 	return out, nil
 }
@@ -195,17 +176,13 @@ func (h handlers) changePassword(ctx context.Context, c *webapi.Call) (any, erro
 	})
 }
 
-type resetResult struct {
-	PasswordResetToken string `json:"passwordResetToken"`
-}
-
 // resetPasswordToken implements ResetPasswordToken.
 func (h handlers) resetPasswordToken(ctx context.Context, c *webapi.Call) (any, error) {
 	tok, err := h.d.Users.ResetToken(ctx, c.Principal.AccountID, text(c, "Username"))
 	if err != nil {
 		return nil, err
 	}
-	return resetResult{PasswordResetToken: tok}, nil
+	return wire.ResetPasswordTokenResult{PasswordResetToken: tok}, nil
 }
 
 // removeUser implements RemoveUser.

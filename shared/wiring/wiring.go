@@ -1,4 +1,12 @@
-package app
+// Package wiring builds Keyturn's functions from the environment: the Core
+// every function needs (configuration, logger, AWS clients, the table's
+// adapters, the token service), one constructor per domain service, and
+// each Web API group's handlers on its services. A Lambda main starts its
+// group's Function (here, or in package signed for the groups that sign),
+// which constructs only what the group needs, so the binary links only
+// that group's handlers; package app builds every group for the
+// development server, the fallback function and tests.
+package wiring
 
 import (
 	"context"
@@ -10,7 +18,6 @@ import (
 	"net/http"
 	"os"
 	"runtime"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,7 +25,6 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/keyturn/keyturn/shared/auth"
 	"github.com/keyturn/keyturn/shared/catalog"
@@ -29,8 +35,6 @@ import (
 	"github.com/keyturn/keyturn/shared/dynamo/stores"
 	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/license"
-	"github.com/keyturn/keyturn/shared/signing"
-	"github.com/keyturn/keyturn/shared/signing/kmskeys"
 	"github.com/keyturn/keyturn/shared/users"
 	"github.com/keyturn/keyturn/shared/webapi"
 )
@@ -50,16 +54,13 @@ type Core struct {
 	Products *catalog.ProductCache
 	Now      func() time.Time
 
-	awsCfg  aws.Config
-	kmsOnce sync.Once
-	kms     *kms.Client
+	awsCfg aws.Config
 }
 
 // Clients are AWS clients to use instead of building them from the
 // configuration (tests). Leave a field nil to have it built.
 type Clients struct {
 	DynamoDB dynamo.API
-	KMS      *kms.Client
 }
 
 // NewCore builds the Core: AWS clients from the environment (no file or
@@ -69,9 +70,9 @@ func NewCore(cfg config.Config, logger *slog.Logger, clients Clients) (*Core, er
 	if logger == nil {
 		logger = NewLogger(cfg.LogLevel, io.Discard)
 	}
-	c := &Core{Config: cfg, Logger: logger, DynamoDB: clients.DynamoDB, kms: clients.KMS,
+	c := &Core{Config: cfg, Logger: logger, DynamoDB: clients.DynamoDB,
 		Now: func() time.Time { return time.Now().UTC() }}
-	if c.DynamoDB == nil || c.needsKMS() && c.kms == nil {
+	if c.DynamoDB == nil || c.NeedsKMS() {
 		awsCfg, err := awsConfig(cfg, os.Getenv)
 		if err != nil {
 			return nil, err
@@ -96,26 +97,21 @@ func NewCore(cfg config.Config, logger *slog.Logger, clients Clients) (*Core, er
 	return c, nil
 }
 
-func (c *Core) needsKMS() bool {
+// NeedsKMS reports whether the signing mode uses KMS.
+func (c *Core) NeedsKMS() bool {
 	return c.Config.SigningMode == config.SigningEnvelope || c.Config.SigningMode == config.SigningKMS
 }
 
-// kmsClient returns the KMS client, built on first use.
-func (c *Core) kmsClient() *kms.Client {
-	c.kmsOnce.Do(func() {
-		if c.kms != nil {
-			return
-		}
-		c.kms = kms.NewFromConfig(c.awsCfg, func(o *kms.Options) {
-			o.HTTPClient = awsHTTPClient(c.Config.RequestTimeout)
-			o.Retryer = awsRetryer()
-			if c.Config.KMSEndpoint != "" {
-				o.BaseEndpoint = aws.String(c.Config.KMSEndpoint)
-			}
-		})
-	})
-	return c.kms
-}
+// AWS returns the AWS configuration built from the environment (zero when
+// every client was supplied).
+func (c *Core) AWS() aws.Config { return c.awsCfg }
+
+// HTTPClient is the HTTP client of AWS SDK clients (see awsHTTPClient);
+// Retryer their retryer.
+func (c *Core) HTTPClient() *awshttp.BuildableClient { return awsHTTPClient(c.Config.RequestTimeout) }
+
+// Retryer is the bounded retryer of AWS SDK clients.
+func (c *Core) Retryer() aws.Retryer { return awsRetryer() }
 
 // WebAPI returns the Web API 3 server for the given groups.
 func (c *Core) WebAPI(groups ...webapi.Group) *webapi.Server {
@@ -208,33 +204,7 @@ func NewLogger(level string, w io.Writer) *slog.Logger {
 // definitions) it read before reading it again.
 const productCacheTTL = time.Minute
 
-// signingKeyCacheTTL bounds how long a warm process signs with a key after
-// it was rotated out.
-const signingKeyCacheTTL = 5 * time.Minute
-
 // ---- domain services ----
-
-// NewSigningKeys builds the signing key manager for the configured mode
-// (the KMS client is built here, for the modes that use it).
-func NewSigningKeys(c *Core) (*signing.Manager, error) {
-	cfg := c.Config
-	mc := signing.ManagerConfig{Store: c.Stores.Catalog, Mode: cfg.SigningMode, Rand: rand.Reader, Now: c.Now, TTL: signingKeyCacheTTL}
-	switch cfg.SigningMode {
-	case config.SigningLocal:
-		w, err := signing.NewLocalWrapper(cfg.LocalKEKFile, rand.Reader)
-		if err != nil {
-			return nil, err
-		}
-		mc.Wrapper = w
-	case config.SigningEnvelope:
-		mc.Wrapper = kmskeys.NewEnvelope(c.kmsClient(), cfg.KMSKeyID, rand.Reader)
-	case config.SigningKMS:
-		mc.Source = kmskeys.NewSource(c.kmsClient(), cfg.KMSSigningKeyID)
-	default:
-		return nil, fmt.Errorf("unknown signing mode %q", cfg.SigningMode)
-	}
-	return signing.NewManager(mc)
-}
 
 // NewCatalog is the account and product service.
 func NewCatalog(c *Core) *catalog.Service { return catalog.NewService(c.Stores.Catalog, c.Now) }

@@ -1,0 +1,64 @@
+package apierr
+
+// The documented messages of each API group (and Keyturn's own where the
+// reference documents none), byte-identical: clients compare these strings.
+
+// Access tokens.
+var (
+	// AmbiguousKeyLock is auth.Scope.Validate's answer to a positive key lock without
+	// a product lock.
+	AmbiguousKeyLock = New("A key lock must name one key: set productLock to the key's product when keyLock is positive (key ids are only unique within a product).")
+)
+
+// Keys (/api/key/*).
+var (
+	NotesTooLong              = New("The notes field cannot be more than 500 characters.")
+	KeyCustomerNotFound       = New("Customer not found, so current key no longer references any customer.")
+	KeyResellerNotFound       = New("The reseller was not found or the id was set to zero. The license will no longer have any reseller associated with it.")
+	CreateKeyCustomerNotFound = New("Could not find the customer.")
+	TemplateNotFound          = New("Could not find the license template.")
+	TemplateFeatureLock       = New("The specified template id is not allowed because feature lock. Please use an access token with feature lock set to 0 or set it to the id of the license template.")
+	// LinqAmbiguous refuses to sign a license with SignMethod=0 when a
+	// reader could take its text apart in another way (see license.LinqSignable).
+	LinqAmbiguous = New("This license cannot be signed with SignMethod=0 because its signed text would be ambiguous. Use SignMethod=1.")
+	// MachineCodeRefused refuses an activation whose machine code contains
+	// ',', '[' or ']' or has the form of a date (for every SignMethod:
+	// such a code would make SignMethod=0 licenses of the key unsignable
+	// for everyone).
+	MachineCodeRefused = New("The machine code cannot contain ',', '[' or ']' or have the form of a date (yyyy-MM-ddTHH:mm:ss).")
+	// AddCustomerDenied is CreateKey's message when a customer-creating option
+	// is used without the AddCustomer permission.
+	AddCustomerDenied = New("Access denied. Please add 'AddCustomer' permission.")
+)
+
+// Products (/api/product/*).
+var (
+	// SearchTooBroad is returned when a search or an unindexed order needs
+	// more work than one call may do.
+	SearchTooBroad = New("The search query or order matches too many keys to be answered in one call. Please narrow it (for example with a range of ID, Created or Expires) and try again.")
+	BadSearchQuery = New("The search query causes problems. Please check that it follows the standard: https://help.cryptolens.io/web-interface/linq-search-product")
+	BadOrderBy     = New("The 'order by' field causes problems. Please check the remarks section for this method.")
+)
+
+// Customers (/api/customer/*).
+var (
+	CustomerCouldNotBeFound    = New("Customer could not be found.")
+	CustomerDoesNotExist       = New("Customer does not exist.")
+	CustomerNameTooLong        = New("The name of the customer is limited to 100 characters.")
+	CustomerEmailTooLong       = New("The email of the customer is limited to 100 characters.")
+	CustomerCompanyTooLong     = New("The company name of the customer is limited to 100 characters.")
+	CustomerSecretNotSpecified = New("The Secret was not specified.")
+	CustomerSecretTaken        = New("A customer with the same secret exists.")
+)
+
+// Resellers (/api/reseller/*).
+var (
+	ResellerBadModel       = New("The model state is not valid. Please check the parameters.")
+	ResellerNotFound       = New("Reseller could not be found.")
+	ResellerAlreadyRemoved = New("Reseller could not be found. Maybe it was already removed?")
+	ResellerNameTooLong    = New("The name cannot be longer than 100 characters.")
+	ResellerURLTooLong     = New("The url cannot be longer than 500 characters.")
+	ResellerEmailTooLong   = New("The email cannot be longer than 100 characters.")
+	ResellerPhoneTooLong   = New("The phone cannot be longer than 100 characters.")
+	ResellerDescTooLong    = New("The description cannot be longer than 500 characters.")
+)
