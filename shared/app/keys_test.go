@@ -82,8 +82,10 @@ func TestKeyMethods(t *testing.T) {
 		{"machine lock limit missing", "MachineLockLimit", nil, `{"result":1,"message":"The input parameters were incorrect."}`, nil},
 		{"trial activation", "TrialActivation", []string{"Enabled", "True"}, ok, func(r keys.Record) bool { return r.TrialActivation }},
 		{"trial activation default off", "TrialActivation", nil, ok, func(r keys.Record) bool { return !r.TrialActivation }},
+		// Period becomes the whole days from the call to the new expiry:
+		// 30+10-1 a moment after the creation, as the reference service.
 		{"extend", "ExtendLicense", []string{"NoOfDays", "10"}, ok, func(r keys.Record) bool {
-			return r.Expires.Sub(r.Created) == 40*24*time.Hour
+			return r.Expires.Sub(r.Created) == 40*24*time.Hour && r.Period == 39
 		}},
 		{"change customer", "ChangeCustomer", []string{"CustomerId", "5"}, `{"result":1,"message":"Customer not found, so current key no longer references any customer."}`,
 			func(r keys.Record) bool { return r.CustomerID == 0 }},
