@@ -126,3 +126,11 @@ var (
 	// may retry.
 	PasswordBusy = New("Too many password checks are in progress. Please try again in a moment.")
 )
+
+// Messages (/api/message/*). The reference documents only this message
+// besides AccessDenied and BadInput for the message methods; a missing
+// message (RemoveMessage) and a Content or Channel over its limit are
+// BadInput.
+var (
+	MessageTimeFormat = New("The timestamp in the Time parameter does not have the correct format.")
+)

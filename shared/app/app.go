@@ -40,11 +40,13 @@ import (
 	"github.com/keyturn/keyturn/shared/handlers/data"
 	"github.com/keyturn/keyturn/shared/handlers/key"
 	"github.com/keyturn/keyturn/shared/handlers/licensetemplate"
+	"github.com/keyturn/keyturn/shared/handlers/message"
 	"github.com/keyturn/keyturn/shared/handlers/product"
 	"github.com/keyturn/keyturn/shared/handlers/reseller"
 	"github.com/keyturn/keyturn/shared/handlers/userauth"
 	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/license"
+	"github.com/keyturn/keyturn/shared/messages"
 	"github.com/keyturn/keyturn/shared/signing"
 	"github.com/keyturn/keyturn/shared/users"
 	"github.com/keyturn/keyturn/shared/webapi"
@@ -82,7 +84,9 @@ type App struct {
 	Users *users.Service
 	// DataObjects are the data objects (usage counters).
 	DataObjects *dataobj.Service
-	Now         func() time.Time
+	// Messages are the messages vendors broadcast to their apps.
+	Messages *messages.Service
+	Now      func() time.Time
 }
 
 // Clients are the AWS clients an App uses. Leave a field nil to have New
@@ -156,6 +160,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, clients Cl
 		Users: users.NewService(usr, st.UserCustomers(), now, rand.Reader).WithHashGate(users.NewHashGate(
 			users.HashSlots(users.DefaultParams, cfg.FunctionMemoryMB, runtime.NumCPU()), users.DefaultHashWait)),
 		DataObjects: dataobj.NewService(data, lic, products, now),
+		Messages:    messages.NewService(st.Messages, now),
 		Now:         now,
 	}, nil
 }
@@ -272,6 +277,7 @@ func Groups(a *App) []webapi.Group {
 		reseller.Group(a.Customers),
 		userauth.Group(userauth.Deps{Users: a.Users}),
 		data.Group(data.Deps{Objects: a.DataObjects}),
+		message.Group(message.Deps{Messages: a.Messages}),
 	}
 }
 
@@ -301,6 +307,8 @@ func (a *App) Handler(group string) (http.Handler, error) {
 		return a.WebAPI(data.Group(data.Deps{Objects: a.DataObjects})), nil
 	case "userauth":
 		return a.WebAPI(userauth.Group(userauth.Deps{Users: a.Users})), nil
+	case "message":
+		return a.WebAPI(message.Group(message.Deps{Messages: a.Messages})), nil
 	}
 	return nil, fmt.Errorf("unknown group %q", group)
 }

@@ -1,0 +1,6 @@
+// Command message is the Lambda of the message API group (see shared/deploy).
+package main
+
+import "github.com/keyturn/keyturn/shared/lambdaentry"
+
+func main() { lambdaentry.Start("message") }
