@@ -39,7 +39,9 @@ func TestMessages(t *testing.T) {
 	beta := fmt.Sprintf(`{"id":%d,"content":"beta 2","created":1537815400,"channel":"beta"}`, idBeta)
 	plain := fmt.Sprintf(`{"id":%d,"content":"no channel","created":1537815500,"channel":null}`, idPlain)
 	empty := fmt.Sprintf(`{"id":%d,"content":null,"created":1537815600,"channel":"stable"}`, idEmpty)
-	list := func(ms ...string) string { return `{"messages":[` + strings.Join(ms, ",") + `],"result":0,"message":""}` }
+	list := func(ms ...string) string {
+		return `{"messages":[` + strings.Join(ms, ",") + `],"result":0,"message":""}`
+	}
 
 	const (
 		timeFormat = `{"result":1,"message":"The timestamp in the Time parameter does not have the correct format."}`
