@@ -200,6 +200,7 @@ const (
 	unauthenticated = `{"result":1,"message":"Unable to authenticate."}`
 	noMethod        = `{"result":1,"message":"The method could not be found."}`
 	noAdminSecret   = `{"error":"admin credential missing or wrong"}`
+	noAdmin         = `{"error":"not found"}`
 )
 
 func invoke(t *testing.T, h func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error), path string) (int, string) {
@@ -298,13 +299,17 @@ func TestRoutesServeEverySpelling(t *testing.T) {
 	}
 	reach("admin", "/admin/accounts", 401, noAdminSecret)
 
-	// The checks can fail: a method no group has is answered 404 by the
+	// The checks can fail: a method no group has is answered "not found"
+	// (HTTP 200 with the envelope, as every API-level error) by the
 	// function it reaches, and a group's function does not serve another
 	// group's methods.
-	if status, body := invoke(t, hs[defaultGroup], "/api/key/NoSuchMethod"); status != 404 || body != noMethod {
-		t.Errorf("unknown method: %d %s, want 404 %s", status, body, noMethod)
+	if status, body := invoke(t, hs[defaultGroup], "/api/key/NoSuchMethod"); status != 200 || body != noMethod {
+		t.Errorf("unknown method: %d %s, want 200 %s", status, body, noMethod)
 	}
-	if status, body := invoke(t, hs["key"], "/api/data/IncrementIntValue"); status != 404 || body != noMethod {
-		t.Errorf("key function asked for a data method: %d %s, want 404 %s", status, body, noMethod)
+	if status, body := invoke(t, hs["key"], "/api/data/IncrementIntValue"); status != 200 || body != noMethod {
+		t.Errorf("key function asked for a data method: %d %s, want 200 %s", status, body, noMethod)
+	}
+	if status, body := invoke(t, hs[defaultGroup], "/Admin/accounts"); status != 404 || body != noAdmin {
+		t.Errorf("$default function asked for an admin path: %d %s, want 404 %s", status, body, noAdmin)
 	}
 }

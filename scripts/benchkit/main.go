@@ -16,12 +16,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -41,6 +43,7 @@ import (
 	"github.com/keyturn/keyturn/shared/dynamo"
 	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/lambdaentry"
+	"github.com/keyturn/keyturn/shared/messages"
 	"github.com/keyturn/keyturn/shared/users"
 )
 
@@ -49,8 +52,9 @@ func main() {
 	n := flag.Int("n", 2000, "requests per operation")
 	c := flag.Int("c", 8, "concurrent clients")
 	out := flag.String("out", "", "write the results as JSON to this file")
+	only := flag.String("only", "", "comma-separated operation ids to measure (default: all); with -out, the file's other operations are kept as they were measured")
 	flag.Parse()
-	if err := run(*endpoint, *n, *c, *out); err != nil {
+	if err := run(*endpoint, *n, *c, *out, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -103,6 +107,10 @@ type Operation struct {
 	LogGzipRatio float64 `json:"logGzipRatio"`
 }
 
+// benchMessages is how many messages GetMessages returns in the benchmark
+// (about 130 bytes each): a typical page of release notes.
+const benchMessages = 10
+
 type scenario struct {
 	id, name, group, method string
 	// n overrides -n (CPU-heavy operations).
@@ -151,7 +159,7 @@ func (l *logMeter) result() (bytes, lines int, ratio float64) {
 	return l.bytes, l.lines, ratio
 }
 
-func run(endpoint string, n, conc int, outFile string) error {
+func run(endpoint string, n, conc int, outFile, only string) error {
 	if endpoint == "" {
 		return fmt.Errorf("no DynamoDB endpoint (-endpoint)")
 	}
@@ -248,6 +256,12 @@ func run(endpoint string, n, conc int, outFile string) error {
 	if err != nil {
 		return err
 	}
+	for i := 0; i < benchMessages; i++ {
+		content, channel, created := strings.Repeat("v"+strconv.Itoa(i)+" is out. ", 10), "stable", int64(1000+i)
+		if _, err := a.Messages.Create(ctx, acc.ID, messages.New{Content: &content, Channel: &channel, Time: &created}); err != nil {
+			return err
+		}
+	}
 	one := shared[0].Key
 	pid := strconv.FormatInt(p.ID, 10)
 	base := func(k string) url.Values {
@@ -305,6 +319,22 @@ func run(endpoint string, n, conc int, outFile string) error {
 			return tok("Name", "c"+strconv.Itoa(i), "Email", "c"+strconv.Itoa(i)+"@example.com", "CompanyName", "Bench AB")(i)
 		}},
 		{"getresellers", "GetResellers", "reseller", "reseller/GetResellers", 0, tok()},
+		// An app asking for what is new in its channel since it last
+		// asked: a page of benchMessages messages.
+		{"getmessages", "GetMessages (channel, since)", "message", "message/GetMessages", 0, tok("Channel", "stable", "Time", "1")},
+	}
+	if only != "" {
+		ids := strings.Split(only, ",")
+		var picked []scenario
+		for _, s := range scenarios {
+			if slices.Contains(ids, s.id) {
+				picked = append(picked, s)
+			}
+		}
+		if len(picked) != len(ids) {
+			return fmt.Errorf("-only %s: unknown operation id", only)
+		}
+		scenarios = picked
 	}
 	results := Results{Measured: time.Now().UTC().Format("2006-01-02"), Requests: n, Clients: conc,
 		Host: Host{Go: runtime.Version(), Arch: runtime.GOARCH, CPU: cpuModel()}}
@@ -334,6 +364,11 @@ func run(endpoint string, n, conc int, outFile string) error {
 		fmt.Printf("%-28s %8.0f %7.2f %7.2f  %-44s %6.2f %6.2f %6.2f %7.3f %6.0f\n", s.name, op.ReqPerS, op.P50Ms, op.P99Ms,
 			strings.Join(calls, ", "), op.RCU, op.WCU, op.BilledWCU, op.CPUMs, op.LogBytes)
 	}
+	if outFile != "" && only != "" {
+		if results, err = merge(outFile, results); err != nil {
+			return err
+		}
+	}
 	if outFile != "" {
 		b, err := json.MarshalIndent(results, "", "  ")
 		if err != nil {
@@ -348,6 +383,32 @@ func run(endpoint string, n, conc int, outFile string) error {
 		fmt.Printf("\nwrote %s\n", outFile)
 	}
 	return nil
+}
+
+// merge returns the results in file with the operations of fresh replacing
+// those with the same id (new ones appended): a run with -only updates the
+// operations it measured and keeps the others and the file's header.
+func merge(file string, fresh Results) (Results, error) {
+	b, err := os.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return fresh, nil
+	}
+	if err != nil {
+		return Results{}, err
+	}
+	var old Results
+	if err := json.Unmarshal(b, &old); err != nil {
+		return Results{}, fmt.Errorf("%s: %w", file, err)
+	}
+	for _, op := range fresh.Operations {
+		i := slices.IndexFunc(old.Operations, func(o Operation) bool { return o.ID == op.ID })
+		if i >= 0 {
+			old.Operations[i] = op
+		} else {
+			old.Operations = append(old.Operations, op)
+		}
+	}
+	return old, nil
 }
 
 // measure runs one scenario: a warm-up request (token, product and

@@ -90,6 +90,10 @@ test('ExtendLicense, AddFeature, RemoveFeature and ChangeNotes change the key', 
   assert.strictEqual(after.F5, true);
   assert.strictEqual(after.F1, false);
   assert.strictEqual(after.Notes, 'changed by node');
+  // Period becomes the whole days from the call to the new expiry, as the
+  // reference service computes it: 30 + 10 - 1 moments after creation.
+  assert.strictEqual(before.Period, 30);
+  assert.strictEqual(after.Period, 39);
 });
 
 test('CreateKey with NewCustomer puts the customer into the signed license', async () => {
@@ -99,6 +103,8 @@ test('CreateKey with NewCustomer puts the customer into the signed license', asy
   const lic = await Key.Activate(token, pub, product, created.key, 'machine-c', 0, false, 0, 0, url);
   assert.ok(lic, 'activation verified by the client');
   assert.strictEqual(lic.Customer.Id, created.customerId);
+  // The client sends Notes="" by default: stored and shown as "", not null.
+  assert.strictEqual(lic.Notes, '');
   assert.deepStrictEqual(Object.keys(lic.Customer), ['Id', 'Name', 'Email', 'CompanyName', 'Created']);
 });
 
@@ -119,4 +125,25 @@ test('AddDataObjectToKey adds a data object that the signed license carries', as
   assert.ok(Helpers.HasFeature(lic, 'ModuleA'));
   assert.ok(Helpers.HasFeature(lic, 'ModuleB.Sub'));
   assert.ok(!Helpers.HasFeature(lic, 'ModuleC'));
+});
+
+// cryptolens 1.0.11 has no message methods: its own transport (form POST,
+// the result/message handling every method uses) drives them as a client
+// method would.
+const HelperMethods = require('cryptolens/internal/HelperMethods.js');
+
+test('message methods and an unknown method through the client transport', async () => {
+  const call = (method, form) => HelperMethods.CallAPI(`${url}/api/message/${method}`, { token, ...form });
+  const created = await call('CreateMessage', { Channel: 'stable', Content: 'v401 is now available for download', Time: 1537815312 });
+  assert.ok(Number.isInteger(created.messageId) && created.messageId > 0, 'messageId returned');
+  const got = await call('GetMessages', { Channel: 'stable', Time: 1537815311 });
+  assert.deepStrictEqual(got.messages, [{ id: created.messageId, content: 'v401 is now available for download', created: 1537815312, channel: 'stable' }]);
+  assert.deepStrictEqual((await call('GetMessages', { Channel: 'stable', Time: 1537815312 })).messages, []);
+  await assert.rejects(call('GetMessages', { Time: '2018-09-24' }),
+    { message: 'The timestamp in the Time parameter does not have the correct format.' });
+  await call('RemoveMessage', { Id: created.messageId });
+  await assert.rejects(call('RemoveMessage', { Id: created.messageId }), { message: 'The input parameters were incorrect.' });
+  // An unknown method is an envelope like any other error (HTTP 200).
+  await assert.rejects(HelperMethods.CallAPI(`${url}/api/message/NoSuchMethod`, { token }),
+    { message: 'The method could not be found.' });
 });

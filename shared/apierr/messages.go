@@ -62,3 +62,11 @@ var (
 	ResellerPhoneTooLong   = New("The phone cannot be longer than 100 characters.")
 	ResellerDescTooLong    = New("The description cannot be longer than 500 characters.")
 )
+
+// Messages (/api/message/*). The reference documents only this message
+// besides AccessDenied and BadInput for the message methods; a missing
+// message (RemoveMessage) and a Content or Channel over its limit are
+// BadInput.
+var (
+	MessageTimeFormat = New("The timestamp in the Time parameter does not have the correct format.")
+)

@@ -24,6 +24,7 @@ import (
 	"github.com/keyturn/keyturn/shared/dynamo/userstore"
 	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/license"
+	"github.com/keyturn/keyturn/shared/messages"
 	"github.com/keyturn/keyturn/shared/signing"
 	"github.com/keyturn/keyturn/shared/users"
 	"github.com/keyturn/keyturn/shared/wiring"
@@ -57,6 +58,8 @@ type App struct {
 	Users *users.Service
 	// DataObjects are the data objects (usage counters).
 	DataObjects *dataobj.Service
+	// Messages are the messages vendors broadcast to their apps.
+	Messages *messages.Service
 }
 
 // Clients are AWS clients to use instead of building them from the
@@ -91,7 +94,7 @@ func fromCore(c *wiring.Core, kmsClient *kms.Client) (*App, error) {
 		UserStore: st.Users, DataStore: st.Data,
 		Catalog: wiring.NewCatalog(c), SigningKeys: sk, Licenses: wiring.NewLicenses(c), Templates: wiring.NewTemplates(c),
 		Listing: wiring.NewListing(c), Assembler: wiring.NewAssembler(c), Customers: wiring.NewCustomers(c),
-		Users: wiring.NewUsers(c), DataObjects: wiring.NewDataObjects(c),
+		Users: wiring.NewUsers(c), DataObjects: wiring.NewDataObjects(c), Messages: wiring.NewMessages(c),
 	}, nil
 }
 

@@ -444,3 +444,46 @@ func TestSigningKeyThroughAdmin(t *testing.T) {
 		t.Errorf("rotation: created v%d, current v%d; want a new key as version 2", k2.Version, cur.Version)
 	}
 }
+
+// TestUnknownMethodAnswers200: a method, group or path the service does not
+// serve is an API-level error like any other, HTTP 200 with the envelope
+// (the Java SDK drops the body of a non-2xx answer), through the local
+// router and through the $default function's router, which has no admin
+// API; an admin path there keeps the admin API's own 404.
+func TestUnknownMethodAnswers200(t *testing.T) {
+	e := newEnv(t)
+	f := e.setup("acme", "GetProducts")
+	fallback := httptest.NewServer(app.Router(e.app.WebAPI(app.Groups(e.app)...), nil))
+	t.Cleanup(fallback.Close)
+	const notFound = `{"result":1,"message":"The method could not be found."}`
+	tests := []struct {
+		name       string
+		base, path string
+		wantStatus int
+		wantBody   string
+	}{
+		{"unknown method", e.url, "/api/key/NoSuchMethod", 200, notFound},
+		{"unknown group", e.url, "/api/nosuchgroup/GetProducts", 200, notFound},
+		{"not an API path", e.url, "/favicon.ico", 200, notFound},
+		{"known method", e.url, "/API//Product/getproducts/", 200, `"result":0`},
+		{"fallback: unknown method", fallback.URL, "/api/key/NoSuchMethod", 200, notFound},
+		{"fallback: not an API path", fallback.URL, "/", 200, notFound},
+		{"fallback: admin path", fallback.URL, "/Admin/accounts", 404, `{"error":"not found"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := e.http.PostForm(tt.base+tt.path, url.Values{"token": {f.token}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			b, _ := io.ReadAll(res.Body)
+			if res.StatusCode != tt.wantStatus || !strings.Contains(string(b), tt.wantBody) {
+				t.Errorf("POST %s: got %d %s, want %d %s", tt.path, res.StatusCode, b, tt.wantStatus, tt.wantBody)
+			}
+			if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+				t.Errorf("POST %s: Content-Type %q, want JSON", tt.path, ct)
+			}
+		})
+	}
+}

@@ -788,3 +788,51 @@ func TestCustomerDeviceRecountRaces(t *testing.T) {
 		t.Errorf("after counted changes: device count %d, licenses have %d distinct machines", got, want)
 	}
 }
+
+// TestAddCustomerEmptyEmailAndCompany: AddCustomer accepts an empty Email
+// and/or CompanyName (the official SDKs send empty strings for them by
+// default, and the reference service accepts that); an empty one shows as
+// null in the Customer object, as CreateKey's NewCustomer path does. Both
+// must still be sent, and Name must not be empty.
+func TestAddCustomerEmptyEmailAndCompany(t *testing.T) {
+	e := newEnv(t)
+	f := e.setup("acme", "*")
+	tests := []struct {
+		name string
+		kv   []string
+		want string // the customer as GetCustomers shows it, after its id
+	}{
+		{"empty email", []string{"Name", "A", "Email", "", "CompanyName", "Aco"}, `"name":"A","email":null,"companyName":"Aco","created":"`},
+		{"empty company", []string{"Name", "B", "Email", "b@example.com", "CompanyName", ""}, `"name":"B","email":"b@example.com","companyName":null,"created":"`},
+		{"both empty", []string{"Name", "C", "Email", "", "CompanyName", ""}, `"name":"C","email":null,"companyName":null,"created":"`},
+		{"Python's None", []string{"Name", "D", "Email", "None", "CompanyName", "None"}, `"name":"D","email":null,"companyName":null,"created":"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id, secret := e.addCustomer(f, tt.kv...)
+			if secret == "" {
+				t.Errorf("AddCustomer returned no secret")
+			}
+			got := e.post("customer/GetCustomers", "token", f.token, "CustomerId", strconv.FormatInt(id, 10))
+			if want := fmt.Sprintf(`{"customers":[{"id":%d,%s`, id, tt.want); !strings.HasPrefix(got, want) {
+				t.Errorf("GetCustomers = %s, want it to begin with %s", got, want)
+			}
+		})
+	}
+	// The same customer through CreateKey's NewCustomer renders alike.
+	k := e.createKey(f, "NewCustomer", "true", "Name", "E", "Email", "", "CompanyName", "")
+	body := e.post("product/GetKeys", "token", f.token, "ProductId", strconv.FormatInt(f.product, 10), "SearchQuery", `Key == "`+k+`"`)
+	if !strings.Contains(body, `"name":"E","email":null,"companyName":null,`) {
+		t.Errorf("GetKeys of a NewCustomer key = %s, want its customer with null email and company", body)
+	}
+	for _, tt := range []struct {
+		name string
+		kv   []string
+	}{
+		{"email not sent", []string{"Name", "a", "CompanyName", "c"}},
+		{"company not sent", []string{"Name", "a", "Email", "a@b"}},
+		{"empty name", []string{"Name", "", "Email", "", "CompanyName", ""}},
+	} {
+		wantMessage(t, "AddCustomer "+tt.name, e.post("customer/AddCustomer", append([]string{"token", f.token}, tt.kv...)...), "The input parameters were incorrect.")
+	}
+}

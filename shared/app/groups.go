@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/deploy"
 	"github.com/keyturn/keyturn/shared/webapi"
 	"github.com/keyturn/keyturn/shared/wiring"
@@ -38,6 +39,7 @@ func Groups(a *App) []webapi.Group {
 		wiring.ResellerGroup(a.Customers),
 		wiring.UserAuthGroup(a.Users),
 		wiring.DataGroup(a.DataObjects),
+		wiring.MessageGroup(a.Messages),
 	}
 }
 
@@ -63,18 +65,24 @@ func (a *App) Handler(group string) (http.Handler, error) {
 }
 
 // Router sends /admin/... (any case, any slashes) to admin and everything
-// else to api. Either may be nil (then those paths get a JSON 404).
+// else to api. Either may be nil. A Web API path without api gets the Web
+// API's answer to an unknown method: HTTP 200 with {"result":1,"message":
+// "The method could not be found."}, like every API-level error, so that
+// clients that drop the body of a non-2xx answer still see the message. An
+// admin path without admin gets the admin API's own not-found answer (404
+// {"error":"not found"}), so that admin clients, which go by the status,
+// do not mistake it for a success.
 func Router(api, adminAPI http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := strings.ToLower(webapi.CleanPath(r.URL.Path))
-		h := api
+		h, status, body := api, http.StatusOK, `{"result":1,"message":"`+apierr.MethodNotFound.Message+`"}`
 		if p == "/admin" || strings.HasPrefix(p, "/admin/") {
-			h = adminAPI
+			h, status, body = adminAPI, http.StatusNotFound, `{"error":"not found"}`
 		}
 		if h == nil {
 			w.Header().Set("Content-Type", "application/json; charset=utf-8")
-			w.WriteHeader(http.StatusNotFound)
-			_, _ = io.WriteString(w, `{"result":1,"message":"The method could not be found."}`)
+			w.WriteHeader(status)
+			_, _ = io.WriteString(w, body)
 			return
 		}
 		h.ServeHTTP(w, r)

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/url"
 	"regexp"
@@ -81,8 +82,10 @@ func TestKeyMethods(t *testing.T) {
 		{"machine lock limit missing", "MachineLockLimit", nil, `{"result":1,"message":"The input parameters were incorrect."}`, nil},
 		{"trial activation", "TrialActivation", []string{"Enabled", "True"}, ok, func(r keys.Record) bool { return r.TrialActivation }},
 		{"trial activation default off", "TrialActivation", nil, ok, func(r keys.Record) bool { return !r.TrialActivation }},
+		// Period becomes the whole days from the call to the new expiry:
+		// 30+10-1 a moment after the creation, as the reference service.
 		{"extend", "ExtendLicense", []string{"NoOfDays", "10"}, ok, func(r keys.Record) bool {
-			return r.Expires.Sub(r.Created) == 40*24*time.Hour
+			return r.Expires.Sub(r.Created) == 40*24*time.Hour && r.Period == 39
 		}},
 		{"change customer", "ChangeCustomer", []string{"CustomerId", "5"}, `{"result":1,"message":"Customer not found, so current key no longer references any customer."}`,
 			func(r keys.Record) bool { return r.CustomerID == 0 }},
@@ -305,4 +308,49 @@ func TestLicenseTemplates(t *testing.T) {
 	if got := e.post("key/CreateKeyFromTemplate", "token", locked.Token, "LicenseTemplateId", id); !strings.Contains(got, "because feature lock") {
 		t.Errorf("feature-locked template: %s", got)
 	}
+}
+
+// TestCreateKeyEmptyNotes: CreateKey with an explicitly empty Notes= stores
+// and shows "" (as the reference service does); only an absent Notes, or
+// the literals clients send for "unset", is null.
+func TestCreateKeyEmptyNotes(t *testing.T) {
+	e, f, _ := activateEnv(t)
+	pid := strconv.FormatInt(f.product, 10)
+	tests := []struct {
+		name      string
+		kv        []string
+		want      *string
+		wantNotes string // in the signed license JSON
+	}{
+		{"absent", nil, nil, `"Notes":null`},
+		{"empty", []string{"Notes", ""}, new(""), `"Notes":""`},
+		{"Node's null", []string{"Notes", "null"}, nil, `"Notes":null`},
+		{"Python's None", []string{"Notes", "None"}, nil, `"Notes":null`},
+		{"text", []string{"Notes", "hello"}, new("hello"), `"Notes":"hello"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k := e.createKey(f, tt.kv...)
+			got := e.record(f, k).Notes
+			if (got == nil) != (tt.want == nil) || got != nil && *got != *tt.want {
+				t.Errorf("stored notes = %s, want %s", show(got), show(tt.want))
+			}
+			var r signedResponse
+			body := e.post("key/GetKey", "token", f.token, "ProductId", pid, "Key", k, "Sign", "true", "SignMethod", "StringSign")
+			if err := json.Unmarshal([]byte(body), &r); err != nil || r.Result != 0 {
+				t.Fatalf("GetKey = %s", body)
+			}
+			lic, _ := base64.StdEncoding.DecodeString(r.LicenseKey)
+			if !strings.Contains(string(lic), tt.wantNotes) {
+				t.Errorf("license %s, want %s", lic, tt.wantNotes)
+			}
+		})
+	}
+}
+
+func show(s *string) string {
+	if s == nil {
+		return "null"
+	}
+	return strconv.Quote(*s)
 }

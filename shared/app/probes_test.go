@@ -34,6 +34,8 @@ type world struct {
 	// Data objects: of the account (user), of p1, of k1 and k2, and of the
 	// machine on k1 and on k2.
 	userObj, productObj, kObj1, kObj2, mObj1, mObj2 int64
+	// message is a message of the account (content <marker>-message).
+	message int64
 }
 
 // Names of a world's data objects (machine code objects have at most 10
@@ -106,6 +108,14 @@ func (e *env) newWorld(marker string) world {
 	w.kObj2 = add("AddDataObjectToKey", "ProductId", pid, "Key", w.k2, "Name", w.kObjName(2), "IntValue", "5")
 	w.mObj1 = add("AddDataObjectToMachineCode", "ProductId", pid, "Key", w.k1, "MachineCode", w.machine, "Name", w.mObjName(1))
 	w.mObj2 = add("AddDataObjectToMachineCode", "ProductId", pid, "Key", w.k2, "MachineCode", w.machine, "Name", w.mObjName(2))
+	body = e.post("message/CreateMessage", "token", w.token, "Content", marker+"-message", "Channel", marker+"-channel")
+	var msg struct {
+		MessageID int64 `json:"messageId"`
+	}
+	if err := json.Unmarshal([]byte(body), &msg); err != nil || msg.MessageID == 0 {
+		e.t.Fatalf("CreateMessage = %s", body)
+	}
+	w.message = msg.MessageID
 	return w
 }
 
@@ -125,12 +135,15 @@ type target struct {
 	template                int64
 	username, password      string
 	userObj, productObj     int64
+	message                 int64
+	channel                 string
 }
 
 // targetKey returns the world's target for its key i (1 or 2, both in p1).
 func (w world) targetKey(i int) target {
 	t := target{product: w.p1, machine: w.machine, customer: w.customer, secret: w.secret, reseller: w.reseller,
-		template: w.template, username: w.username, password: w.password, userObj: w.userObj, productObj: w.productObj}
+		template: w.template, username: w.username, password: w.password, userObj: w.userObj, productObj: w.productObj,
+		message: w.message, channel: w.marker + "-channel"}
 	if i == 1 {
 		t.key, t.globalID, t.keyObj, t.machineObj, t.keyObjName, t.machineName = w.k1, w.gid1, w.kObj1, w.mObj1, w.kObjName(1), w.mObjName(1)
 	} else {
@@ -202,6 +215,11 @@ func probes(x target) map[string][]probe {
 		"userauth/GetUsers":           {{own: true}, {label: "customer", params: []string{"CustomerId", itoa(x.customer)}, own: true}},
 		"userauth/ResetPasswordToken": one("Username", x.username),
 		"userauth/RemoveUser":         one("Username", x.username),
+		// Messages belong to the account: creating one makes B's own,
+		// reading lists B's own (even of A's channel's name).
+		"message/CreateMessage": {{params: []string{"Content", "probe", "Channel", "probe"}, own: true}},
+		"message/GetMessages":   {{own: true}, {label: "channel", params: []string{"Channel", x.channel}, own: true}},
+		"message/RemoveMessage": one("Id", itoa(x.message)),
 		"data/UploadValuesToKey": {{params: with(k, "Id", itoa(x.keyObj), "Data", "W3siSW50VmFsdWUiOjF9XQ==")},
 			{label: "name", params: with(k, "Name", x.keyObjName, "Data", "W3siSW50VmFsdWUiOjF9XQ==")}},
 	}

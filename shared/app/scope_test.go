@@ -421,6 +421,10 @@ var filteredListings = map[string]bool{
 	"userauth/Login":                                true,
 	"userauth/ChangePassword":                       true, // with the old password (not AdminMode)
 	"data/ListDataObjects#show all":                 true,
+	// Messages are broadcast to every user of the account's products:
+	// apps read them with the tokens they carry, locked or not.
+	"message/GetMessages":         true,
+	"message/GetMessages#channel": true,
 }
 
 func with(m map[string]bool, more ...string) map[string]bool {
@@ -581,6 +585,7 @@ var featureLockIgnored = []string{
 	"data/ListDataObjects", "data/ListDataObjectsToKey", "data/ListDataObjectsToMachineCode",
 	"data/SetStringValue", "data/SetStringValueToKey", "data/SetStringValueToMachineCode",
 	"data/RemoveDataObject", "data/RemoveDataObjectToKey", "data/RemoveDataObjectToMachineCode",
+	"message/CreateMessage", "message/GetMessages", "message/RemoveMessage",
 }
 
 // TestScopeDerivedKeyLock: a token derived by auth/KeyLock has its parent's

@@ -8,7 +8,9 @@ import (
 // Permission names are the Web API 3 method names a token may be allowed to
 // call. Variants of one method (the data object ...ToKey and
 // ...ToMachineCode forms) share their base method's permission; the end-user
-// methods use UserAuthNormal or UserAuthAdmin as the reference describes.
+// methods use UserAuthNormal or UserAuthAdmin, and CreateMessage and
+// RemoveMessage the "Edit Messages" permission (EditMessages), as the
+// reference describes.
 var permissions = []string{
 	// key
 	"Activate", "Deactivate", "GetKey", "CreateKey", "CreateTrialKey", "CreateKeyFromTemplate",
@@ -26,7 +28,7 @@ var permissions = []string{
 	"UserAuthNormal", "UserAuthAdmin",
 	// analytics, messages, payments, subscriptions
 	"RegisterEvent", "GetEvents", "GetObjectLog", "GetWebAPILog",
-	"CreateMessage", "GetMessages", "RemoveMessage",
+	"EditMessages", "GetMessages",
 	"CreateSession", "RecordUsage",
 	// resellers (one permission for every reseller method, as the reference says)
 	"Reseller",

@@ -11,6 +11,7 @@
 //	customerstore  customers and resellers
 //	userstore      end users (userauth) and their login attempts
 //	datastore      data objects
+//	messagestore   messages (message/*)
 //
 // Errors: a missing item is apierr.NotFound and a failed condition is
 // apierr.Conflict (the adapters translate them to their domain's meaning);
@@ -27,7 +28,8 @@
 //	pk                        sk                  item                                 owner, indexes, TTL
 //	COUNTER                   <name>              global id counter (n): account,      catalogstore (and every adapter
 //	                                              product, template, globalkey,        that allocates ids)
-//	                                              customer, reseller, dataobject
+//	                                              customer, reseller, dataobject,
+//	                                              message
 //	ACCOUNTS                  A#<id:012>          account                              catalogstore
 //	A#<account>               P#<product:012>     product                              catalogstore
 //	A#<account>               SIGNKEY#<ver:06>    signing key version (sealed)         catalogstore
@@ -59,16 +61,25 @@
 //	DO#<account>#<ref>        C                   referencer's object count (n)        datastore
 //	DO#<account>#<ref>        N#<name>            referencer's objects with a name (n) datastore
 //	DOI#<account>#<id>        DOI                 data object pointer                  datastore
+//	MSG#<account>             <created:012>#<id:012>                                   messagestore;
+//	                          message, in time order                                   gsi2 MSGC#<account>#<channel> / <created:012>#<id:012>
+//	                                                                                   (with a channel)
+//	MSGI#<account>#<id>       MSGI                message pointer (its sort key)       messagestore
 //
 // Indexes (schema.Definition): gsi1, gsi3, gsi4 and gsi5 project keys only;
 // gsi2 projects whole items, because a GetKeys page and a SearchQuery
 // filter read license items from it and license items change only on
-// vendor edits (activations are items of their own).
+// vendor edits (activations are items of their own); a GetMessages page of
+// one channel reads it alone too (messages never change).
 //
 // Hot spots: every activation writes its own item in its license's
 // partition, so a burst on one key is bounded by one partition (about
 // 1,000 new activations or 3,000 strongly consistent reads per second) and
 // cannot throttle other keys, products or accounts; the COUNTER partition
 // is written only when ids are allocated (creations), and KC#<product> only
-// when a product's keys are created or deleted.
+// when a product's keys are created or deleted. GetMessages reads one
+// page of MSG#<account> (all channels) or of its channel's gsi2 partition:
+// apps that poll for messages share those partitions' read throughput
+// (about 3,000 strongly consistent, 6,000 eventually consistent 4 KB reads
+// per second each before adaptive capacity splits them).
 package dynamo

@@ -266,3 +266,33 @@ func DataObjectPointer(accountID, id int64) Key {
 // AccountDataObjectsGSI2PK is the gsi2 partition listing every data object
 // of an account (sort key Pad(id, IDWidth)).
 func AccountDataObjectsGSI2PK(accountID int64) string { return "DO#" + itoa(accountID) }
+
+// ---- messages ----
+
+// MessagesPK is the partition of an account's messages, in time order
+// (sort key MessageSK).
+func MessagesPK(accountID int64) string { return "MSG#" + itoa(accountID) }
+
+// MessageSK is a message's sort key: creation time (unix seconds) then id,
+// so that a partition or index reads in time order.
+func MessageSK(created, id int64) string {
+	return Pad(max(created, 0), IDWidth) + "#" + Pad(id, IDWidth)
+}
+
+// Message is one message of an account (gsi2 MessageChannelGSI2PK /
+// MessageSK when it has a channel).
+func Message(accountID, created, id int64) Key {
+	return Key{MessagesPK(accountID), MessageSK(created, id)}
+}
+
+// MessageChannelGSI2PK is the gsi2 partition listing the messages of one
+// channel of an account (sort key MessageSK).
+func MessageChannelGSI2PK(accountID int64, channel string) string {
+	return "MSGC#" + itoa(accountID) + "#" + channel
+}
+
+// MessagePointer locates a message by id (it holds the message's sort
+// key).
+func MessagePointer(accountID, id int64) Key {
+	return Key{"MSGI#" + itoa(accountID) + "#" + itoa(id), "MSGI"}
+}

@@ -196,23 +196,28 @@ func (s *Service) moveDevices(ctx context.Context, before, after Record) error {
 }
 
 // Extend moves the expiry by days: from the current expiry if it has not
-// passed, otherwise from now (negative days shorten). It is a read and a
-// write conditional on the expiry it read (retried if it moved).
-// Errors: apierr.KeyNotFound.
+// passed, otherwise from now (negative days shorten), and sets Period to
+// the whole days from now to the new expiry (truncated toward zero), as
+// the reference service does: a key created with Period p and extended by
+// d days a few seconds later has Period p+d-1. It is a read and one write
+// of expiry and Period conditional on the expiry it read (retried if it
+// moved). Errors: apierr.KeyNotFound.
 func (s *Service) Extend(ctx context.Context, accountID, productID int64, key string, days int64) (Record, error) {
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		r, err := s.Get(ctx, accountID, productID, key)
 		if err != nil {
 			return Record{}, err
 		}
-		now := s.now().UTC().Truncate(time.Second)
+		called := s.now().UTC()
+		now := called.Truncate(time.Second)
 		base := r.Expires
 		if !base.After(now) {
 			base = now
 		}
 		exp := base.Add(time.Duration(days) * 24 * time.Hour)
+		period := int64(exp.Sub(called) / (24 * time.Hour))
 		old := r.Expires
-		out, err := s.store.Update(ctx, accountID, productID, key, Change{Expires: &exp, KeyID: r.ID, IfExpires: &old})
+		out, err := s.store.Update(ctx, accountID, productID, key, Change{Expires: &exp, Period: &period, KeyID: r.ID, IfExpires: &old})
 		if errors.Is(err, apierr.Conflict) {
 			continue
 		}

@@ -173,7 +173,10 @@ type Change struct {
 	KeyID   int64
 	// IfExpires makes the update conditional on the stored Expires (for
 	// read-modify-write of the expiry date).
-	IfExpires       *time.Time
+	IfExpires *time.Time
+	// Period sets the license's Period (days), in the same write as the
+	// other fields.
+	Period          *int64
 	MaxNoOfMachines *int64
 	TrialActivation *bool
 	// Feature sets Features[Feature.Index] = Feature.Value.

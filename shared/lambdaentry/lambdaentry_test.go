@@ -25,6 +25,7 @@ import (
 	"github.com/keyturn/keyturn/shared/ddbtest"
 	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/lambdaentry"
+	"github.com/keyturn/keyturn/shared/messages"
 	"github.com/keyturn/keyturn/shared/users"
 )
 
@@ -164,6 +165,12 @@ var expectations = map[string]struct {
 	"userauth/GetUsers.json":                 {200, `{"users":[{"username":"event-user"`},
 	"userauth/GetUsers.error.json":           {200, badInput},
 	"userauth/Login.json":                    {200, `{"licenseKeys":[`},
+	"message/CreateMessage.json":             {200, `{"messageId":`},
+	"message/CreateMessage.error.json":       {200, `{"result":1,"message":"The timestamp in the Time parameter does not have the correct format."}`},
+	"message/GetMessages.json":               {200, `"content":"Event message","created":`},
+	"message/GetMessages.error.json":         {200, `{"result":1,"message":"The timestamp in the Time parameter does not have the correct format."}`},
+	"message/RemoveMessage.json":             {200, `{"result":0,"message":""}`},
+	"message/RemoveMessage.error.json":       {200, badInput},
 	"userauth/Login.error.json":              {200, `{"result":1,"message":"Unable to authenticate user."}`},
 	"userauth/Register.json":                 {200, `{"result":0,"message":""}`},
 	"userauth/Register.error.json":           {200, `{"result":1,"message":"No username or password supplied."}`},
@@ -289,11 +296,17 @@ func TestEventsThroughLambdaHandler(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			content, channel := "Event message", "stable"
+			msg, err := a.Messages.Create(ctx, acc.ID, messages.New{Content: &content, Channel: &channel})
+			if err != nil {
+				t.Fatal(err)
+			}
 			repl := strings.NewReplacer("{{token}}", url.QueryEscape(token), "{{keylock_token}}", url.QueryEscape(klToken),
 				"{{product}}", strconv.FormatInt(p.ID, 10), "{{key}}", fresh[0].Key, "{{blocked}}", blocked[0].Key,
 				"{{template}}", strconv.FormatInt(tpl.ID, 10), "{{admin}}", "event-admin",
 				"{{customer}}", strconv.FormatInt(cust.ID, 10), "{{secret}}", url.QueryEscape(cust.Secret), "{{reseller}}", strconv.FormatInt(rsl.ID, 10),
-				"{{dokey}}", doKey[0].Key, "{{dataobject}}", strconv.FormatInt(obj.ID, 10), "{{rmobject}}", strconv.FormatInt(rmObj.ID, 10))
+				"{{dokey}}", doKey[0].Key, "{{dataobject}}", strconv.FormatInt(obj.ID, 10), "{{rmobject}}", strconv.FormatInt(rmObj.ID, 10),
+				"{{message}}", strconv.FormatInt(msg.ID, 10))
 			ev.Body = repl.Replace(ev.Body)
 			for k, v := range ev.Headers {
 				ev.Headers[k] = repl.Replace(v)

@@ -192,13 +192,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				status, result, err = http.StatusInternalServerError, nil, fmt.Errorf("panic: %v", p)
 			}
 		}()
+		// An unknown method is an API-level error like any other: HTTP
+		// 200 with the envelope, so that clients that drop the body of a
+		// non-2xx answer (the Java SDK) still show the message.
 		group, name, ok := SplitAPIPath(r.URL.Path)
 		if !ok {
-			return http.StatusNotFound, nil, apierr.MethodNotFound
+			return http.StatusOK, nil, apierr.MethodNotFound
 		}
 		rt, ok := s.methods[group+"/"+name]
 		if !ok {
-			return http.StatusNotFound, nil, apierr.MethodNotFound
+			return http.StatusOK, nil, apierr.MethodNotFound
 		}
 		methodName = rt.group + "/" + rt.method.Name
 		params, err := s.readParams(r)
@@ -249,9 +252,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			level = slog.LevelError
 			status = http.StatusInternalServerError
 			msg = apierr.Internal.Message
-		}
-		if errors.Is(err, apierr.MethodNotFound) {
-			status = http.StatusNotFound
 		}
 	}
 	attrs := []any{"method", methodName, "path", ClipTo(r.URL.Path, maxLoggedPath), "status", status, "ms", time.Since(start).Milliseconds()}

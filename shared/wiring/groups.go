@@ -12,11 +12,13 @@ import (
 	"github.com/keyturn/keyturn/shared/handlers/key"
 	"github.com/keyturn/keyturn/shared/handlers/keylock"
 	"github.com/keyturn/keyturn/shared/handlers/licensetemplate"
+	"github.com/keyturn/keyturn/shared/handlers/message"
 	"github.com/keyturn/keyturn/shared/handlers/product"
 	"github.com/keyturn/keyturn/shared/handlers/reseller"
 	"github.com/keyturn/keyturn/shared/handlers/userauth"
 	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/license"
+	"github.com/keyturn/keyturn/shared/messages"
 	"github.com/keyturn/keyturn/shared/users"
 	"github.com/keyturn/keyturn/shared/webapi"
 )
@@ -59,6 +61,9 @@ func DataGroup(o *dataobj.Service) webapi.Group { return data.Group(data.Deps{Ob
 // LicenseTemplateGroup is the licensetemplate group on the service given.
 func LicenseTemplateGroup(t *keys.Templates) webapi.Group { return licensetemplate.Group(t) }
 
+// MessageGroup is the message group on the service given.
+func MessageGroup(m *messages.Service) webapi.Group { return message.Group(message.Deps{Messages: m}) }
+
 // ResellerGroup is the reseller group on the service given.
 func ResellerGroup(cust *customers.Service) webapi.Group { return reseller.Group(cust) }
 
@@ -100,4 +105,9 @@ func DataFunction(c *Core) (http.Handler, error) { return c.WebAPI(DataGroup(New
 // UserAuthFunction serves the userauth group.
 func UserAuthFunction(c *Core) (http.Handler, error) {
 	return c.WebAPI(UserAuthGroup(NewUsers(c))), nil
+}
+
+// MessageFunction serves the message group.
+func MessageFunction(c *Core) (http.Handler, error) {
+	return c.WebAPI(MessageGroup(NewMessages(c))), nil
 }

@@ -35,6 +35,7 @@ import (
 	"github.com/keyturn/keyturn/shared/dynamo/stores"
 	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/license"
+	"github.com/keyturn/keyturn/shared/messages"
 	"github.com/keyturn/keyturn/shared/users"
 	"github.com/keyturn/keyturn/shared/webapi"
 )
@@ -256,3 +257,6 @@ func NewUsers(c *Core) *users.Service {
 func NewDataObjects(c *Core) *dataobj.Service {
 	return dataobj.NewService(c.Stores.Data, c.Stores.Licenses, c.Products, c.Now)
 }
+
+// NewMessages is the broadcast message service.
+func NewMessages(c *Core) *messages.Service { return messages.NewService(c.Stores.Messages, c.Now) }

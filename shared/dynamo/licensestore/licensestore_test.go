@@ -342,3 +342,58 @@ func TestKeysByIDAndGlobalID(t *testing.T) {
 		t.Errorf("unknown global id: %v, want NotFound", err)
 	}
 }
+
+// TestExtendSetsPeriod: ExtendLicense sets Period to the whole days from
+// the moment of the call to the new expiry (truncated toward zero), as the
+// reference service does, in the same conditional write as the expiry.
+func TestExtendSetsPeriod(t *testing.T) {
+	ctx := context.Background()
+	const day = 24 * time.Hour
+	tests := []struct {
+		name        string
+		after       time.Duration // from creation (Period 30) to the call
+		days        int64
+		wantExpires time.Duration // from creation
+		wantPeriod  int64
+	}{
+		{"a few seconds later: p+d-1", 5 * time.Second, 10, 40 * day, 39},
+		{"in the second of creation", 300 * time.Millisecond, 10, 40 * day, 39},
+		{"at the moment of creation", 0, 10, 40 * day, 40},
+		{"after expiry: from now", 100 * day, 5, 105 * day, 5},
+		{"shortened", 5 * time.Second, -20, 10 * day, 9},
+		{"shortened into the past", 5 * time.Second, -40, -10 * day, -10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newKeyRig(t)
+			created := r.create(t, "EXT", nil)
+			r.advance(tt.after)
+			got, err := r.svc.Extend(ctx, 1, 10, "EXT", tt.days)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stored, err := r.st.GetKey(ctx, 10, "EXT", true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for what, rec := range map[string]keys.Record{"returned": got, "stored": stored} {
+				if rec.Period != tt.wantPeriod || !rec.Expires.Equal(created.Created.Add(tt.wantExpires)) {
+					t.Errorf("%s: period %d, expires %v; want %d, %v", what, rec.Period, rec.Expires, tt.wantPeriod, created.Created.Add(tt.wantExpires))
+				}
+			}
+		})
+	}
+
+	// The Period goes with the expiry's condition: a write against a
+	// stale expiry changes neither.
+	r := newKeyRig(t)
+	rec := r.create(t, "EXT", nil)
+	stale, exp, period := rec.Expires.Add(-time.Hour), rec.Expires.Add(day), int64(99)
+	_, err := r.st.Update(ctx, 1, 10, "EXT", keys.Change{Expires: &exp, Period: &period, KeyID: rec.ID, IfExpires: &stale})
+	if !errors.Is(err, apierr.Conflict) {
+		t.Fatalf("update against a stale expiry: %v, want Conflict", err)
+	}
+	if got, _ := r.st.GetKey(ctx, 10, "EXT", true); got.Period != 30 || !got.Expires.Equal(rec.Expires) {
+		t.Errorf("after the refused update: period %d, expires %v; want 30, %v", got.Period, got.Expires, rec.Expires)
+	}
+}

@@ -264,6 +264,9 @@ func (s *Store) Update(ctx context.Context, accountID, productID int64, k string
 		set("expires", dynamo.N(c.Expires.Unix()))
 		set("gsi5sk", dynamo.S(dynamo.ExpirySK(c.Expires.Unix(), c.KeyID)))
 	}
+	if c.Period != nil {
+		set("period", dynamo.N(*c.Period))
+	}
 	if c.IfExpires != nil {
 		u.Names["#kexp"], u.Values[":ifexp"] = "expires", dynamo.N(c.IfExpires.Unix())
 		conds = append(conds, "#kexp = :ifexp")

@@ -66,13 +66,18 @@ func (h handlers) portalLink(cust customers.Customer) *string {
 	return &link
 }
 
-// add implements AddCustomer (Name, Email and CompanyName required).
+// add implements AddCustomer. Name is required; Email and CompanyName must
+// be sent but may be empty (the official SDKs send empty strings for
+// them by default, and the reference service accepts that): an empty one
+// is stored as no value and shows as null, as CreateKey's NewCustomer does.
 func (h handlers) add(ctx context.Context, c *webapi.Call) (any, error) {
 	f, err := bind.CustomerFields(c.Params)
 	if err != nil {
 		return nil, err
 	}
-	if f.Name == nil || f.Email == nil || f.CompanyName == nil {
+	_, email := c.Params.Raw("Email")
+	_, company := c.Params.Raw("CompanyName")
+	if f.Name == nil || !email || !company {
 		return nil, apierr.BadInput
 	}
 	f.MaxNoOfDevices = nil // set with EditCustomer only

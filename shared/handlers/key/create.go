@@ -27,8 +27,13 @@ func spec(c *webapi.Call) (keys.Spec, error) {
 			return sp, err
 		}
 	}
+	// An explicitly empty Notes= is stored as "" (the reference service
+	// does so); only an absent Notes (or Node's null, Python's None) is
+	// null.
 	if v, ok := c.Params.String("Notes"); ok {
 		sp.Notes = &v
+	} else if raw, sent := c.Params.Raw("Notes"); sent && raw == "" {
+		sp.Notes = &raw
 	}
 	if sp.Block, err = c.Params.Bool("Block", false); err != nil {
 		return sp, err
