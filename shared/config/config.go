@@ -32,6 +32,7 @@ const (
 	EnvLogLevel         = "KEYTURN_LOG_LEVEL"
 	EnvTokenCacheSecond = "KEYTURN_TOKEN_CACHE_SECONDS"
 	EnvPublicURL        = "KEYTURN_PUBLIC_URL"
+	EnvStripeEndpoint   = "KEYTURN_STRIPE_ENDPOINT"
 	// EnvFunctionMemory is set by AWS Lambda (not by Keyturn's infra).
 	EnvFunctionMemory = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
 )
@@ -71,6 +72,9 @@ type Config struct {
 	// without a trailing slash; customer portal links are built on it.
 	// Optional: when empty, links use the request's host.
 	PublicURL string
+	// StripeEndpoint overrides the Stripe API base URL (tests and local
+	// development against a server speaking the Stripe API).
+	StripeEndpoint string
 	// FunctionMemoryMB is the Lambda function's memory in MB (0 when not
 	// running in Lambda); it sizes how many password hashes may run at
 	// once (users.HashSlots).
@@ -93,6 +97,7 @@ func Load(getenv func(string) string) (Config, error) {
 		AdminSecretSHA256: strings.ToLower(get(EnvAdminSecretHash)),
 		LogLevel:          get(EnvLogLevel),
 		PublicURL:         strings.TrimRight(get(EnvPublicURL), "/"),
+		StripeEndpoint:    strings.TrimRight(get(EnvStripeEndpoint), "/"),
 		MaxBodyBytes:      256 << 10,
 		TokenCacheSeconds: 30,
 	}
@@ -120,6 +125,9 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if u := c.PublicURL; u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
 		problems = append(problems, EnvPublicURL+" must be an http(s) URL")
+	}
+	if u := c.StripeEndpoint; u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+		problems = append(problems, EnvStripeEndpoint+" must be an http(s) URL")
 	}
 	if v := get(EnvMaxBodyBytes); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)

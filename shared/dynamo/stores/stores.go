@@ -13,6 +13,7 @@ import (
 	"github.com/keyturn/keyturn/shared/dynamo/customerstore"
 	"github.com/keyturn/keyturn/shared/dynamo/datastore"
 	"github.com/keyturn/keyturn/shared/dynamo/licensestore"
+	"github.com/keyturn/keyturn/shared/dynamo/paymentstore"
 	"github.com/keyturn/keyturn/shared/dynamo/userstore"
 	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/license"
@@ -27,6 +28,7 @@ type Stores struct {
 	Customers *customerstore.Store
 	Users     *userstore.Store
 	Data      *datastore.Store
+	Payments  *paymentstore.Store
 }
 
 // New returns every adapter on the named table.
@@ -34,7 +36,7 @@ func New(db dynamo.API, table string) *Stores {
 	t := dynamo.New(db, table)
 	return &Stores{
 		Table: t, Catalog: catalogstore.New(t), Licenses: licensestore.New(t), Customers: customerstore.New(t),
-		Users: userstore.New(t), Data: datastore.New(t),
+		Users: userstore.New(t), Data: datastore.New(t), Payments: paymentstore.New(t),
 	}
 }
 
