@@ -143,7 +143,7 @@ func (s *Settings) Set(ctx context.Context, accountID int64, k StripeKeys) (Sett
 		return SettingsInfo{}, fmt.Errorf("seal Stripe keys of account %d: %w", accountID, err)
 	}
 	st := SealedSettings{AccountID: accountID, Keys: sealed, HasWebhookSecret: k.WebhookSecret != "",
-		Live: strings.HasPrefix(k.SecretKey, "sk_live_") || strings.HasPrefix(k.SecretKey, "rk_live_"),
+		Live:    strings.HasPrefix(k.SecretKey, "sk_live_") || strings.HasPrefix(k.SecretKey, "rk_live_"),
 		Updated: s.now().UTC().Truncate(time.Second)}
 	if err := s.store.PutStripeSettings(ctx, st); err != nil {
 		return SettingsInfo{}, err

@@ -148,15 +148,25 @@ type failure struct {
 
 // New starts a server with fresh keys; it stops when the test ends.
 func New(t testing.TB) *Server {
+	s := Start()
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Start starts a server with fresh keys (outside tests: benchmarks);
+// Close stops it.
+func Start() *Server {
 	s := &Server{SecretKey: "sk_test_fake" + randHex(12), WebhookSecret: "whsec_fake" + randHex(16), now: time.Now,
 		checkouts: map[string]*checkout{}, items: map[string]item{}, subs: map[string]string{}, meters: map[string]*Meter{},
 		customers: map[string]bool{}, identifiers: map[string]bool{}, idem: map[string]replay{}, calls: map[string]int{},
 		failures: map[string][]failure{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
-	t.Cleanup(s.srv.Close)
 	return s
 }
+
+// Close stops the server.
+func (s *Server) Close() { s.srv.Close() }
 
 func randHex(n int) string {
 	b := make([]byte, n)
