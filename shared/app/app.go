@@ -27,11 +27,13 @@ import (
 	"github.com/keyturn/keyturn/shared/config"
 	"github.com/keyturn/keyturn/shared/customers"
 	"github.com/keyturn/keyturn/shared/dataobj"
+	"github.com/keyturn/keyturn/shared/deploy"
 	"github.com/keyturn/keyturn/shared/dynamo"
 	"github.com/keyturn/keyturn/shared/dynamo/catalogstore"
 	"github.com/keyturn/keyturn/shared/dynamo/customerstore"
 	"github.com/keyturn/keyturn/shared/dynamo/datastore"
 	"github.com/keyturn/keyturn/shared/dynamo/licensestore"
+	"github.com/keyturn/keyturn/shared/dynamo/paymentstore"
 	"github.com/keyturn/keyturn/shared/dynamo/stores"
 	"github.com/keyturn/keyturn/shared/dynamo/userstore"
 	"github.com/keyturn/keyturn/shared/handlers/admin"
@@ -39,12 +41,16 @@ import (
 	"github.com/keyturn/keyturn/shared/handlers/data"
 	"github.com/keyturn/keyturn/shared/handlers/key"
 	"github.com/keyturn/keyturn/shared/handlers/licensetemplate"
+	"github.com/keyturn/keyturn/shared/handlers/paymentform"
 	"github.com/keyturn/keyturn/shared/handlers/product"
 	"github.com/keyturn/keyturn/shared/handlers/reseller"
+	"github.com/keyturn/keyturn/shared/handlers/subscription"
 	"github.com/keyturn/keyturn/shared/handlers/userauth"
 	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/license"
+	"github.com/keyturn/keyturn/shared/payments"
 	"github.com/keyturn/keyturn/shared/signing"
+	"github.com/keyturn/keyturn/shared/stripepay"
 	"github.com/keyturn/keyturn/shared/users"
 	"github.com/keyturn/keyturn/shared/webapi"
 )
@@ -81,7 +87,16 @@ type App struct {
 	Users *users.Service
 	// DataObjects are the data objects (usage counters).
 	DataObjects *dataobj.Service
-	Now         func() time.Time
+	// PaymentStore holds payment forms, sessions, discount codes and
+	// subscription links; Payments runs payment forms with Stripe,
+	// StripeSettings holds the accounts' sealed Stripe keys, Discounts the
+	// discount codes, Metering metered billing.
+	PaymentStore   *paymentstore.Store
+	Payments       *payments.Service
+	StripeSettings *payments.Settings
+	Discounts      *payments.Discounts
+	Metering       *payments.Metering
+	Now            func() time.Time
 }
 
 // Clients are the AWS clients an App uses. Leave a field nil to have New
@@ -131,6 +146,16 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, clients Cl
 	}
 	products := catalog.NewProductCache(cat, productCacheTTL, now)
 	customerSvc := customers.NewService(cust, lic, now, rand.Reader)
+	licenses := keys.NewService(lic, now).WithKeyGenerator(func() (string, error) {
+		return keys.GenerateKey(rand.Reader)
+	}).WithCustomerDevices(lic)
+	sealer, err := newSecretWrapper(cfg, clients.KMS)
+	if err != nil {
+		return nil, err
+	}
+	pay := st.Payments
+	stripeSettings := payments.NewSettings(pay, sealer, now, stripeKeysTTL)
+	processor := stripepay.New(stripepay.Config{URL: cfg.StripeEndpoint, Timeout: stripeTimeout, MaxNetworkRetries: 1})
 	return &App{
 		Config:        cfg,
 		Logger:        logger,
@@ -145,19 +170,35 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, clients Cl
 		Catalog:       catalog.NewService(cat, now),
 		Tokens:        auth.NewService(cat, now, rand.Reader, time.Duration(cfg.TokenCacheSeconds)*time.Second),
 		SigningKeys:   signKeys,
-		Licenses: keys.NewService(lic, now).WithKeyGenerator(func() (string, error) {
-			return keys.GenerateKey(rand.Reader)
-		}).WithCustomerDevices(lic),
-		Listing:   keys.NewListing(lic, customerLookup(customerSvc)),
-		Assembler: license.NewAssembler(st.LicenseSources()),
-		Products:  products,
-		Customers: customerSvc,
+		Licenses:      licenses,
+		Listing:       keys.NewListing(lic, customerLookup(customerSvc)),
+		Assembler:     license.NewAssembler(st.LicenseSources()),
+		Products:      products,
+		Customers:     customerSvc,
 		Users: users.NewService(usr, st.UserCustomers(), now, rand.Reader).WithHashGate(users.NewHashGate(
 			users.HashSlots(users.DefaultParams, cfg.FunctionMemoryMB, runtime.NumCPU()), users.DefaultHashWait)),
-		DataObjects: dataobj.NewService(data, lic, products, now),
-		Now:         now,
+		DataObjects:    dataobj.NewService(data, lic, products, now),
+		PaymentStore:   pay,
+		StripeSettings: stripeSettings,
+		Payments: payments.NewService(payments.Deps{Forms: pay, Sessions: pay, Discounts: pay, Settings: stripeSettings,
+			Processor: processor, Templates: lic, Keys: licenses, Customers: customerSvc, Notifier: payments.HTTPNotifier{},
+			Now: now, Random: rand.Reader, NewKey: func() (string, error) { return keys.GenerateKey(rand.Reader) }}),
+		Discounts: payments.NewDiscounts(pay, func(ctx context.Context, accountID, productID int64) error {
+			_, err := cat.GetProduct(ctx, accountID, productID)
+			return err
+		}, now, rand.Reader),
+		Metering: payments.NewMetering(pay, stripeSettings, processor, now),
+		Now:      now,
 	}, nil
 }
+
+// Payment timing: how long a process uses an account's opened Stripe keys
+// (a replaced key works at most this long in a warm function), and the
+// bound of one Stripe request.
+const (
+	stripeKeysTTL = 5 * time.Minute
+	stripeTimeout = 5 * time.Second
+)
 
 // customerLookup resolves the customer fields of GetKeys searches.
 func customerLookup(s *customers.Service) keys.CustomerLookup {
@@ -201,6 +242,8 @@ func (a *App) Admin() http.Handler {
 	return admin.New(admin.Deps{
 		Catalog: a.Catalog, CatalogData: a.CatalogStore, Tokens: a.Tokens, TokenStore: a.CatalogStore, Keys: a.SigningKeys, Templates: a.LicenseStore,
 		SecretSHA256: a.Config.AdminSecretSHA256, Logger: a.Logger, MaxBodyBytes: a.Config.MaxBodyBytes,
+		Payments: admin.PaymentDeps{Forms: a.Payments, Stripe: a.StripeSettings, Discounts: a.Discounts, Metering: a.Metering,
+			Keys: a.Licenses, PublicURL: a.Config.PublicURL},
 	})
 }
 
@@ -221,6 +264,26 @@ func Router(api, adminAPI http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// Pages serves the payment pages and Stripe's webhook (/paymentform/...,
+// outside /api) and passes every other request to next.
+func (a *App) Pages(next http.Handler) http.Handler {
+	g, _ := deploy.Lookup("paymentform")
+	pages := paymentform.Pages(paymentform.PagesDeps{Payments: a.Payments, PublicURL: a.Config.PublicURL, Logger: a.Logger,
+		MetricNamespace: deploy.MetricNamespace, FailureMetric: g.FailureMetric, Now: a.Now})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := webapi.CleanPath(r.URL.Path); strings.HasPrefix(p, "/paymentform/") {
+			pages.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// SubscriptionDeps returns the dependencies of the subscription group.
+func (a *App) SubscriptionDeps() subscription.Deps {
+	return subscription.Deps{Keys: a.Licenses, Products: a.Products, Metering: a.Metering}
 }
 
 // NewLogger returns a JSON slog logger at the given level.
@@ -265,6 +328,8 @@ func Groups(a *App) []webapi.Group {
 		reseller.Group(a.Customers),
 		userauth.Group(userauth.Deps{Users: a.Users}),
 		data.Group(data.Deps{Objects: a.DataObjects}),
+		paymentform.Group(a.Payments),
+		subscription.Group(a.SubscriptionDeps()),
 	}
 }
 
@@ -294,6 +359,10 @@ func (a *App) Handler(group string) (http.Handler, error) {
 		return a.WebAPI(data.Group(data.Deps{Objects: a.DataObjects})), nil
 	case "userauth":
 		return a.WebAPI(userauth.Group(userauth.Deps{Users: a.Users})), nil
+	case "paymentform":
+		return a.Pages(a.WebAPI(paymentform.Group(a.Payments))), nil
+	case "subscription":
+		return a.WebAPI(subscription.Group(a.SubscriptionDeps())), nil
 	}
 	return nil, fmt.Errorf("unknown group %q", group)
 }

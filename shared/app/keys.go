@@ -16,6 +16,20 @@ import (
 // it was rotated out.
 const signingKeyCacheTTL = 5 * time.Minute
 
+// newSecretWrapper returns what seals account secrets (Stripe keys, form
+// webhook secrets): the signing keys' wrapper of the mode (the local key
+// file, or the envelope KMS key); in kms mode the envelope key when one is
+// configured, nil otherwise (secrets cannot be stored then).
+func newSecretWrapper(cfg config.Config, kmsClient *kms.Client) (signing.SecretWrapper, error) {
+	switch {
+	case cfg.SigningMode == config.SigningLocal:
+		return signing.NewLocalWrapper(cfg.LocalKEKFile, rand.Reader)
+	case cfg.KMSKeyID != "" && kmsClient != nil:
+		return kmskeys.NewEnvelope(kmsClient, cfg.KMSKeyID, rand.Reader), nil
+	}
+	return nil, nil
+}
+
 // newKeys builds the signing key manager for the configured mode.
 func newKeys(cfg config.Config, store signing.KeyStore, kmsClient *kms.Client, now func() time.Time) (*signing.Manager, error) {
 	mc := signing.ManagerConfig{Store: store, Mode: cfg.SigningMode, Rand: rand.Reader, Now: now, TTL: signingKeyCacheTTL}

@@ -34,6 +34,8 @@ type world struct {
 	// Data objects: of the account (user), of p1, of k1 and k2, and of the
 	// machine on k1 and on k2.
 	userObj, productObj, kObj1, kObj2, mObj1, mObj2 int64
+	// paymentForm creates keys of p1 from the template.
+	paymentForm int64
 }
 
 // Names of a world's data objects (machine code objects have at most 10
@@ -106,6 +108,10 @@ func (e *env) newWorld(marker string) world {
 	w.kObj2 = add("AddDataObjectToKey", "ProductId", pid, "Key", w.k2, "Name", w.kObjName(2), "IntValue", "5")
 	w.mObj1 = add("AddDataObjectToMachineCode", "ProductId", pid, "Key", w.k1, "MachineCode", w.machine, "Name", w.mObjName(1))
 	w.mObj2 = add("AddDataObjectToMachineCode", "ProductId", pid, "Key", w.k2, "MachineCode", w.machine, "Name", w.mObjName(2))
+	var form struct{ ID int64 }
+	e.mustAdmin("POST", base+"/payment-forms", map[string]any{"name": marker + "-form", "price": "10.00", "currency": "usd",
+		"templateId": w.template, "newCustomer": true}, &form)
+	w.paymentForm = form.ID
 	return w
 }
 
@@ -125,12 +131,14 @@ type target struct {
 	template                int64
 	username, password      string
 	userObj, productObj     int64
+	paymentForm             int64
 }
 
 // targetKey returns the world's target for its key i (1 or 2, both in p1).
 func (w world) targetKey(i int) target {
 	t := target{product: w.p1, machine: w.machine, customer: w.customer, secret: w.secret, reseller: w.reseller,
-		template: w.template, username: w.username, password: w.password, userObj: w.userObj, productObj: w.productObj}
+		template: w.template, username: w.username, password: w.password, userObj: w.userObj, productObj: w.productObj,
+		paymentForm: w.paymentForm}
 	if i == 1 {
 		t.key, t.globalID, t.keyObj, t.machineObj, t.keyObjName, t.machineName = w.k1, w.gid1, w.kObj1, w.mObj1, w.kObjName(1), w.mObjName(1)
 	} else {
@@ -202,6 +210,8 @@ func probes(x target) map[string][]probe {
 		"userauth/GetUsers":           {{own: true}, {label: "customer", params: []string{"CustomerId", itoa(x.customer)}, own: true}},
 		"userauth/ResetPasswordToken": one("Username", x.username),
 		"userauth/RemoveUser":         one("Username", x.username),
+		"paymentform/CreateSession":   one("PaymentFormId", itoa(x.paymentForm), "Currency", "USD", "Expires", "600"),
+		"subscription/RecordUsage":    one(with(k, "Amount", "1")...),
 		"data/UploadValuesToKey": {{params: with(k, "Id", itoa(x.keyObj), "Data", "W3siSW50VmFsdWUiOjF9XQ==")},
 			{label: "name", params: with(k, "Name", x.keyObjName, "Data", "W3siSW50VmFsdWUiOjF9XQ==")}},
 	}

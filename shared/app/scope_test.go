@@ -581,6 +581,7 @@ var featureLockIgnored = []string{
 	"data/ListDataObjects", "data/ListDataObjectsToKey", "data/ListDataObjectsToMachineCode",
 	"data/SetStringValue", "data/SetStringValueToKey", "data/SetStringValueToMachineCode",
 	"data/RemoveDataObject", "data/RemoveDataObjectToKey", "data/RemoveDataObjectToMachineCode",
+	"paymentform/CreateSession", "subscription/RecordUsage",
 }
 
 // TestScopeDerivedKeyLock: a token derived by auth/KeyLock has its parent's

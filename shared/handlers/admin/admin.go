@@ -19,6 +19,9 @@
 //	POST   /admin/accounts/{account}/license-templates    {"name","productId","period","f1".."f8","notes","block","trialActivation","maxNoOfMachines","allowedMachines"}
 //	POST   /admin/accounts/{account}/signing-keys         create or rotate
 //	GET    /admin/accounts/{account}/signing-keys/current public key (xml, pem, jwk)
+//
+// and the payment routes (Stripe keys, payment forms, discount codes,
+// subscription links) listed at paymentRoutes.
 package admin
 
 import (
@@ -65,6 +68,8 @@ type Deps struct {
 	SecretSHA256 string
 	Logger       *slog.Logger
 	MaxBodyBytes int64
+	// Payments are the payment services (optional).
+	Payments PaymentDeps
 }
 
 // New returns the admin API handler. Every request must carry
@@ -92,6 +97,7 @@ func New(d Deps) http.Handler {
 	mux.HandleFunc("POST /admin/accounts/{account}/license-templates", a.createTemplate)
 	mux.HandleFunc("POST /admin/accounts/{account}/signing-keys", a.createSigningKey)
 	mux.HandleFunc("GET /admin/accounts/{account}/signing-keys/current", a.currentSigningKey)
+	a.paymentRoutes(mux)
 	a.mux = mux
 	return a
 }
