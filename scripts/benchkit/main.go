@@ -41,6 +41,8 @@ import (
 	"github.com/keyturn/keyturn/shared/dynamo"
 	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/lambdaentry"
+	"github.com/keyturn/keyturn/shared/payments"
+	"github.com/keyturn/keyturn/shared/stripefake"
 	"github.com/keyturn/keyturn/shared/users"
 )
 
@@ -49,8 +51,9 @@ func main() {
 	n := flag.Int("n", 2000, "requests per operation")
 	c := flag.Int("c", 8, "concurrent clients")
 	out := flag.String("out", "", "write the results as JSON to this file")
+	only := flag.String("only", "", "comma-separated operation ids to run (default all); with -out, their figures replace those in the file and the others are kept")
 	flag.Parse()
-	if err := run(*endpoint, *n, *c, *out); err != nil {
+	if err := run(*endpoint, *n, *c, *out, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -151,7 +154,7 @@ func (l *logMeter) result() (bytes, lines int, ratio float64) {
 	return l.bytes, l.lines, ratio
 }
 
-func run(endpoint string, n, conc int, outFile string) error {
+func run(endpoint string, n, conc int, outFile, only string) error {
 	if endpoint == "" {
 		return fmt.Errorf("no DynamoDB endpoint (-endpoint)")
 	}
@@ -167,9 +170,14 @@ func run(endpoint string, n, conc int, outFile string) error {
 	}
 	defer os.RemoveAll(dir)
 	sum := sha256.Sum256([]byte("bench"))
+	// Stripe is stripefake in this process (its CPU time counts with the
+	// function's, so the Stripe operations' CPU figures are upper bounds).
+	stripe := stripefake.Start()
+	defer stripe.Close()
 	cfg, err := config.Load(func(k string) string {
 		return map[string]string{config.EnvTable: table, config.EnvSigningMode: config.SigningLocal,
-			config.EnvLocalKEKFile: filepath.Join(dir, "kek"), config.EnvAdminSecretHash: hex.EncodeToString(sum[:])}[k]
+			config.EnvLocalKEKFile: filepath.Join(dir, "kek"), config.EnvAdminSecretHash: hex.EncodeToString(sum[:]),
+			config.EnvStripeEndpoint: stripe.URL}[k]
 	})
 	if err != nil {
 		return err
@@ -248,6 +256,22 @@ func run(endpoint string, n, conc int, outFile string) error {
 	if err != nil {
 		return err
 	}
+	// Payments: Stripe keys, a payment form, a key billed by a meter.
+	if _, err := a.StripeSettings.Set(ctx, acc.ID, payments.StripeKeys{SecretKey: stripe.SecretKey, WebhookSecret: stripe.WebhookSecret}); err != nil {
+		return err
+	}
+	tpl, err := a.LicenseStore.CreateTemplate(ctx, keys.Template{AccountID: acc.ID, ProductID: p.ID, Name: "paid", Spec: keys.Spec{Period: 365}})
+	if err != nil {
+		return err
+	}
+	form, _, err := a.Payments.CreateForm(ctx, acc.ID, payments.FormInput{Name: "bench", Price: "19.99", Currency: "usd", TemplateID: tpl.ID})
+	if err != nil {
+		return err
+	}
+	item, _ := stripe.AddMeteredItem("bench_calls")
+	if _, err := a.Metering.Link(ctx, acc.ID, p.ID, shared[0].Key, item); err != nil {
+		return err
+	}
 	one := shared[0].Key
 	pid := strconv.FormatInt(p.ID, 10)
 	base := func(k string) url.Values {
@@ -305,6 +329,26 @@ func run(endpoint string, n, conc int, outFile string) error {
 			return tok("Name", "c"+strconv.Itoa(i), "Email", "c"+strconv.Itoa(i)+"@example.com", "CompanyName", "Bench AB")(i)
 		}},
 		{"getresellers", "GetResellers", "reseller", "reseller/GetResellers", 0, tok()},
+		{"createsession", "CreateSession", "paymentform", "paymentform/CreateSession", 0,
+			tok("PaymentFormId", strconv.FormatInt(form.ID, 10), "Currency", "USD", "Expires", "3600")},
+		{"recordusage", "RecordUsage (Stripe: stripefake)", "subscription", "subscription/RecordUsage", 0,
+			tok("ProductId", pid, "Key", one, "Amount", "1")},
+	}
+	if only != "" {
+		want := map[string]bool{}
+		for _, id := range strings.Split(only, ",") {
+			want[strings.TrimSpace(id)] = true
+		}
+		var picked []scenario
+		for _, sc := range scenarios {
+			if want[sc.id] {
+				picked = append(picked, sc)
+			}
+		}
+		if len(picked) != len(want) {
+			return fmt.Errorf("-only %s: unknown operation ids", only)
+		}
+		scenarios = picked
 	}
 	results := Results{Measured: time.Now().UTC().Format("2006-01-02"), Requests: n, Clients: conc,
 		Host: Host{Go: runtime.Version(), Arch: runtime.GOARCH, CPU: cpuModel()}}
@@ -333,6 +377,36 @@ func run(endpoint string, n, conc int, outFile string) error {
 		sort.Strings(calls)
 		fmt.Printf("%-28s %8.0f %7.2f %7.2f  %-44s %6.2f %6.2f %6.2f %7.3f %6.0f\n", s.name, op.ReqPerS, op.P50Ms, op.P99Ms,
 			strings.Join(calls, ", "), op.RCU, op.WCU, op.BilledWCU, op.CPUMs, op.LogBytes)
+	}
+	if outFile != "" && only != "" {
+		// Keep the other operations' figures from the file.
+		var prev Results
+		b, err := os.ReadFile(outFile)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(b, &prev); err != nil {
+			return err
+		}
+		fresh := map[string]Operation{}
+		for _, op := range results.Operations {
+			fresh[op.ID] = op
+		}
+		var merged []Operation
+		for _, op := range prev.Operations {
+			if f, ok := fresh[op.ID]; ok {
+				op = f
+				delete(fresh, op.ID)
+			}
+			merged = append(merged, op)
+		}
+		for _, op := range results.Operations {
+			if _, ok := fresh[op.ID]; ok {
+				merged = append(merged, op)
+			}
+		}
+		prev.Operations = merged
+		results = prev
 	}
 	if outFile != "" {
 		b, err := json.MarshalIndent(results, "", "  ")
