@@ -2,11 +2,15 @@ package app_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,7 +18,9 @@ import (
 	"time"
 
 	"github.com/keyturn/keyturn/shared/apierr"
+	"github.com/keyturn/keyturn/shared/app"
 	"github.com/keyturn/keyturn/shared/config"
+	"github.com/keyturn/keyturn/shared/ddbtest"
 	"github.com/keyturn/keyturn/shared/payments"
 	"github.com/keyturn/keyturn/shared/stripefake"
 )
@@ -475,4 +481,146 @@ func TestRecordUsage(t *testing.T) {
 	if n := len(s.MeterEvents()); n != 3 {
 		t.Errorf("%d meter events after the failures, want 3", n)
 	}
+}
+
+// TestPaymentAdminValidation: the admin API refuses malformed Stripe keys,
+// forms without an action, invalid discount codes and links of keys the
+// account does not have, with its clear messages; GET shows an account
+// without keys as not configured.
+func TestPaymentAdminValidation(t *testing.T) {
+	e := newEnv(t)
+	f := e.setup("adm", "*")
+	base := "/admin/accounts/" + strconv.FormatInt(f.account, 10)
+	var info struct{ Configured bool }
+	e.mustAdmin("GET", base+"/stripe", nil, &info)
+	if info.Configured {
+		t.Error("a new account shows Stripe as configured")
+	}
+	tests := []struct {
+		method, path string
+		body         map[string]any
+		status       int
+		want         string
+	}{
+		{"PUT", "/stripe", map[string]any{"secretKey": "pk_live_publishable0000"}, 400, "secretKey must be a Stripe secret key"},
+		{"PUT", "/stripe", map[string]any{"secretKey": "sk_test_ok000000000", "webhookSecret": "nope"}, 400, "webhookSecret must be"},
+		{"PUT", "/stripe", map[string]any{"secretKey": "sk_test_ok00 00000000"}, 400, "secretKey must be"},
+		{"POST", "/payment-forms", map[string]any{"name": "f", "price": "10", "currency": "usd"}, 400, "needs an action"},
+		{"POST", "/payment-forms", map[string]any{"name": "f", "templateId": 999}, 400, "license template this account does not have"},
+		{"POST", "/payment-forms", map[string]any{"name": "f", "webhookUrl": "http://vendor.example/h"}, 400, "https URL"},
+		{"POST", "/payment-forms", map[string]any{"name": "f", "webhookUrl": "https://v.example/h", "price": "1.001", "currency": "usd"}, 400, "price must be"},
+		{"POST", "/payment-forms", map[string]any{"name": "", "webhookUrl": "https://v.example/h"}, 400, "name must be"},
+		{"POST", "/discounts", map[string]any{"code": "x y", "percentOff": 5}, 400, "discount code must be"},
+		{"POST", "/discounts", map[string]any{"code": "BOTH", "percentOff": 5, "amountOff": "1.00", "currency": "usd"}, 400, "either percentOff"},
+		{"POST", "/discounts", map[string]any{"code": "CUR", "amountOff": "1.00", "currency": "xxx"}, 400, "currency"},
+		{"GET", "/discounts/NOSUCH", nil, 404, "not found"},
+		{"GET", "/payment-forms/77", nil, 404, "not found"},
+		{"PUT", "/products/" + strconv.FormatInt(f.product, 10) + "/keys/AAAAA-AAAAA-AAAAA-AAAAA/subscription", map[string]any{"subscriptionItemId": "si_1"}, 404, "not found"},
+	}
+	for _, tt := range tests {
+		var body any
+		if tt.body != nil {
+			body = tt.body
+		}
+		code, got := e.adminRaw(tt.method, base+tt.path, body)
+		if code != tt.status || !strings.Contains(got, tt.want) {
+			t.Errorf("%s %s %v = %d %s, want %d with %q", tt.method, tt.path, tt.body, code, got, tt.status, tt.want)
+		}
+	}
+	// A key of the account, but no Stripe keys yet.
+	k := e.createKey(f)
+	code, got := e.adminRaw("PUT", base+"/products/"+strconv.FormatInt(f.product, 10)+"/keys/"+k+"/subscription", map[string]any{"subscriptionItemId": "si_1234567890"})
+	if code != 400 || !strings.Contains(got, apierr.NoPaymentProcessor.Message) {
+		t.Errorf("link without Stripe keys = %d %s", code, got)
+	}
+}
+
+// TestPaymentLogs: the payment pages and webhook log one JSON line per
+// request without secrets (Stripe keys, the session id); a webhook that
+// does not verify logs the failure in CloudWatch's embedded metric format,
+// which publishes PaymentWebhookFailures.
+func TestPaymentLogs(t *testing.T) {
+	var logs strings.Builder
+	var mu sync.Mutex
+	s := stripefake.New(t)
+	db, table := ddbtest.NewTable(t)
+	sum := sha256.Sum256([]byte(adminSecret))
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{config.EnvTable: table, config.EnvSigningMode: config.SigningLocal,
+			config.EnvLocalKEKFile: filepath.Join(t.TempDir(), "kek"), config.EnvAdminSecretHash: hex.EncodeToString(sum[:]),
+			config.EnvStripeEndpoint: s.URL}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(context.Background(), cfg, app.NewLogger("info", lockedWriter{&mu, &logs}), app.Clients{DynamoDB: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Pages(app.Router(a.WebAPI(app.Groups(a)...), a.Admin())))
+	t.Cleanup(srv.Close)
+	e := &env{t: t, app: a, db: db, table: table, url: srv.URL, http: srv.Client()}
+	p := &payEnv{env: e, stripe: s, f: e.setup("logs", "*")}
+	p.base = "/admin/accounts/" + strconv.FormatInt(p.f.account, 10)
+	e.mustAdmin("PUT", p.base+"/stripe", map[string]any{"secretKey": s.SecretKey, "webhookSecret": s.WebhookSecret}, nil)
+	hook := srv.URL + "/paymentform/stripe/webhook/" + strconv.FormatInt(p.f.account, 10)
+	s.SetWebhook(hook)
+	var tpl struct{ ID int64 }
+	e.mustAdmin("POST", p.base+"/license-templates", map[string]any{"name": "t", "productId": p.f.product, "period": 30}, &tpl)
+	formID, _ := p.form(map[string]any{"name": "f", "price": "5.00", "currency": "usd", "templateId": tpl.ID})
+	id := p.session(formID)
+	p.page("GET", "/paymentform/session?id="+url.QueryEscape(id), nil)
+	cs := p.checkout(id, "")
+	if _, d, err := s.Pay(cs, stripefake.Buyer{Email: "l@example.com"}); err != nil || d.Status != 200 {
+		t.Fatalf("pay: %v %d", err, d.Status)
+	}
+	if status, _ := stripefake.Post(hook, []byte(`{"id":"evt_forged"}`), "t=1,v1=00"); status != http.StatusBadRequest {
+		t.Errorf("forged delivery = %d", status)
+	}
+	mu.Lock()
+	out := logs.String()
+	mu.Unlock()
+	var parts []string
+	raw, _ := base64.StdEncoding.DecodeString(id)
+	_ = json.Unmarshal(raw, &parts)
+	for _, leak := range []string{s.SecretKey, s.WebhookSecret, id, url.QueryEscape(id), parts[1]} {
+		if strings.Contains(out, leak) {
+			t.Errorf("the logs contain a secret (%.12s...)", leak)
+		}
+	}
+	var pages, failures int
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Errorf("log line is not JSON: %s", line)
+			continue
+		}
+		switch m["msg"] {
+		case "payment request":
+			pages++
+		case "payment webhook failed":
+			failures++
+			aws, _ := m["_aws"].(map[string]any)
+			metrics, _ := aws["CloudWatchMetrics"].([]any)
+			if len(metrics) != 1 || m["PaymentWebhookFailures"] != float64(1) || !strings.Contains(line, `"Namespace":"Keyturn"`) ||
+				!strings.Contains(line, `"Name":"PaymentWebhookFailures"`) {
+				t.Errorf("failure line is not an embedded metric: %s", line)
+			}
+		}
+	}
+	// GET page, POST checkout, the paid webhook, the forged webhook.
+	if pages != 4 || failures != 1 {
+		t.Errorf("%d payment request lines and %d failure lines, want 4 and 1:\n%s", pages, failures, out)
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	b  *strings.Builder
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
 }
