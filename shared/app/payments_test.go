@@ -317,6 +317,12 @@ func TestPaymentDiscounts(t *testing.T) {
 	if obj, _ := p.stripe.Checkout(cs); obj["amount_total"] != float64(3000) {
 		t.Errorf("checkout with 25%% off = %v, want 3000", obj["amount_total"])
 	}
+	// Back from Stripe (its cancel URL): the page offers the same checkout
+	// at the discounted price, without a code field.
+	if status, _, body := p.page("GET", "/paymentform/session?id="+url.QueryEscape(first), nil); status != 200 ||
+		!strings.Contains(body, "30.00 USD") || !strings.Contains(body, "Continue to payment") || strings.Contains(body, `name="code"`) {
+		t.Errorf("page after starting the checkout = %d %.500s", status, body)
+	}
 	status, _, body := p.page("POST", "/paymentform/session", url.Values{"id": {second}, "code": {"LAUNCH25"}})
 	if status != http.StatusUnprocessableEntity || !strings.Contains(body, "used up") {
 		t.Errorf("second buyer, used-up code = %d %.300s", status, body)

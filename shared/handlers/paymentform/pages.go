@@ -123,6 +123,9 @@ type view struct {
 
 type payView struct {
 	ID, ProductName, Price, Code string
+	// Started: the checkout was started (the buyer came back from it);
+	// the price is what it charges and the code can no longer change.
+	Started bool
 }
 
 type doneView struct {
@@ -143,8 +146,9 @@ button{width:100%;padding:.7rem;font-size:1rem;background:#234;color:#fff;border
 {{if .Error}}<p class="error" role="alert">{{.Error}}</p>{{end}}
 {{with .Pay}}<p class="item">{{.ProductName}}</p><p class="price">{{.Price}}</p>
 <form method="post" action="/paymentform/session"><input type="hidden" name="id" value="{{.ID}}">
+{{if .Started}}<button type="submit">Continue to payment</button>{{else}}
 <label>Discount code <input name="code" value="{{.Code}}" maxlength="32" autocomplete="off"></label>
-<button type="submit">Pay {{.Price}}</button></form>{{end}}
+<button type="submit">Pay {{.Price}}</button>{{end}}</form>{{end}}
 {{with .Done}}<p>Thank you for your purchase{{if .Price}} ({{.Price}}){{end}}.</p>
 {{if .Key}}<p>Your license key:</p><p class="key"><code>{{.Key}}</code></p>{{end}}
 {{if .Email}}<p>The order is registered to {{.Email}}.</p>{{end}}{{end}}
@@ -238,8 +242,11 @@ func (p *pages) payPage(w http.ResponseWriter, r *http.Request, code, problem st
 	if problem != "" {
 		status = http.StatusUnprocessableEntity
 	}
-	render(w, status, view{Title: title, Heading: s.Heading, Error: problem,
-		Pay: &payView{ID: id, ProductName: s.ProductName, Price: payments.FormatAmount(s.Amount, s.Currency), Code: code}})
+	pay := &payView{ID: id, ProductName: s.ProductName, Price: payments.FormatAmount(s.Amount, s.Currency), Code: code}
+	if s.Status == payments.StatusCheckout {
+		pay.Started, pay.Price = true, payments.FormatAmount(s.Charged, s.Currency)
+	}
+	render(w, status, view{Title: title, Heading: s.Heading, Error: problem, Pay: pay})
 }
 
 // startCheckout starts (or resumes) the session's checkout and sends the
