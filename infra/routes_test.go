@@ -154,7 +154,9 @@ func spellings(g deploy.Group, method string) []string {
 		"/API/" + strings.ToUpper(name) + "/" + strings.ToUpper(method), "/Api/" + name + "/" + method, "/api/" + name + "//" + method,
 	}
 	for _, r := range g.Routes {
-		out = append(out, strings.TrimSuffix(r, "{proxy+}")+method)
+		if strings.HasPrefix(r, "/api/") { // other routes serve pages, not methods
+			out = append(out, strings.TrimSuffix(r, "{proxy+}")+method)
+		}
 	}
 	return out
 }

@@ -329,8 +329,9 @@ func NewKeyturnStack(scope constructs.Construct, id string, p Props) awscdk.Stac
 		case g.Admin:
 			// Wraps new account keys and reads them back.
 			allowKeyUse(wrapKey, fn, "kms:Decrypt", "kms:GenerateDataKey")
-		case g.Signs:
-			// Envelope: unwrap the account key once per cold start.
+		case g.Signs || g.Secrets:
+			// Envelope: unwrap the account key once per cold start; open
+			// the accounts' sealed secrets (Stripe keys).
 			allowKeyUse(wrapKey, fn, "kms:Decrypt")
 		}
 		if signKey != nil && g.Signs {

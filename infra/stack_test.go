@@ -26,18 +26,13 @@ import (
 var update = flag.Bool("update", false, "rewrite testdata/template.golden.json")
 
 // Synthesized variants: the default template in both signing modes, every
-// option turned on (with a group that has a failure metric, as the payment
-// webhook will), and CloudFront without a custom domain.
+// option turned on, and CloudFront without a custom domain.
 const (
 	envelope = config.SigningEnvelope
 	kmsMode  = config.SigningKMS
 	allOpts  = "options"
 	cfOnly   = "cloudfront"
 )
-
-// paymentGroup stands in for a later group with a failure signal.
-var paymentGroup = deploy.Group{Name: "paymentform", Routes: deploy.WebAPI("paymentform", "PaymentForm"), Writes: true,
-	MemoryMB: 128, TimeoutSeconds: 10, FailureMetric: "PaymentWebhookFailures"}
 
 var (
 	synthOnce sync.Once
@@ -56,7 +51,7 @@ func synth(t *testing.T) map[string]map[string]any {
 			synthErr = err
 			return
 		}
-		for _, g := range append(append([]deploy.Group{}, deploy.Groups...), paymentGroup) {
+		for _, g := range deploy.Groups {
 			_ = os.MkdirAll(filepath.Join(dir, g.Name), 0o755)
 			if err := os.WriteFile(filepath.Join(dir, g.Name, "bootstrap"), []byte("placeholder "+g.Name), 0o755); err != nil {
 				synthErr = err
@@ -68,7 +63,7 @@ func synth(t *testing.T) map[string]map[string]any {
 		variants := map[string]Props{
 			envelope: {Stage: "prod", SigningMode: envelope, AssetDir: dir},
 			kmsMode:  {Stage: "prod", SigningMode: kmsMode, AssetDir: dir},
-			allOpts: {Stage: "dev", SigningMode: envelope, AssetDir: dir, Groups: append(append([]deploy.Group{}, deploy.Groups...), paymentGroup),
+			allOpts: {Stage: "dev", SigningMode: envelope, AssetDir: dir,
 				CloudFront: true, DomainName: "licensing.example.com", CertificateArn: "arn:aws:acm:us-east-1:111111111111:certificate/abc",
 				WebACLArn: "arn:aws:wafv2:us-east-1:111111111111:global/webacl/keyturn/abc", AccessLog: true, PlatformLogs: true,
 				Tracing: true, LogRetentionDays: 30},
@@ -139,7 +134,6 @@ func TestFunctions(t *testing.T) {
 		groups := deploy.Groups
 		wantLogging, wantTracing := `{"LogFormat":"JSON","LogGroup":{"Ref":"LOGS"},"SystemLogLevel":"WARN"}`, "null"
 		if variant == allOpts {
-			groups = append(append([]deploy.Group{}, groups...), paymentGroup)
 			wantLogging, wantTracing = strings.Replace(wantLogging, "WARN", "INFO", 1), `{"Mode":"Active"}`
 		}
 		if len(fns) != len(groups) {
@@ -205,7 +199,7 @@ func TestOptions(t *testing.T) {
 		{cfOnly, "AWS::CloudFront::Distribution", 1},
 		{allOpts, "AWS::CloudFront::Distribution", 1},
 		{envelope, "AWS::Logs::LogGroup", len(deploy.Groups)},
-		{allOpts, "AWS::Logs::LogGroup", len(deploy.Groups) + 2}, // + payment group + access log
+		{allOpts, "AWS::Logs::LogGroup", len(deploy.Groups) + 1}, // + access log
 	} {
 		if got := count(tt.variant, tt.typ); got != tt.want {
 			t.Errorf("%s: %d %s, want %d", tt.variant, got, tt.typ, tt.want)
@@ -343,7 +337,7 @@ func TestKeyPolicies(t *testing.T) {
 			switch {
 			case g.Admin:
 				want["SigningWrapKey"][g.Name] = []string{"kms:Decrypt", "kms:GenerateDataKey"}
-			case g.Signs:
+			case g.Signs || g.Secrets:
 				want["SigningWrapKey"][g.Name] = []string{"kms:Decrypt"}
 			}
 			if mode == kmsMode && g.Signs {
@@ -434,7 +428,7 @@ func TestLeastPrivilege(t *testing.T) {
 			} else {
 				want = append(want, read...)
 			}
-			if g.Signs || g.Admin {
+			if g.Signs || g.Secrets || g.Admin {
 				want = append(want, "kms:Decrypt")
 			}
 			if g.Admin {
@@ -526,8 +520,10 @@ func TestAlarms(t *testing.T) {
 			"TableThrottles":    "ReadThrottleEvents,WriteThrottleEvents",
 			"TableSystemErrors": strings.Repeat("SystemErrors,", len(tableOperations)-1) + "SystemErrors",
 		}
-		if variant == allOpts {
-			want["Fnpaymentform"+paymentGroup.FailureMetric] = paymentGroup.FailureMetric
+		for _, g := range deploy.Groups {
+			if g.FailureMetric != "" {
+				want["Fn"+g.Name+g.FailureMetric] = g.FailureMetric
+			}
 		}
 		got := map[string]string{}
 		for id, a := range resources(tpl, "AWS::CloudWatch::Alarm") {

@@ -3,7 +3,7 @@ package main
 
 import (
 	"github.com/keyturn/keyturn/shared/lambdaentry"
-	"github.com/keyturn/keyturn/shared/wiring/signed"
+	"github.com/keyturn/keyturn/shared/wiring/payment"
 )
 
-func main() { lambdaentry.Start(signed.AdminFunction) }
+func main() { lambdaentry.Start(payment.AdminFunction) }

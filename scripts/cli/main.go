@@ -16,6 +16,20 @@
 //	keys show ACCOUNT [-format json|xml|pem|jwk]
 //	permissions
 //	bootstrap -state FILE          idempotent demo set-up used by ./scripts/dev
+//
+// Payments (Stripe keys, payment forms, discount codes, subscription
+// links):
+//
+//	stripe show ACCOUNT
+//	stripe set ACCOUNT [-secret-key-file F] [-webhook-secret-file F]   (default: $STRIPE_SECRET_KEY, $STRIPE_WEBHOOK_SECRET)
+//	stripe remove ACCOUNT
+//	forms list ACCOUNT
+//	forms create ACCOUNT NAME [-heading H] [-product-name P] [-price 12.50 -currency usd] [-template ID] [-new-customer] [-webhook URL]
+//	forms show ACCOUNT ID
+//	discounts create ACCOUNT [-code C] [-percent N | -amount 5.00 -currency eur] [-product ID] [-expires RFC3339] [-max N]
+//	discounts show ACCOUNT CODE
+//	subscription link ACCOUNT PRODUCT KEY SUBSCRIPTION_ITEM_ID
+//	subscription show|unlink ACCOUNT PRODUCT KEY
 package main
 
 import (
@@ -206,7 +220,14 @@ func run(args []string, stdout io.Writer) error {
 		}
 		out = res
 	default:
-		return fmt.Errorf("unknown command %q (see the package doc)", strings.Join(rest, " "))
+		res, handled, err := paymentCommand(c, rest)
+		if !handled {
+			return fmt.Errorf("unknown command %q (see the package doc)%s", strings.Join(rest, " "), paymentUsage)
+		}
+		if err != nil {
+			return err
+		}
+		out = res
 	}
 	return print(out)
 }

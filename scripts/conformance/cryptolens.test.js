@@ -2,11 +2,16 @@
 // against a running Keyturn. Started by the Go test in shared/app
 // (TestNodeClientConformance) with the service URL and fixtures in env vars:
 //   KT_URL, KT_TOKEN, KT_BAD_TOKEN, KT_PUBKEY, KT_PRODUCT, KT_TEMPLATE,
-//   KT_KEY (limit 1), KT_BLOCKED_KEY.
+//   KT_KEY (limit 1), KT_BLOCKED_KEY, KT_PAYMENT_FORM, KT_METERED_KEY (billed
+//   by a Stripe meter of the test's Stripe fake).
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert');
 const { Key, Helpers, Data } = require('cryptolens');
+// The client has no payment form or subscription method; those calls go
+// through its own request helper, which every client method uses (form
+// post with got, result 1 turned into an Error with the message).
+const { CallAPI } = require('cryptolens/internal/HelperMethods.js');
 
 const url = process.env.KT_URL;
 const token = process.env.KT_TOKEN;
@@ -146,4 +151,27 @@ test('message methods and an unknown method through the client transport', async
   // An unknown method is an envelope like any other error (HTTP 200).
   await assert.rejects(HelperMethods.CallAPI(`${url}/api/message/NoSuchMethod`, { token }),
     { message: 'The method could not be found.' });
+});
+
+test('paymentform/CreateSession through the client returns a single-use session id', async () => {
+  const form = Number(process.env.KT_PAYMENT_FORM);
+  const res = await CallAPI(`${url}/api/paymentform/CreateSession`,
+    { token, PaymentFormId: form, Price: 12.5, Currency: 'USD', Heading: 'Pro', ProductName: null, Expires: 3600 });
+  assert.strictEqual(res.result, 0);
+  assert.strictEqual(res.message, '');
+  const [formId, secret] = JSON.parse(Buffer.from(res.sessionId, 'base64').toString());
+  assert.strictEqual(formId, String(form));
+  assert.ok(secret.length >= 40, 'session secret');
+  await assert.rejects(CallAPI(`${url}/api/paymentform/CreateSession`, { token, PaymentFormId: form, Currency: 'ZZZ', Expires: 60 }),
+    { message: 'The currency string is incorrect.' });
+  await assert.rejects(CallAPI(`${url}/api/paymentform/CreateSession`, { token, PaymentFormId: 999999, Currency: 'USD', Expires: 60 }),
+    { message: 'The payment form does not exist.' });
+});
+
+test('subscription/RecordUsage through the client records usage on the key\'s subscription item', async () => {
+  const res = await CallAPI(`${url}/api/subscription/RecordUsage`, { token, ProductId: product, Key: process.env.KT_METERED_KEY, Amount: 2 });
+  assert.strictEqual(res.result, 0);
+  assert.strictEqual(res.message, '');
+  await assert.rejects(CallAPI(`${url}/api/subscription/RecordUsage`, { token, ProductId: product, Key: key, Amount: 2 }),
+    { message: 'The subscription item id could not be found.' });
 });

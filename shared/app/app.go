@@ -21,13 +21,16 @@ import (
 	"github.com/keyturn/keyturn/shared/dynamo/customerstore"
 	"github.com/keyturn/keyturn/shared/dynamo/datastore"
 	"github.com/keyturn/keyturn/shared/dynamo/licensestore"
+	"github.com/keyturn/keyturn/shared/dynamo/paymentstore"
 	"github.com/keyturn/keyturn/shared/dynamo/userstore"
 	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/license"
 	"github.com/keyturn/keyturn/shared/messages"
+	"github.com/keyturn/keyturn/shared/payments"
 	"github.com/keyturn/keyturn/shared/signing"
 	"github.com/keyturn/keyturn/shared/users"
 	"github.com/keyturn/keyturn/shared/wiring"
+	"github.com/keyturn/keyturn/shared/wiring/payment"
 	"github.com/keyturn/keyturn/shared/wiring/signed"
 )
 
@@ -60,6 +63,15 @@ type App struct {
 	DataObjects *dataobj.Service
 	// Messages are the messages vendors broadcast to their apps.
 	Messages *messages.Service
+	// PaymentStore holds payment forms, sessions, discount codes and
+	// subscription links; Payments runs payment forms with Stripe,
+	// StripeSettings holds the accounts' sealed Stripe keys, Discounts the
+	// discount codes, Metering metered billing.
+	PaymentStore   *paymentstore.Store
+	Payments       *payments.Service
+	StripeSettings *payments.Settings
+	Discounts      *payments.Discounts
+	Metering       *payments.Metering
 }
 
 // Clients are AWS clients to use instead of building them from the
@@ -84,17 +96,26 @@ func New(_ context.Context, cfg config.Config, logger *slog.Logger, clients Clie
 
 // fromCore builds every service on c.
 func fromCore(c *wiring.Core, kmsClient *kms.Client) (*App, error) {
+	if kmsClient == nil && c.NeedsKMS() {
+		kmsClient = signed.KMSClient(c)
+	}
 	sk, err := signed.NewSigningKeys(c, kmsClient)
 	if err != nil {
 		return nil, err
 	}
 	st := c.Stores
+	lic, cust := wiring.NewLicenses(c), wiring.NewCustomers(c)
+	pay, err := payment.New(c, kmsClient, lic, cust)
+	if err != nil {
+		return nil, err
+	}
 	return &App{
 		Core: c, Table: st.Table, CatalogStore: st.Catalog, LicenseStore: st.Licenses, CustomerStore: st.Customers,
 		UserStore: st.Users, DataStore: st.Data,
-		Catalog: wiring.NewCatalog(c), SigningKeys: sk, Licenses: wiring.NewLicenses(c), Templates: wiring.NewTemplates(c),
-		Listing: wiring.NewListing(c), Assembler: wiring.NewAssembler(c), Customers: wiring.NewCustomers(c),
+		Catalog: wiring.NewCatalog(c), SigningKeys: sk, Licenses: lic, Templates: wiring.NewTemplates(c),
+		Listing: wiring.NewListing(c), Assembler: wiring.NewAssembler(c), Customers: cust,
 		Users: wiring.NewUsers(c), DataObjects: wiring.NewDataObjects(c), Messages: wiring.NewMessages(c),
+		PaymentStore: pay.Store, Payments: pay.Payments, StripeSettings: pay.Settings, Discounts: pay.Discounts, Metering: pay.Metering,
 	}, nil
 }
 

@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyturn/keyturn/shared/config"
 	"github.com/keyturn/keyturn/shared/ddbtest"
+	"github.com/keyturn/keyturn/shared/stripefake"
 )
 
 // EnvNodePath names the node_modules directory holding the official
@@ -28,13 +30,21 @@ func TestNodeClientConformance(t *testing.T) {
 		}
 		t.Skipf("%s not set: run ./scripts/test", EnvNodePath)
 	}
-	e := newEnv(t)
+	stripe := stripefake.New(t)
+	e := newEnvWith(t, envOptions{env: map[string]string{config.EnvStripeEndpoint: stripe.URL}})
 	f := e.setup("conformance", "*")
 	base := "/admin/accounts/" + strconv.FormatInt(f.account, 10)
 	var key struct{ XML string }
 	e.mustAdmin("POST", base+"/signing-keys", nil, &key)
 	var tpl struct{ ID int64 }
 	e.mustAdmin("POST", base+"/license-templates", map[string]any{"name": "node", "productId": f.product, "period": 45}, &tpl)
+	// Payments: Stripe keys (stripefake), a form, a key billed by a meter.
+	e.mustAdmin("PUT", base+"/stripe", map[string]any{"secretKey": stripe.SecretKey, "webhookSecret": stripe.WebhookSecret}, nil)
+	var form struct{ ID int64 }
+	e.mustAdmin("POST", base+"/payment-forms", map[string]any{"name": "node", "templateId": tpl.ID}, &form)
+	metered := e.createKey(f)
+	item, customer := stripe.AddMeteredItem("node_calls")
+	e.mustAdmin("PUT", base+"/products/"+strconv.FormatInt(f.product, 10)+"/keys/"+metered+"/subscription", map[string]any{"subscriptionItemId": item}, nil)
 	limited := e.createKey(f, "MaxNoOfMachines", "1", "F1", "true", "Period", "30")
 	floating := e.createKey(f, "MaxNoOfMachines", "1")
 	blocked := e.createKey(f, "Block", "true")
@@ -58,10 +68,16 @@ func TestNodeClientConformance(t *testing.T) {
 		"KT_KEY="+limited,
 		"KT_FLOATING_KEY="+floating,
 		"KT_BLOCKED_KEY="+blocked,
+		"KT_PAYMENT_FORM="+strconv.FormatInt(form.ID, 10),
+		"KT_METERED_KEY="+metered,
 	)
 	out, err := cmd.CombinedOutput()
 	t.Logf("node --test output:\n%s", out)
 	if err != nil {
 		t.Fatalf("conformance suite failed: %v", err)
+	}
+	// RecordUsage from the Node client reached Stripe's meter.
+	if ev := stripe.MeterEvents(); len(ev) != 1 || ev[0].Payload["value"] != "2" || ev[0].Payload["stripe_customer_id"] != customer {
+		t.Errorf("meter events after the Node client's RecordUsage = %+v", ev)
 	}
 }

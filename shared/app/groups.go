@@ -10,6 +10,7 @@ import (
 	"github.com/keyturn/keyturn/shared/deploy"
 	"github.com/keyturn/keyturn/shared/webapi"
 	"github.com/keyturn/keyturn/shared/wiring"
+	"github.com/keyturn/keyturn/shared/wiring/payment"
 )
 
 // FallbackFunction serves every Web API group behind the HTTP API's
@@ -19,12 +20,21 @@ func FallbackFunction(c *wiring.Core) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Router(a.WebAPI(Groups(a)...), nil), nil
+	return a.Pages(Router(a.WebAPI(Groups(a)...), nil)), nil
+}
+
+// Pages serves the payment pages and Stripe's webhook (/paymentform/...)
+// and passes every other request to next.
+func (a *App) Pages(next http.Handler) http.Handler { return payment.Pages(a.Core, a.payments(), next) }
+
+// payments returns a's payment services.
+func (a *App) payments() *payment.Services {
+	return &payment.Services{Store: a.PaymentStore, Payments: a.Payments, Settings: a.StripeSettings, Discounts: a.Discounts, Metering: a.Metering}
 }
 
 // Admin returns the admin API handler.
 func (a *App) Admin() http.Handler {
-	return wiring.Admin(a.Core, a.Catalog, a.SigningKeys, a.Templates)
+	return wiring.Admin(a.Core, a.Catalog, a.SigningKeys, a.Templates, payment.AdminDeps(a.Core, a.payments(), a.Licenses))
 }
 
 // Groups returns every Web API group, for servers that serve them all
@@ -40,6 +50,8 @@ func Groups(a *App) []webapi.Group {
 		wiring.UserAuthGroup(a.Users),
 		wiring.DataGroup(a.DataObjects),
 		wiring.MessageGroup(a.Messages),
+		payment.PaymentFormGroup(a.payments()),
+		payment.SubscriptionGroup(a.Core, a.payments(), a.Licenses),
 	}
 }
 
@@ -54,9 +66,12 @@ func (a *App) Handler(group string) (http.Handler, error) {
 		}
 		return a.Admin(), nil
 	case "fallback":
-		return Router(a.WebAPI(Groups(a)...), nil), nil
+		return a.Pages(Router(a.WebAPI(Groups(a)...), nil)), nil
 	}
 	for _, g := range Groups(a) {
+		if g.Name == group && group == "paymentform" {
+			return a.Pages(a.WebAPI(g)), nil
+		}
 		if g.Name == group {
 			return a.WebAPI(g), nil
 		}

@@ -36,6 +36,8 @@ type world struct {
 	userObj, productObj, kObj1, kObj2, mObj1, mObj2 int64
 	// message is a message of the account (content <marker>-message).
 	message int64
+	// paymentForm creates keys of p1 from the template.
+	paymentForm int64
 }
 
 // Names of a world's data objects (machine code objects have at most 10
@@ -116,6 +118,10 @@ func (e *env) newWorld(marker string) world {
 		e.t.Fatalf("CreateMessage = %s", body)
 	}
 	w.message = msg.MessageID
+	var form struct{ ID int64 }
+	e.mustAdmin("POST", base+"/payment-forms", map[string]any{"name": marker + "-form", "price": "10.00", "currency": "usd",
+		"templateId": w.template, "newCustomer": true}, &form)
+	w.paymentForm = form.ID
 	return w
 }
 
@@ -137,13 +143,15 @@ type target struct {
 	userObj, productObj     int64
 	message                 int64
 	channel                 string
+	paymentForm             int64
 }
 
 // targetKey returns the world's target for its key i (1 or 2, both in p1).
 func (w world) targetKey(i int) target {
 	t := target{product: w.p1, machine: w.machine, customer: w.customer, secret: w.secret, reseller: w.reseller,
 		template: w.template, username: w.username, password: w.password, userObj: w.userObj, productObj: w.productObj,
-		message: w.message, channel: w.marker + "-channel"}
+		message: w.message, channel: w.marker + "-channel",
+		paymentForm: w.paymentForm}
 	if i == 1 {
 		t.key, t.globalID, t.keyObj, t.machineObj, t.keyObjName, t.machineName = w.k1, w.gid1, w.kObj1, w.mObj1, w.kObjName(1), w.mObjName(1)
 	} else {
@@ -217,9 +225,11 @@ func probes(x target) map[string][]probe {
 		"userauth/RemoveUser":         one("Username", x.username),
 		// Messages belong to the account: creating one makes B's own,
 		// reading lists B's own (even of A's channel's name).
-		"message/CreateMessage": {{params: []string{"Content", "probe", "Channel", "probe"}, own: true}},
-		"message/GetMessages":   {{own: true}, {label: "channel", params: []string{"Channel", x.channel}, own: true}},
-		"message/RemoveMessage": one("Id", itoa(x.message)),
+		"message/CreateMessage":     {{params: []string{"Content", "probe", "Channel", "probe"}, own: true}},
+		"message/GetMessages":       {{own: true}, {label: "channel", params: []string{"Channel", x.channel}, own: true}},
+		"message/RemoveMessage":     one("Id", itoa(x.message)),
+		"paymentform/CreateSession": one("PaymentFormId", itoa(x.paymentForm), "Currency", "USD", "Expires", "600"),
+		"subscription/RecordUsage":  one(with(k, "Amount", "1")...),
 		"data/UploadValuesToKey": {{params: with(k, "Id", itoa(x.keyObj), "Data", "W3siSW50VmFsdWUiOjF9XQ==")},
 			{label: "name", params: with(k, "Name", x.keyObjName, "Data", "W3siSW50VmFsdWUiOjF9XQ==")}},
 	}

@@ -586,6 +586,7 @@ var featureLockIgnored = []string{
 	"data/SetStringValue", "data/SetStringValueToKey", "data/SetStringValueToMachineCode",
 	"data/RemoveDataObject", "data/RemoveDataObjectToKey", "data/RemoveDataObjectToMachineCode",
 	"message/CreateMessage", "message/GetMessages", "message/RemoveMessage",
+	"paymentform/CreateSession", "subscription/RecordUsage",
 }
 
 // TestScopeDerivedKeyLock: a token derived by auth/KeyLock has its parent's

@@ -34,6 +34,7 @@ const (
 	EnvLogLevel         = "KEYTURN_LOG_LEVEL"
 	EnvTokenCacheSecond = "KEYTURN_TOKEN_CACHE_SECONDS"
 	EnvPublicURL        = "KEYTURN_PUBLIC_URL"
+	EnvStripeEndpoint   = "KEYTURN_STRIPE_ENDPOINT"
 	// EnvFunctionMemory is set by AWS Lambda (not by Keyturn's infra).
 	EnvFunctionMemory = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
 	EnvTrustedProxies = "KEYTURN_TRUSTED_PROXIES"
@@ -81,6 +82,9 @@ type Config struct {
 	// Optional: links carry the customer secret and are never built from
 	// request headers, so without it answers carry no portal link.
 	PublicURL string
+	// StripeEndpoint overrides the Stripe API base URL (tests and local
+	// development against a server speaking the Stripe API).
+	StripeEndpoint string
 	// FunctionMemoryMB is the Lambda function's memory in MB (0 when not
 	// running in Lambda); it sizes how many password hashes may run at
 	// once (users.HashSlots).
@@ -114,6 +118,7 @@ func Load(getenv func(string) string) (Config, error) {
 		AdminSecretSHA256: strings.ToLower(get(EnvAdminSecretHash)),
 		LogLevel:          get(EnvLogLevel),
 		PublicURL:         strings.TrimRight(get(EnvPublicURL), "/"),
+		StripeEndpoint:    strings.TrimRight(get(EnvStripeEndpoint), "/"),
 		MaxBodyBytes:      256 << 10,
 		TokenCacheSeconds: 30,
 		RequestTimeout:    DefaultRequestTimeout,
@@ -165,6 +170,9 @@ func Load(getenv func(string) string) (Config, error) {
 		} else {
 			c.RequestTimeout = d
 		}
+	}
+	if u := c.StripeEndpoint; u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+		problems = append(problems, EnvStripeEndpoint+" must be an http(s) URL")
 	}
 	if v := get(EnvMaxBodyBytes); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)

@@ -29,6 +29,10 @@ type Group struct {
 	// Signs is true when the function signs responses with the account key
 	// (KMS Decrypt of the wrapped key in envelope mode, KMS Sign in kms mode).
 	Signs bool
+	// Secrets is true when the function opens account secrets sealed
+	// under the wrapping key (accounts' Stripe keys, payment form webhook
+	// secrets): KMS Decrypt on that key, in every signing mode.
+	Secrets bool
 	// Admin marks the management API: it creates signing keys (KMS
 	// GenerateDataKey / GetPublicKey) and receives the admin credential hash.
 	Admin bool
@@ -68,18 +72,24 @@ func Prefix(p string) string { return strings.TrimSuffix(p, "/") + "/{proxy+}" }
 // take the smallest size; key signs every response (RSA-2048); userauth
 // verifies argon2id hashes (CPU-bound: one full vCPU); the fallback serves
 // mostly mis-spelled key calls and is sized like key; admin (operators
-// only) generates RSA keys.
+// only) generates RSA keys. paymentform also serves the hosted payment
+// pages and Stripe's webhook (/paymentform/...) and reports failed
+// webhook deliveries; paymentform and subscription call Stripe with the
+// account's sealed keys.
 var Groups = []Group{
 	{Name: "admin", Routes: []string{Prefix("/admin")}, Writes: true, Admin: true, MemoryMB: 1024, TimeoutSeconds: 30},
 	{Name: "auth", Routes: WebAPI("auth", "Auth"), Writes: true, MemoryMB: 128, TimeoutSeconds: 10},
 	{Name: "customer", Routes: WebAPI("customer", "Customer"), Writes: true, MemoryMB: 128, TimeoutSeconds: 10},
 	{Name: "data", Routes: WebAPI("data", "Data"), Writes: true, MemoryMB: 128, TimeoutSeconds: 10},
-	{Name: "fallback", Default: true, Writes: true, Signs: true, MemoryMB: 512, TimeoutSeconds: 10},
+	{Name: "fallback", Default: true, Writes: true, Signs: true, Secrets: true, MemoryMB: 512, TimeoutSeconds: 10},
 	{Name: "key", Routes: WebAPI("key", "Key"), Writes: true, Signs: true, MemoryMB: 512, TimeoutSeconds: 10},
 	{Name: "licensetemplate", Routes: WebAPI("licensetemplate", "LicenseTemplate"), MemoryMB: 128, TimeoutSeconds: 10},
 	{Name: "message", Routes: WebAPI("message", "Message"), Writes: true, MemoryMB: 128, TimeoutSeconds: 10},
+	{Name: "paymentform", Routes: append(WebAPI("paymentform", "PaymentForm"), Prefix("/paymentform")), Writes: true, Secrets: true,
+		MemoryMB: 128, TimeoutSeconds: 15, FailureMetric: "PaymentWebhookFailures"},
 	{Name: "product", Routes: WebAPI("product", "Product"), MemoryMB: 128, TimeoutSeconds: 10},
 	{Name: "reseller", Routes: WebAPI("reseller", "Reseller"), Writes: true, MemoryMB: 128, TimeoutSeconds: 10},
+	{Name: "subscription", Routes: WebAPI("subscription", "Subscription"), Secrets: true, MemoryMB: 128, TimeoutSeconds: 10},
 	{Name: "userauth", Routes: WebAPI("userauth", "UserAuth"), Writes: true, MemoryMB: 1769, TimeoutSeconds: 10},
 }
 

@@ -67,7 +67,8 @@ func TestRoutes(t *testing.T) {
 				t.Errorf("%s: first route %s, want %s", g.Name, g.Routes[0], want)
 			}
 			for _, r := range g.Routes {
-				if seg := strings.Split(r, "/")[2]; !strings.EqualFold(seg, g.Name) {
+				seg := strings.Split(r, "/")
+				if seg[1] == "api" && !strings.EqualFold(seg[2], g.Name) || seg[1] != "api" && !strings.EqualFold(seg[1], g.Name) {
 					t.Errorf("%s: route %s is another group's", g.Name, r)
 				}
 			}

@@ -12,6 +12,8 @@
 //	userstore      end users (userauth) and their login attempts
 //	datastore      data objects
 //	messagestore   messages (message/*)
+//	paymentstore   payment forms, payment sessions (orders), Stripe events,
+//	               Stripe keys (sealed), discount codes, subscription links
 //
 // Errors: a missing item is apierr.NotFound and a failed condition is
 // apierr.Conflict (the adapters translate them to their domain's meaning);
@@ -29,7 +31,7 @@
 //	COUNTER                   <name>              global id counter (n): account,      catalogstore (and every adapter
 //	                                              product, template, globalkey,        that allocates ids)
 //	                                              customer, reseller, dataobject,
-//	                                              message
+//	                                              message, paymentform
 //	ACCOUNTS                  A#<id:012>          account                              catalogstore
 //	A#<account>               P#<product:012>     product                              catalogstore
 //	A#<account>               SIGNKEY#<ver:06>    signing key version (sealed)         catalogstore
@@ -65,6 +67,12 @@
 //	                          message, in time order                                   gsi2 MSGC#<account>#<channel> / <created:012>#<id:012>
 //	                                                                                   (with a channel)
 //	MSGI#<account>#<id>       MSGI                message pointer (its sort key)       messagestore
+//	A#<account>               PF#<id:012>         payment form (webhook secret sealed) paymentstore
+//	A#<account>               STRIPE              Stripe keys (sealed)                 paymentstore
+//	PS#<hash>                 PS                  payment session and its order        paymentstore; ttl
+//	PE#<account>#<event>      PE                  Stripe event id handled              paymentstore; ttl
+//	DC#<account>#<code>       DC                  discount code, redemption count      paymentstore
+//	SUB#<product>#<key>       SUB                 key's Stripe subscription item       paymentstore
 //
 // Indexes (schema.Definition): gsi1, gsi3, gsi4 and gsi5 project keys only;
 // gsi2 projects whole items, because a GetKeys page and a SearchQuery

@@ -296,3 +296,38 @@ func MessageChannelGSI2PK(accountID int64, channel string) string {
 func MessagePointer(accountID, id int64) Key {
 	return Key{"MSGI#" + itoa(accountID) + "#" + itoa(id), "MSGI"}
 }
+
+// ---- payments (payment forms, discount codes, metered billing) ----
+
+// PaymentForm is a payment form of an account (ids from
+// Counter("paymentform")).
+func PaymentForm(accountID, id int64) Key {
+	return Key{AccountPK(accountID), PaymentFormPrefix + Pad(id, IDWidth)}
+}
+
+// PaymentFormPrefix begins the sort keys of an account's payment forms.
+const PaymentFormPrefix = "PF#"
+
+// StripeSettings holds an account's sealed Stripe keys.
+func StripeSettings(accountID int64) Key { return Key{AccountPK(accountID), "STRIPE"} }
+
+// PaymentSession is a payment session (the order it becomes) by the hex
+// SHA-256 of its secret.
+func PaymentSession(hash string) Key { return Key{"PS#" + hash, "PS"} }
+
+// PaymentEvent records a Stripe event id the account's webhook handled.
+func PaymentEvent(accountID int64, eventID string) Key {
+	return Key{"PE#" + itoa(accountID) + "#" + eventID, "PE"}
+}
+
+// Discount is a discount code of an account (the upper-case code); its
+// own partition, as a popular code's redemptions are its only writes.
+func Discount(accountID int64, code string) Key {
+	return Key{"DC#" + itoa(accountID) + "#" + code, "DC"}
+}
+
+// SubscriptionLink ties a license key to the Stripe subscription item its
+// usage is billed to.
+func SubscriptionLink(productID int64, key string) Key {
+	return Key{"SUB#" + itoa(productID) + "#" + key, "SUB"}
+}

@@ -56,6 +56,12 @@ var builders = map[string]func() []string{
 	"CustomerUsersGSI3PK":      func() []string { return []string{"gsi3", dynamo.CustomerUsersGSI3PK(5, 11)} },
 	"ResellerLicensesGSI4PK":   func() []string { return []string{"gsi4", dynamo.ResellerLicensesGSI4PK(5, 12)} },
 	"ProductExpiryGSI5PK":      func() []string { return []string{"gsi5", dynamo.ProductExpiryGSI5PK(7)} },
+	"PaymentForm":              func() []string { k := dynamo.PaymentForm(5, 2); return []string{k.PK, k.SK} },
+	"StripeSettings":           func() []string { k := dynamo.StripeSettings(5); return []string{k.PK, k.SK} },
+	"PaymentSession":           func() []string { k := dynamo.PaymentSession("ab12"); return []string{k.PK, k.SK} },
+	"PaymentEvent":             func() []string { k := dynamo.PaymentEvent(5, "evt_1"); return []string{k.PK, k.SK} },
+	"Discount":                 func() []string { k := dynamo.Discount(5, "SPRING-10"); return []string{k.PK, k.SK} },
+	"SubscriptionLink":         func() []string { k := dynamo.SubscriptionLink(7, "AAAA"); return []string{k.PK, k.SK} },
 }
 
 // pattern turns a documented key pattern into a regular expression:

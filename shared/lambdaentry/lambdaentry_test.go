@@ -26,6 +26,8 @@ import (
 	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/lambdaentry"
 	"github.com/keyturn/keyturn/shared/messages"
+	"github.com/keyturn/keyturn/shared/payments"
+	"github.com/keyturn/keyturn/shared/stripefake"
 	"github.com/keyturn/keyturn/shared/users"
 )
 
@@ -178,6 +180,11 @@ var expectations = map[string]struct {
 	"userauth/RemoveUser.error.json":         {200, `{"result":1,"message":"The user could not be found."}`},
 	"userauth/ResetPasswordToken.json":       {200, `{"passwordResetToken":"`},
 	"userauth/ResetPasswordToken.error.json": {200, `{"result":1,"message":"Could not generate the password reset token."}`},
+
+	"paymentform/CreateSession.json":       {200, `{"sessionId":"`},
+	"paymentform/CreateSession.error.json": {200, `{"result":1,"message":"The currency string is incorrect."}`},
+	"subscription/RecordUsage.json":        {200, `{"result":0,"message":""}`},
+	"subscription/RecordUsage.error.json":  {200, `{"result":1,"message":"The subscription item id could not be found."}`},
 }
 
 // TestEventsThroughLambdaHandler feeds every sample API Gateway v2 event in
@@ -187,11 +194,13 @@ func TestEventsThroughLambdaHandler(t *testing.T) {
 	ctx := context.Background()
 	db, table := ddbtest.NewTable(t)
 	sum := sha256.Sum256([]byte("event-admin"))
+	stripe := stripefake.New(t)
 	cfg, err := config.Load(func(k string) string {
 		return map[string]string{
 			config.EnvTable: table, config.EnvSigningMode: config.SigningLocal,
 			config.EnvLocalKEKFile: filepath.Join(t.TempDir(), "kek"), config.EnvAdminSecretHash: hex.EncodeToString(sum[:]),
-			config.EnvPublicURL: "https://example.execute-api.us-east-1.amazonaws.com",
+			config.EnvPublicURL:      "https://example.execute-api.us-east-1.amazonaws.com",
+			config.EnvStripeEndpoint: stripe.URL,
 		}[k]
 	})
 	if err != nil {
@@ -259,6 +268,22 @@ func TestEventsThroughLambdaHandler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Payments: Stripe keys, a payment form, a key billed by a meter.
+	if _, err := a.StripeSettings.Set(ctx, acc.ID, payments.StripeKeys{SecretKey: stripe.SecretKey, WebhookSecret: stripe.WebhookSecret}); err != nil {
+		t.Fatal(err)
+	}
+	form, _, err := a.Payments.CreateForm(ctx, acc.ID, payments.FormInput{Name: "events", TemplateID: tpl.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	metered, err := a.Licenses.Create(ctx, acc.ID, p.ID, keys.Spec{Period: 30}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	item, _ := stripe.AddMeteredItem("events")
+	if _, err := a.Metering.Link(ctx, acc.ID, p.ID, metered[0].Key, item); err != nil {
+		t.Fatal(err)
+	}
 
 	files, err := filepath.Glob(filepath.Join("..", "..", "events", "*", "*.json"))
 	if err != nil || len(files) == 0 {
@@ -306,7 +331,8 @@ func TestEventsThroughLambdaHandler(t *testing.T) {
 				"{{template}}", strconv.FormatInt(tpl.ID, 10), "{{admin}}", "event-admin",
 				"{{customer}}", strconv.FormatInt(cust.ID, 10), "{{secret}}", url.QueryEscape(cust.Secret), "{{reseller}}", strconv.FormatInt(rsl.ID, 10),
 				"{{dokey}}", doKey[0].Key, "{{dataobject}}", strconv.FormatInt(obj.ID, 10), "{{rmobject}}", strconv.FormatInt(rmObj.ID, 10),
-				"{{message}}", strconv.FormatInt(msg.ID, 10))
+				"{{message}}", strconv.FormatInt(msg.ID, 10),
+				"{{paymentform}}", strconv.FormatInt(form.ID, 10), "{{metered}}", metered[0].Key)
 			ev.Body = repl.Replace(ev.Body)
 			for k, v := range ev.Headers {
 				ev.Headers[k] = repl.Replace(v)

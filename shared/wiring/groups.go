@@ -68,9 +68,9 @@ func MessageGroup(m *messages.Service) webapi.Group { return message.Group(messa
 func ResellerGroup(cust *customers.Service) webapi.Group { return reseller.Group(cust) }
 
 // Admin is the admin API on the services given.
-func Admin(c *Core, cat *catalog.Service, sk admin.SigningKeys, tpl *keys.Templates) http.Handler {
+func Admin(c *Core, cat *catalog.Service, sk admin.SigningKeys, tpl *keys.Templates, pay admin.PaymentDeps) http.Handler {
 	return admin.New(admin.Deps{
-		Catalog: cat, Tokens: c.Tokens, SigningKeys: sk, Templates: tpl,
+		Catalog: cat, Tokens: c.Tokens, SigningKeys: sk, Templates: tpl, Payments: pay,
 		SecretSHA256: c.Config.AdminSecretSHA256, Logger: c.Logger, MaxBodyBytes: c.Config.MaxBodyBytes,
 		RequestTimeout: c.Config.RequestTimeout,
 	})

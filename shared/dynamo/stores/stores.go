@@ -14,6 +14,7 @@ import (
 	"github.com/keyturn/keyturn/shared/dynamo/datastore"
 	"github.com/keyturn/keyturn/shared/dynamo/licensestore"
 	"github.com/keyturn/keyturn/shared/dynamo/messagestore"
+	"github.com/keyturn/keyturn/shared/dynamo/paymentstore"
 	"github.com/keyturn/keyturn/shared/dynamo/userstore"
 	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/license"
@@ -29,6 +30,7 @@ type Stores struct {
 	Users     *userstore.Store
 	Data      *datastore.Store
 	Messages  *messagestore.Store
+	Payments  *paymentstore.Store
 }
 
 // New returns every adapter on the named table.
@@ -37,6 +39,7 @@ func New(db dynamo.API, table string) *Stores {
 	return &Stores{
 		Table: t, Catalog: catalogstore.New(t), Licenses: licensestore.New(t), Customers: customerstore.New(t),
 		Users: userstore.New(t), Data: datastore.New(t), Messages: messagestore.New(t),
+		Payments: paymentstore.New(t),
 	}
 }
 

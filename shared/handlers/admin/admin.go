@@ -19,6 +19,9 @@
 //	POST   /admin/accounts/{account}/license-templates    {"name","productId","period","f1".."f8","notes","block","trialActivation","maxNoOfMachines","allowedMachines"}
 //	POST   /admin/accounts/{account}/signing-keys         create or rotate
 //	GET    /admin/accounts/{account}/signing-keys/current public key (xml, pem, jwk)
+//
+// and the payment routes (Stripe keys, payment forms, discount codes,
+// subscription links) listed at paymentRoutes.
 package admin
 
 import (
@@ -66,6 +69,8 @@ type Deps struct {
 	// RequestTimeout is the deadline of each request (0: none); a request
 	// whose dependency ran out of time is answered 503.
 	RequestTimeout time.Duration
+	// Payments are the payment services (optional).
+	Payments PaymentDeps
 }
 
 // New returns the admin API handler. Every request must carry
@@ -93,6 +98,7 @@ func New(d Deps) http.Handler {
 	mux.HandleFunc("POST /admin/accounts/{account}/license-templates", a.createTemplate)
 	mux.HandleFunc("POST /admin/accounts/{account}/signing-keys", a.createSigningKey)
 	mux.HandleFunc("GET /admin/accounts/{account}/signing-keys/current", a.currentSigningKey)
+	a.paymentRoutes(mux)
 	a.mux = mux
 	return a
 }

@@ -24,23 +24,31 @@ import (
 // rotated out.
 const keyCacheTTL = 5 * time.Minute
 
-// NewSigningKeys builds the signing key manager for the configured mode;
-// kmsClient is the KMS client to use (nil: one is built from the
-// environment for the modes that use KMS).
-func NewSigningKeys(c *wiring.Core, kmsClient *kms.Client) (*signing.Manager, error) {
-	cfg := c.Config
-	client := func() *kms.Client {
-		if kmsClient == nil {
-			kmsClient = kms.NewFromConfig(c.AWS(), func(o *kms.Options) {
-				o.HTTPClient = c.HTTPClient()
-				o.Retryer = c.Retryer()
-				if cfg.KMSEndpoint != "" {
-					o.BaseEndpoint = aws.String(cfg.KMSEndpoint)
-				}
-			})
+// KMSClient returns a KMS client built from the environment (endpoint
+// override, the Core's HTTP client and retries). Building it calls nothing.
+func KMSClient(c *wiring.Core) *kms.Client {
+	return kms.NewFromConfig(c.AWS(), func(o *kms.Options) {
+		o.HTTPClient = c.HTTPClient()
+		o.Retryer = c.Retryer()
+		if c.Config.KMSEndpoint != "" {
+			o.BaseEndpoint = aws.String(c.Config.KMSEndpoint)
 		}
-		return kmsClient
+	})
+}
+
+// kmsClient returns given, or a KMS client built from the environment.
+func kmsClient(c *wiring.Core, given *kms.Client) *kms.Client {
+	if given != nil {
+		return given
 	}
+	return KMSClient(c)
+}
+
+// NewSigningKeys builds the signing key manager for the configured mode;
+// client is the KMS client to use (nil: one is built from the environment
+// for the modes that use KMS).
+func NewSigningKeys(c *wiring.Core, client *kms.Client) (*signing.Manager, error) {
+	cfg := c.Config
 	mc := signing.ManagerConfig{Store: c.Stores.Catalog, Mode: cfg.SigningMode, Rand: rand.Reader, Now: c.Now, TTL: keyCacheTTL}
 	switch cfg.SigningMode {
 	case config.SigningLocal:
@@ -50,13 +58,27 @@ func NewSigningKeys(c *wiring.Core, kmsClient *kms.Client) (*signing.Manager, er
 		}
 		mc.Wrapper = w
 	case config.SigningEnvelope:
-		mc.Wrapper = kmskeys.NewEnvelope(client(), cfg.KMSKeyID, rand.Reader)
+		mc.Wrapper = kmskeys.NewEnvelope(kmsClient(c, client), cfg.KMSKeyID, rand.Reader)
 	case config.SigningKMS:
-		mc.Source = kmskeys.NewSource(client(), cfg.KMSSigningKeyID)
+		mc.Source = kmskeys.NewSource(kmsClient(c, client), cfg.KMSSigningKeyID)
 	default:
 		return nil, fmt.Errorf("unknown signing mode %q", cfg.SigningMode)
 	}
 	return signing.NewManager(mc)
+}
+
+// NewSecretWrapper returns what seals account secrets (Stripe keys, payment
+// form webhook secrets): the signing keys' wrapper of the mode (the local
+// key file, or the envelope KMS key); in kms mode the envelope key when
+// one is configured, and nil otherwise (secrets cannot be stored then).
+func NewSecretWrapper(c *wiring.Core, client *kms.Client) (signing.SecretWrapper, error) {
+	switch cfg := c.Config; {
+	case cfg.SigningMode == config.SigningLocal:
+		return signing.NewLocalWrapper(cfg.LocalKEKFile, rand.Reader)
+	case cfg.KMSKeyID != "":
+		return kmskeys.NewEnvelope(kmsClient(c, client), cfg.KMSKeyID, rand.Reader), nil
+	}
+	return nil, nil
 }
 
 // KeyFunction serves the key group.
@@ -66,17 +88,4 @@ func KeyFunction(c *wiring.Core) (http.Handler, error) {
 		return nil, err
 	}
 	return c.WebAPI(wiring.KeyGroup(c, wiring.NewLicenses(c), wiring.NewTemplates(c), sk, wiring.NewCustomers(c), wiring.NewAssembler(c))), nil
-}
-
-// AdminFunction serves the admin API (it needs the admin credential's
-// hash in the configuration).
-func AdminFunction(c *wiring.Core) (http.Handler, error) {
-	if err := c.Config.RequireAdmin(); err != nil {
-		return nil, err
-	}
-	sk, err := NewSigningKeys(c, nil)
-	if err != nil {
-		return nil, err
-	}
-	return wiring.Admin(c, wiring.NewCatalog(c), sk, wiring.NewTemplates(c)), nil
 }

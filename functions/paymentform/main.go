@@ -1,0 +1,9 @@
+// Command paymentform is the Lambda of the paymentform API group (see shared/deploy).
+package main
+
+import (
+	"github.com/keyturn/keyturn/shared/lambdaentry"
+	"github.com/keyturn/keyturn/shared/wiring/payment"
+)
+
+func main() { lambdaentry.Start(payment.PaymentFormFunction) }
