@@ -39,11 +39,13 @@ import (
 	"github.com/keyturn/keyturn/shared/handlers/data"
 	"github.com/keyturn/keyturn/shared/handlers/key"
 	"github.com/keyturn/keyturn/shared/handlers/licensetemplate"
+	"github.com/keyturn/keyturn/shared/handlers/netlicensing"
 	"github.com/keyturn/keyturn/shared/handlers/product"
 	"github.com/keyturn/keyturn/shared/handlers/reseller"
 	"github.com/keyturn/keyturn/shared/handlers/userauth"
 	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/license"
+	"github.com/keyturn/keyturn/shared/licensees"
 	"github.com/keyturn/keyturn/shared/signing"
 	"github.com/keyturn/keyturn/shared/users"
 	"github.com/keyturn/keyturn/shared/webapi"
@@ -81,7 +83,9 @@ type App struct {
 	Users *users.Service
 	// DataObjects are the data objects (usage counters).
 	DataObjects *dataobj.Service
-	Now         func() time.Time
+	// Licensees is the NetLicensing licensee view of customers and keys.
+	Licensees *licensees.Service
+	Now       func() time.Time
 }
 
 // Clients are the AWS clients an App uses. Leave a field nil to have New
@@ -130,8 +134,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, clients Cl
 		return nil, err
 	}
 	products := catalog.NewProductCache(cat, productCacheTTL, now)
-	customerSvc := customers.NewService(cust, lic, now, rand.Reader)
-	return &App{
+	customerSvc := customers.NewService(cust, st.CustomerLicenses(), now, rand.Reader)
+	a := &App{
 		Config:        cfg,
 		Logger:        logger,
 		DynamoDB:      clients.DynamoDB,
@@ -156,7 +160,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, clients Cl
 			users.HashSlots(users.DefaultParams, cfg.FunctionMemoryMB, runtime.NumCPU()), users.DefaultHashWait)),
 		DataObjects: dataobj.NewService(data, lic, products, now),
 		Now:         now,
-	}, nil
+	}
+	a.Licensees = licensees.NewService(st.Licensees, lic, a.Licenses, customerSvc, products, now, rand.Reader)
+	return a, nil
 }
 
 // customerLookup resolves the customer fields of GetKeys searches.
@@ -204,14 +210,38 @@ func (a *App) Admin() http.Handler {
 	})
 }
 
-// Router sends /admin/... (any case, any slashes) to admin and everything
-// else to api. Either may be nil (then those paths get a JSON 404).
-func Router(api, adminAPI http.Handler) http.Handler {
+// Peer is an API group that is not Web API 3 (a peer API such as
+// NetLicensing's), served under its own path prefix.
+type Peer struct {
+	// Prefix is the lower-case path prefix, e.g. "/core/v2/rest".
+	Prefix  string
+	Handler http.Handler
+}
+
+// Peers returns the peer API groups, for servers that serve them all.
+func Peers(a *App) []Peer {
+	return []Peer{{Prefix: netlicensing.Prefix, Handler: a.NetLicensing()}}
+}
+
+// NetLicensing returns the NetLicensing licensee API handler.
+func (a *App) NetLicensing() http.Handler {
+	return netlicensing.New(netlicensing.Deps{Licensees: a.Licensees, Auth: a.Tokens, Logger: a.Logger, MaxBodyBytes: a.Config.MaxBodyBytes})
+}
+
+// Router sends /admin/... (any case, any slashes) to admin, the paths of
+// each peer under its prefix to the peer, and everything else to api. api
+// and adminAPI may be nil (then those paths get a JSON 404).
+func Router(api, adminAPI http.Handler, peers ...Peer) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := strings.ToLower(webapi.CleanPath(r.URL.Path))
 		h := api
 		if p == "/admin" || strings.HasPrefix(p, "/admin/") {
 			h = adminAPI
+		}
+		for _, peer := range peers {
+			if p == peer.Prefix || strings.HasPrefix(p, peer.Prefix+"/") {
+				h = peer.Handler
+			}
 		}
 		if h == nil {
 			w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -294,6 +324,8 @@ func (a *App) Handler(group string) (http.Handler, error) {
 		return a.WebAPI(data.Group(data.Deps{Objects: a.DataObjects})), nil
 	case "userauth":
 		return a.WebAPI(userauth.Group(userauth.Deps{Users: a.Users})), nil
+	case "netlicensing":
+		return a.NetLicensing(), nil
 	}
 	return nil, fmt.Errorf("unknown group %q", group)
 }

@@ -77,6 +77,7 @@ var Groups = []Group{
 	{Name: "fallback", Default: true, Writes: true, Signs: true, MemoryMB: 512, TimeoutSeconds: 10},
 	{Name: "key", Routes: WebAPI("key", "Key"), Writes: true, Signs: true, MemoryMB: 512, TimeoutSeconds: 10},
 	{Name: "licensetemplate", Routes: WebAPI("licensetemplate", "LicenseTemplate"), MemoryMB: 128, TimeoutSeconds: 10},
+	{Name: "netlicensing", Routes: []string{Prefix("/core/v2/rest")}, Writes: true, MemoryMB: 128, TimeoutSeconds: 10},
 	{Name: "product", Routes: WebAPI("product", "Product"), MemoryMB: 128, TimeoutSeconds: 10},
 	{Name: "reseller", Routes: WebAPI("reseller", "Reseller"), Writes: true, MemoryMB: 128, TimeoutSeconds: 10},
 	{Name: "userauth", Routes: WebAPI("userauth", "UserAuth"), Writes: true, MemoryMB: 1769, TimeoutSeconds: 10},

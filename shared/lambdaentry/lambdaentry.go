@@ -45,7 +45,7 @@ func WithRequestID(h http.Handler) http.Handler {
 // spelling (the local development server's router, without the admin API).
 func HandlerFor(a *app.App, group string) (http.Handler, error) {
 	if g, ok := deploy.Lookup(group); ok && g.Default {
-		return app.Router(a.WebAPI(app.Groups(a)...), nil), nil
+		return app.Router(a.WebAPI(app.Groups(a)...), nil, app.Peers(a)...), nil
 	}
 	return a.Handler(group)
 }
