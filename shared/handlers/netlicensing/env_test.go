@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -240,4 +241,34 @@ func (r response) errorInfo(t *testing.T) (string, string) {
 	}
 	t.Fatalf("no ERROR info (%d): %.300s", r.status, r.body)
 	return "", ""
+}
+
+// jsonInt returns a numeric member of a Web API 3 answer as a string.
+func jsonInt(t *testing.T, body, name string) string {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(body), &m); err != nil {
+		t.Fatalf("%v: %s", err, body)
+	}
+	f, ok := m[name].(float64)
+	if !ok {
+		t.Fatalf("no %s in %s", name, body)
+	}
+	return strconv.FormatInt(int64(f), 10)
+}
+
+// raw sends body as it is (form content type) with the given Accept.
+func (e *env) raw(token, method, path, body, accept string) response {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.url+"/core/v2/rest/"+strings.TrimPrefix(path, "/"), strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", accept)
+	req.Header.Set("Authorization", basic(token))
+	res, err := e.http.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return response{status: res.StatusCode, body: string(b), header: res.Header}
 }
