@@ -241,9 +241,9 @@ func checkFields(f Fields) error {
 	return checkProperties(f.Properties, true)
 }
 
-// checkProperties bounds custom properties (empty values allowed when
-// they mean "remove" in an update).
-func checkProperties(p map[string]string, update bool) error {
+// checkProperties bounds custom properties; empty values are allowed
+// where they mean "remove" (update) or "nothing" (create).
+func checkProperties(p map[string]string, allowEmpty bool) error {
 	if len(p) > MaxProperties {
 		return apierr.LicenseePropertiesInvalid
 	}
@@ -251,7 +251,7 @@ func checkProperties(p map[string]string, update bool) error {
 	for k, v := range p {
 		total += len(k) + len(v)
 		if k == "" || !utf8.ValidString(k) || !utf8.ValidString(v) || utf8.RuneCountInString(k) > MaxPropertyName ||
-			utf8.RuneCountInString(v) > MaxPropertyValue || (v == "" && !update) {
+			utf8.RuneCountInString(v) > MaxPropertyValue || (v == "" && !allowEmpty) {
 			return apierr.LicenseePropertiesInvalid
 		}
 		for _, r := range k {
@@ -350,9 +350,6 @@ func (s *Service) Create(ctx context.Context, accountID, productID int64, f Fiel
 	if err := checkFields(f); err != nil {
 		return View{}, err
 	}
-	if err := checkProperties(f.Properties, false); err != nil {
-		return View{}, err
-	}
 	if _, err := s.product(ctx, accountID, productID); err != nil {
 		return View{}, err
 	}
@@ -366,8 +363,13 @@ func (s *Service) Create(ctx context.Context, accountID, productID int64, f Fiel
 	if f.Secret != nil {
 		l.Secret = *f.Secret
 	}
-	if len(f.Properties) > 0 {
-		l.Properties = f.Properties
+	for k, v := range f.Properties {
+		if v != "" { // an empty value sets nothing (it removes, in an update)
+			if l.Properties == nil {
+				l.Properties = map[string]string{}
+			}
+			l.Properties[k] = v
+		}
 	}
 	var c customers.Customer
 	var err error

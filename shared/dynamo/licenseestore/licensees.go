@@ -9,6 +9,7 @@
 package licenseestore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -184,10 +185,12 @@ func (s *Store) Replace(ctx context.Context, prev, l licensees.Licensee) error {
 	})
 	var tx *dynamo.TxError
 	if errors.As(err, &tx) {
-		if tx.FailedAt(0) {
-			return licensees.ErrNumberTaken
+		// A stale prev is reported as such even when the new number is
+		// taken too.
+		if err := s.current(ctx, prev); err != nil || !tx.FailedAt(0) {
+			return cmp.Or(err, apierr.Conflict)
 		}
-		return s.conflict(ctx, prev)
+		return licensees.ErrNumberTaken
 	}
 	if err != nil {
 		return fmt.Errorf("renumber licensee: %w", err)
@@ -198,12 +201,21 @@ func (s *Store) Replace(ctx context.Context, prev, l licensees.Licensee) error {
 // conflict tells a licensee that changed (apierr.Conflict) from one that
 // is gone (apierr.NotFound) after a version condition failed.
 func (s *Store) conflict(ctx context.Context, prev licensees.Licensee) error {
-	if _, err := s.Get(ctx, prev.AccountID, prev.Number); errors.Is(err, apierr.NotFound) {
-		return apierr.NotFound
-	} else if err != nil {
+	return cmp.Or(s.current(ctx, prev), apierr.Conflict)
+}
+
+// current returns nil when the licensee is still stored at prev's
+// version, apierr.Conflict when it changed and apierr.NotFound when it is
+// gone (one consistent read).
+func (s *Store) current(ctx context.Context, prev licensees.Licensee) error {
+	l, err := s.Get(ctx, prev.AccountID, prev.Number)
+	switch {
+	case err != nil:
 		return err
+	case l.Version != prev.Version:
+		return apierr.Conflict
 	}
-	return apierr.Conflict
+	return nil
 }
 
 // Delete implements licensees.Store: one transaction deleting the licensee
