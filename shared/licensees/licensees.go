@@ -227,7 +227,10 @@ func checkFields(f Fields) error {
 	if f.Number != nil && !ValidNumber(*f.Number) {
 		return apierr.LicenseeNumberInvalid
 	}
-	if f.Secret != nil && (!utf8.ValidString(*f.Secret) || utf8.RuneCountInString(*f.Secret) > MaxSecret) {
+	if f.Secret != nil && !utf8.ValidString(*f.Secret) {
+		return apierr.BadInput
+	}
+	if f.Secret != nil && utf8.RuneCountInString(*f.Secret) > MaxSecret {
 		return apierr.LicenseeSecretTooLong
 	}
 	if f.Name != nil {

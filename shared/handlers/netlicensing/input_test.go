@@ -58,6 +58,7 @@ func TestBadInput(t *testing.T) {
 		{"number taken", "POST", "licensee", create("number", "TAKEN"), "", 400, malformed, "Licensee with this number already exists"},
 		{"name of 101 characters", "POST", "licensee", create("name", strings.Repeat("n", 101)), "", 400, malformed, "The name of the customer is limited to 100 characters."},
 		{"name not UTF-8", "POST", "licensee", create("name", "\xfe"), "", 400, malformed, ""},
+		{"licensee secret not UTF-8", "POST", "licensee", create("licenseeSecret", "\xff"), "", 400, malformed, "The input parameters were incorrect."},
 		{"licensee secret too long", "POST", "licensee", create("licenseeSecret", long), "", 400, malformed, "Licensee secret is limited to 1000 characters"},
 		{"51 custom properties", "POST", "licensee", manyProps, "", 400, malformed, ""},
 		{"custom property value too long", "POST", "licensee", create("color", long), "", 400, malformed, ""},
