@@ -429,6 +429,7 @@ func (s *Service) createWithNumber(ctx context.Context, l *Licensee, number *str
 			}
 			l.Number = n
 		}
+		l.Version = 1
 		err := s.store.Create(ctx, *l)
 		switch {
 		case errors.Is(err, ErrNumberTaken) && number == nil && attempt < 5:

@@ -106,8 +106,8 @@ func (s *Store) countOps(accountID, productID, delta int64) []types.TransactWrit
 }
 
 // Create implements licensees.Store: one transaction of the licensee (its
-// number free), the claim (the customer no licensee of the product yet),
-// a check that the customer exists, and both counts.
+// number free; stored at version 1), the claim (the customer no licensee
+// of the product yet), a check that the customer exists, and both counts.
 func (s *Store) Create(ctx context.Context, l licensees.Licensee) error {
 	l.Version = 1
 	put, err := s.t.PutOp(newItem(l), dynamo.NotExists)
