@@ -172,10 +172,15 @@ func update(ctx context.Context, h *Handler, c *call) (int, *Document, error) {
 	return http.StatusOK, one(v), nil
 }
 
-// remove: DELETE licensee/{number}?forceCascade=true|false.
+// remove: DELETE licensee/{number}?forceCascade[=true|false]. As the
+// documented URL (licensee/{number}?forceCascade) reads, the parameter
+// without a value is the flag set.
 func remove(ctx context.Context, h *Handler, c *call) (int, *Document, error) {
-	cascade := c.params.boolean("forceCascade")
-	if err := h.d.Licensees.Delete(ctx, c.principal.AccountID, c.number, cascade != nil && *cascade, c.lim); err != nil {
+	cascade := false
+	if v, ok := c.params.get("forceCascade"); ok {
+		cascade = strings.TrimSpace(v) == "" || *c.params.boolean("forceCascade")
+	}
+	if err := h.d.Licensees.Delete(ctx, c.principal.AccountID, c.number, cascade, c.lim); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusNoContent, nil, nil

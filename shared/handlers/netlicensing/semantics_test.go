@@ -233,7 +233,11 @@ func TestDelete(t *testing.T) {
 	if id, msg := r.errorInfo(t); r.status != 400 || id != "MalformedRequestException" || msg != "Licensee has licenses: delete it with forceCascade=true to delete them too" {
 		t.Errorf("delete without cascade: %d %s %s", r.status, id, msg)
 	}
-	if r := e.do(e.tok, "DELETE", "licensee/D1", url.Values{"forceCascade": {"true"}}); r.status != 204 {
+	if r := e.do(e.tok, "DELETE", "licensee/D1", nil); r.status != 400 {
+		t.Errorf("delete without forceCascade: %d %s", r.status, r.body)
+	}
+	// The documented form: licensee/{number}?forceCascade (the bare flag).
+	if r := e.do(e.tok, "DELETE", "licensee/D1?forceCascade", nil); r.status != 204 {
 		t.Fatalf("delete with cascade: %d %s", r.status, r.body)
 	}
 	if got := e.webAPI("key/GetKey", "ProductId", pn, "Key", k); got != `{"result":1,"message":"Could not find the key."}` {
