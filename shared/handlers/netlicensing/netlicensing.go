@@ -210,8 +210,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return 0, nil, err
 		}
-		user, pass, ok := basicAuth(r.Header.Get("Authorization"))
-		_ = user // NetLicensing's API key identification sends "apiKey"; the token is what counts.
+		// NetLicensing's API key identification sends the user "apiKey";
+		// the token (the password) is what counts.
+		_, pass, ok := basicAuth(r.Header.Get("Authorization"))
 		if !ok {
 			return 0, nil, apierr.Unauthenticated
 		}
