@@ -145,8 +145,8 @@ type Store interface {
 	// is no licensee of the product yet (ErrCustomerTaken) and the customer
 	// exists (apierr.NotFound), in one transaction that also counts it.
 	Create(ctx context.Context, l Licensee) error
-	// Get reads a licensee (strongly consistent).
-	Get(ctx context.Context, accountID int64, number string) (Licensee, error)
+	// Get reads a licensee, strongly consistent if asked.
+	Get(ctx context.Context, accountID int64, number string, consistent bool) (Licensee, error)
 	// Replace writes l over prev if the stored licensee is still at
 	// prev.Version; a changed number moves it (ErrNumberTaken if taken).
 	Replace(ctx context.Context, prev, l Licensee) error
@@ -281,16 +281,23 @@ func (s *Service) product(ctx context.Context, accountID, productID int64) (cata
 	return p, err
 }
 
-// get reads a licensee the caller reaches. Errors: LicenseeNotFound,
-// LicenseeNumberInvalid (too long), apierr.AccessDenied.
-func (s *Service) get(ctx context.Context, accountID int64, number string, lim Limits) (Licensee, error) {
+// get reads a licensee the caller reaches: strongly consistent for the
+// calls that change it (their writes are conditioned on what they read),
+// eventually consistent for reads, which read again, consistently, before
+// answering that the licensee does not exist (so a licensee created a
+// moment ago is found). Errors: LicenseeNotFound, LicenseeNumberInvalid
+// (too long), apierr.AccessDenied.
+func (s *Service) get(ctx context.Context, accountID int64, number string, lim Limits, consistent bool) (Licensee, error) {
 	if len(number) > maxNumberBytes || utf8.RuneCountInString(number) > MaxNumberRunes {
 		return Licensee{}, apierr.LicenseeNumberInvalid
 	}
 	if !ValidNumber(number) {
 		return Licensee{}, apierr.LicenseeNotFound
 	}
-	l, err := s.store.Get(ctx, accountID, number)
+	l, err := s.store.Get(ctx, accountID, number, consistent)
+	if errors.Is(err, apierr.NotFound) && !consistent {
+		l, err = s.store.Get(ctx, accountID, number, true)
+	}
 	if errors.Is(err, apierr.NotFound) {
 		return Licensee{}, apierr.LicenseeNotFound
 	}
@@ -448,7 +455,7 @@ func (s *Service) createWithNumber(ctx context.Context, l *Licensee, number *str
 // Get returns a licensee. Errors: LicenseeNotFound, LicenseeNumberInvalid,
 // apierr.AccessDenied (another product than the caller's).
 func (s *Service) Get(ctx context.Context, accountID int64, number string, lim Limits) (View, error) {
-	l, err := s.get(ctx, accountID, number, lim)
+	l, err := s.get(ctx, accountID, number, lim, false)
 	if err != nil {
 		return View{}, err
 	}
@@ -543,7 +550,7 @@ func (s *Service) Update(ctx context.Context, accountID int64, number string, f 
 		return View{}, err
 	}
 	for attempt := 0; ; attempt++ {
-		prev, err := s.get(ctx, accountID, number, lim)
+		prev, err := s.get(ctx, accountID, number, lim, true)
 		if err != nil {
 			return View{}, err
 		}
@@ -637,7 +644,7 @@ func sameLicensee(a, b Licensee) bool {
 // when it has no other licensee and no key left. Errors: those of Get.
 func (s *Service) Delete(ctx context.Context, accountID int64, number string, cascade bool, lim Limits) error {
 	for attempt := 0; ; attempt++ {
-		l, err := s.get(ctx, accountID, number, lim)
+		l, err := s.get(ctx, accountID, number, lim, true)
 		if err != nil {
 			return err
 		}
@@ -721,11 +728,11 @@ func (s *Service) Transfer(ctx context.Context, accountID int64, target, source 
 	if source == "" {
 		return apierr.LicenseeSourceNotProvided
 	}
-	t, err := s.get(ctx, accountID, target, lim)
+	t, err := s.get(ctx, accountID, target, lim, true)
 	if err != nil {
 		return err
 	}
-	src, err := s.get(ctx, accountID, source, lim)
+	src, err := s.get(ctx, accountID, source, lim, true)
 	if err != nil {
 		return err
 	}
@@ -780,11 +787,11 @@ type Validation struct {
 }
 
 // Validate computes the licensee's validity from its licenses (see the
-// package documentation). One consistent read of the licensee, one Query
-// and one BatchGetItem of its licenses (at most MaxValidatedLicenses), the
+// package documentation). One read of the licensee, one Query and one
+// BatchGetItem of its licenses (at most MaxValidatedLicenses), the
 // product from the cache. Errors: those of Get.
 func (s *Service) Validate(ctx context.Context, accountID int64, number string, in ValidateInput, lim Limits) (Validation, error) {
-	l, err := s.get(ctx, accountID, number, lim)
+	l, err := s.get(ctx, accountID, number, lim, false)
 	if err != nil {
 		return Validation{}, err
 	}

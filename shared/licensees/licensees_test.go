@@ -20,11 +20,17 @@ type fakeStore struct {
 	create  func(licensees.Licensee) error
 	get     func(string) (licensees.Licensee, error)
 	replace func(prev, l licensees.Licensee) error
+	// stale, when set, answers eventually consistent reads (a replica
+	// that has not seen the licensee yet).
+	stale func(string) (licensees.Licensee, error)
 }
 
 func (f *fakeStore) NextSeqs(context.Context, int64, int64) (int64, int64, error) { return 1, 1, nil }
 func (f *fakeStore) Create(_ context.Context, l licensees.Licensee) error         { return f.create(l) }
-func (f *fakeStore) Get(_ context.Context, _ int64, n string) (licensees.Licensee, error) {
+func (f *fakeStore) Get(_ context.Context, _ int64, n string, consistent bool) (licensees.Licensee, error) {
+	if !consistent && f.stale != nil {
+		return f.stale(n)
+	}
 	return f.get(n)
 }
 func (f *fakeStore) Replace(_ context.Context, prev, l licensees.Licensee) error {
@@ -252,5 +258,28 @@ func TestValidity(t *testing.T) {
 				t.Errorf("ttl %v, want %v", v.TTL, want)
 			}
 		})
+	}
+}
+
+// TestReadsAgainBeforeNotFound: a licensee an eventually consistent read
+// misses (created a moment ago) is read again, consistently, before the
+// answer is "does not exist"; a licensee that really is missing is not
+// found.
+func TestReadsAgainBeforeNotFound(t *testing.T) {
+	missing := func(string) (licensees.Licensee, error) { return licensees.Licensee{}, apierr.NotFound }
+	st := &fakeStore{stale: missing, get: func(n string) (licensees.Licensee, error) {
+		return licensees.Licensee{Number: n, ProductID: 3, CustomerID: 9, Active: true}, nil
+	}}
+	cust := &fakeCustomers{names: map[int64]string{9: "Ada"}}
+	s := newService(st, fakeLicenses{}, cust, catalog.Product{ID: 3})
+	if v, err := s.Get(context.Background(), 1, "NEW", licensees.Limits{}); err != nil || v.Number != "NEW" || v.Name != "Ada" {
+		t.Errorf("Get = %+v, %v", v, err)
+	}
+	if _, err := s.Validate(context.Background(), 1, "NEW", licensees.ValidateInput{}, licensees.Limits{}); err != nil {
+		t.Errorf("Validate: %v", err)
+	}
+	st.get = missing
+	if _, err := s.Validate(context.Background(), 1, "GONE", licensees.ValidateInput{}, licensees.Limits{}); !errors.Is(err, apierr.LicenseeNotFound) {
+		t.Errorf("Validate of a missing licensee: %v", err)
 	}
 }

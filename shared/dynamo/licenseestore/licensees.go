@@ -140,10 +140,10 @@ func (s *Store) Create(ctx context.Context, l licensees.Licensee) error {
 	return nil
 }
 
-// Get implements licensees.Store: one consistent GetItem.
-func (s *Store) Get(ctx context.Context, accountID int64, number string) (licensees.Licensee, error) {
+// Get implements licensees.Store: one GetItem.
+func (s *Store) Get(ctx context.Context, accountID int64, number string, consistent bool) (licensees.Licensee, error) {
 	var it licenseeItem
-	if err := s.t.Get(ctx, dynamo.Licensee(accountID, number), true, &it); err != nil {
+	if err := s.t.Get(ctx, dynamo.Licensee(accountID, number), consistent, &it); err != nil {
 		return licensees.Licensee{}, err
 	}
 	return it.licensee(), nil
@@ -208,7 +208,7 @@ func (s *Store) conflict(ctx context.Context, prev licensees.Licensee) error {
 // version, apierr.Conflict when it changed and apierr.NotFound when it is
 // gone (one consistent read).
 func (s *Store) current(ctx context.Context, prev licensees.Licensee) error {
-	l, err := s.Get(ctx, prev.AccountID, prev.Number)
+	l, err := s.Get(ctx, prev.AccountID, prev.Number, true)
 	switch {
 	case err != nil:
 		return err
@@ -294,7 +294,7 @@ func (s *Store) OfCustomer(ctx context.Context, accountID, customerID int64) ([]
 	}
 	var out []licensees.Licensee
 	for _, c := range claims {
-		l, err := s.Get(ctx, accountID, c.Number)
+		l, err := s.Get(ctx, accountID, c.Number, true)
 		if errors.Is(err, apierr.NotFound) {
 			continue
 		}

@@ -64,7 +64,7 @@ func TestCreateClaims(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.Licensees.Get(context.Background(), account, "N1")
+	got, err := s.Licensees.Get(context.Background(), account, "N1", true)
 	if err != nil || got.Number != "N1" || got.CustomerID != 1 || got.ProductID != 7 || got.Version != 1 || got.Properties["k"] != "v" ||
 		!got.Created.Equal(first.Created) || got.Seq != 1 || got.ProductSeq != 1 {
 		t.Errorf("stored %+v, %v", got, err)
@@ -123,13 +123,13 @@ func TestReplace(t *testing.T) {
 	if err := s.Licensees.Replace(ctx, l, next); !errors.Is(err, apierr.Conflict) {
 		t.Errorf("replace of a stale version: %v, want Conflict", err)
 	}
-	cur, _ := s.Licensees.Get(ctx, account, "OLD")
+	cur, _ := s.Licensees.Get(ctx, account, "OLD", true)
 	taken := cur
 	taken.Number = "OTHER"
 	if err := s.Licensees.Replace(ctx, cur, taken); !errors.Is(err, licensees.ErrNumberTaken) {
 		t.Errorf("renumber to a taken number: %v", err)
 	}
-	if got, err := s.Licensees.Get(ctx, account, "OLD"); err != nil || got.Version != cur.Version {
+	if got, err := s.Licensees.Get(ctx, account, "OLD", true); err != nil || got.Version != cur.Version {
 		t.Errorf("after the refused renumber: %+v %v", got, err)
 	}
 	renamed := cur
@@ -137,10 +137,10 @@ func TestReplace(t *testing.T) {
 	if err := s.Licensees.Replace(ctx, cur, renamed); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Licensees.Get(ctx, account, "OLD"); !errors.Is(err, apierr.NotFound) {
+	if _, err := s.Licensees.Get(ctx, account, "OLD", true); !errors.Is(err, apierr.NotFound) {
 		t.Errorf("old number still there: %v", err)
 	}
-	got, err := s.Licensees.Get(ctx, account, "NEW")
+	got, err := s.Licensees.Get(ctx, account, "NEW", true)
 	if err != nil || got.Active || got.Seq != cur.Seq || got.ProductSeq != cur.ProductSeq || got.Version != cur.Version+1 {
 		t.Errorf("renumbered = %+v, %v", got, err)
 	}
