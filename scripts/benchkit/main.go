@@ -1,11 +1,13 @@
-// Command benchkit measures Keyturn's Web API operations against DynamoDB
-// Local, through each group's real Lambda handler (the event decoded and
+// Command benchkit measures Keyturn's Web API (and peer API) operations
+// against DynamoDB Local, through each group's real Lambda handler (the event decoded and
 // the response encoded as the Lambda runtime does): for each operation
 // requests/s, p50/p99 latency, DynamoDB calls per request and the
 // capacity units they consumed (ReturnConsumedCapacity), the process CPU
 // time per request (getrusage: handler, AWS SDK and runtime work; DynamoDB
 // Local runs in another process) and the bytes the function logs per
-// request. -out writes the figures as JSON for ./scripts/cost.
+// request. -out writes the figures as JSON for ./scripts/cost; with -only,
+// just the named operations are measured and their figures merged into
+// the file.
 // ./scripts/bench starts DynamoDB Local and runs it.
 package main
 
@@ -14,6 +16,7 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -43,6 +46,7 @@ import (
 	"github.com/keyturn/keyturn/shared/dynamo"
 	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/lambdaentry"
+	"github.com/keyturn/keyturn/shared/licensees"
 	"github.com/keyturn/keyturn/shared/messages"
 	"github.com/keyturn/keyturn/shared/payments"
 	"github.com/keyturn/keyturn/shared/stripefake"
@@ -118,6 +122,15 @@ type scenario struct {
 	// n overrides -n (CPU-heavy operations).
 	n      int
 	params func(i int) url.Values
+	// request, when set, builds request i of an API group that is not Web
+	// API 3 (a peer API), answered with a 2xx status.
+	request func(i int) peerRequest
+}
+
+// peerRequest is one request of a peer API.
+type peerRequest struct {
+	method, path, body string
+	headers            map[string]string
 }
 
 // logMeter counts what the logger writes.
@@ -287,6 +300,15 @@ func run(endpoint string, n, conc int, outFile, only string) error {
 	}
 	one := shared[0].Key
 	pid := strconv.FormatInt(p.ID, 10)
+	// A NetLicensing licensee: a customer of the product with one key.
+	lic, err := a.Licensees.Create(ctx, acc.ID, p.ID, licensees.Fields{Name: &custName}, 0, licensees.Limits{AccountWide: true})
+	if err != nil {
+		return err
+	}
+	if _, err := a.Licenses.Create(ctx, acc.ID, p.ID, keys.Spec{Period: 30, CustomerID: lic.CustomerID}, 1); err != nil {
+		return err
+	}
+	apiKey := "Basic " + base64.StdEncoding.EncodeToString([]byte("apiKey:"+token))
 	base := func(k string) url.Values {
 		return url.Values{"token": {token}, "ProductId": {pid}, "Key": {k}, "Sign": {"true"}, "SignMethod": {"1"}, "ModelVersion": {"3"}}
 	}
@@ -305,50 +327,54 @@ func run(endpoint string, n, conc int, outFile, only string) error {
 			v := base(fresh[i].Key)
 			v.Set("MachineCode", "new-"+strconv.Itoa(i))
 			return v
-		}},
+		}, nil},
 		{"activate_repeat", "Activate (repeated machine)", "key", "key/Activate", 0, func(i int) url.Values {
 			v := base(fresh[0].Key)
 			v.Set("MachineCode", "new-0")
 			return v
-		}},
+		}, nil},
 		{"activate_floating", "Activate (floating)", "key", "key/Activate", 0, func(i int) url.Values {
 			v := base(one)
 			v.Set("MachineCode", "float-"+strconv.Itoa(i%50))
 			v.Set("FloatingTimeInterval", "300")
 			return v
-		}},
+		}, nil},
 		{"activate_customer", "Activate (customer, limit)", "key", "key/Activate", 0, func(i int) url.Values {
 			v := base(owned[i].Key)
 			v.Set("MachineCode", "cust-"+strconv.Itoa(i))
 			return v
-		}},
-		{"getkey", "GetKey (signed)", "key", "key/GetKey", 0, func(i int) url.Values { return base(fresh[i%len(fresh)].Key) }},
-		{"getkey_related", "GetKey (customer+reseller)", "key", "key/GetKey", 0, func(i int) url.Values { return base(owned[i%len(owned)].Key) }},
+		}, nil},
+		{"getkey", "GetKey (signed)", "key", "key/GetKey", 0, func(i int) url.Values { return base(fresh[i%len(fresh)].Key) }, nil},
+		{"getkey_related", "GetKey (customer+reseller)", "key", "key/GetKey", 0, func(i int) url.Values { return base(owned[i%len(owned)].Key) }, nil},
 		{"getkey_unsigned", "GetKey (unsigned)", "key", "key/GetKey", 0, func(i int) url.Values {
 			v := base(fresh[i%len(fresh)].Key)
 			v.Set("Sign", "false")
 			return v
-		}},
+		}, nil},
 		{"keylock", "KeyLock", "auth", "auth/KeyLock", 0, func(i int) url.Values {
 			return url.Values{"token": {klToken}, "ProductId": {pid}, "Key": {fresh[i].Key}}
-		}},
-		{"data_increment", "IncrementIntValue", "data", "data/IncrementIntValue", 0, tok("Id", strconv.FormatInt(counter.ID, 10), "IntValue", "1")},
+		}, nil},
+		{"data_increment", "IncrementIntValue", "data", "data/IncrementIntValue", 0, tok("Id", strconv.FormatInt(counter.ID, 10), "IntValue", "1"), nil},
 		{"login", "Login (argon2id)", "userauth", "userauth/Login", min(n, 100), func(i int) url.Values {
 			return tok("Username", "bench"+strconv.Itoa(i%loginUsers), "Password", "benchmark password")(i)
-		}},
-		{"getproducts", "GetProducts", "product", "product/GetProducts", 0, tok()},
-		{"gettemplates", "GetLicenseTemplates", "licensetemplate", "licensetemplate/GetLicenseTemplates", 0, tok()},
+		}, nil},
+		{"getproducts", "GetProducts", "product", "product/GetProducts", 0, tok(), nil},
+		{"gettemplates", "GetLicenseTemplates", "licensetemplate", "licensetemplate/GetLicenseTemplates", 0, tok(), nil},
 		{"addcustomer", "AddCustomer", "customer", "customer/AddCustomer", 0, func(i int) url.Values {
 			return tok("Name", "c"+strconv.Itoa(i), "Email", "c"+strconv.Itoa(i)+"@example.com", "CompanyName", "Bench AB")(i)
+		}, nil},
+		{"getresellers", "GetResellers", "reseller", "reseller/GetResellers", 0, tok(), nil},
+		{"netlicensing_validate", "NetLicensing validate", "netlicensing", "netlicensing/licensee/validate", 0, nil, func(int) peerRequest {
+			return peerRequest{method: "POST", path: "/core/v2/rest/licensee/" + lic.Number + "/validate", body: "productNumber=" + pid,
+				headers: map[string]string{"authorization": apiKey, "accept": "application/json", "content-type": "application/x-www-form-urlencoded"}}
 		}},
-		{"getresellers", "GetResellers", "reseller", "reseller/GetResellers", 0, tok()},
 		// An app asking for what is new in its channel since it last
 		// asked: a page of benchMessages messages.
-		{"getmessages", "GetMessages (channel, since)", "message", "message/GetMessages", 0, tok("Channel", "stable", "Time", "1")},
+		{"getmessages", "GetMessages (channel, since)", "message", "message/GetMessages", 0, tok("Channel", "stable", "Time", "1"), nil},
 		{"createsession", "CreateSession", "paymentform", "paymentform/CreateSession", 0,
-			tok("PaymentFormId", strconv.FormatInt(form.ID, 10), "Currency", "USD", "Expires", "3600")},
+			tok("PaymentFormId", strconv.FormatInt(form.ID, 10), "Currency", "USD", "Expires", "3600"), nil},
 		{"recordusage", "RecordUsage (Stripe: stripefake)", "subscription", "subscription/RecordUsage", 0,
-			tok("ProductId", pid, "Key", one, "Amount", "1")},
+			tok("ProductId", pid, "Key", one, "Amount", "1"), nil},
 	}
 	if only != "" {
 		ids := strings.Split(only, ",")
@@ -503,8 +529,19 @@ func measure(h func(context.Context, events.APIGatewayV2HTTPRequest) (events.API
 func invoke(h func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error), s scenario, i int) (string, error) {
 	path := "/api/" + s.method
 	ev := events.APIGatewayV2HTTPRequest{Version: "2.0", RouteKey: "ANY /api/" + s.group + "/{proxy+}", RawPath: path,
-		Headers: map[string]string{"content-type": "application/x-www-form-urlencoded", "user-agent": "bench"}, Body: s.params(i).Encode()}
+		Headers: map[string]string{"content-type": "application/x-www-form-urlencoded", "user-agent": "bench"}}
 	ev.RequestContext.HTTP.Method = "POST"
+	if s.request != nil {
+		r := s.request(i)
+		path = r.path
+		ev.RouteKey, ev.RawPath, ev.Body, ev.Headers = "ANY "+path, path, r.body, map[string]string{"user-agent": "bench"}
+		for k, v := range r.headers {
+			ev.Headers[k] = v
+		}
+		ev.RequestContext.HTTP.Method = r.method
+	} else {
+		ev.Body = s.params(i).Encode()
+	}
 	ev.RequestContext.HTTP.Path = path
 	ev.RequestContext.HTTP.SourceIP = "192.0.2.1"
 	ev.RequestContext.RequestID = "bench-" + strconv.Itoa(i)
@@ -523,7 +560,7 @@ func invoke(h func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIG
 	if _, err := json.Marshal(res); err != nil {
 		return "", err
 	}
-	if res.StatusCode != 200 || !strings.Contains(res.Body, `"result":0`) {
+	if s.request != nil && res.StatusCode/100 != 2 || s.request == nil && (res.StatusCode != 200 || !strings.Contains(res.Body, `"result":0`)) {
 		return "", fmt.Errorf("%s: %d %s", s.name, res.StatusCode, res.Body)
 	}
 	return res.Body, nil

@@ -52,7 +52,7 @@ func run(addr string) error {
 			return err
 		}
 	}
-	srv := newServer(addr, a.Pages(app.Router(a.WebAPI(app.Groups(a)...), a.Admin())), cfg.RequestTimeout)
+	srv := newServer(addr, a.Pages(app.Router(a.WebAPI(app.Groups(a)...), a.Admin(), app.Peers(a)...)), cfg.RequestTimeout)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	logger.Info("listening", "addr", "http://"+addr)

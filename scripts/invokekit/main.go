@@ -2,14 +2,16 @@
 // real Lambda handler (the httpadapter entry) in process and prints the
 // Lambda response. Configuration comes from the same environment variables
 // as the Lambdas; ./scripts/invoke sets them for the ./scripts/dev stack.
-// Placeholders {{name}} in the body and headers are replaced by -set
-// name=value pairs.
+// Placeholders {{name}} in the path, query, body and headers are replaced
+// by -set name=value pairs; {{basic}} is the NetLicensing API key
+// identification of the token (base64 of apiKey:<token>).
 //
 //	go run ./scripts/invokekit -set token=... -set product=1 key events/key/GetKey.json
 package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -63,17 +65,23 @@ func run(group, file string, vals sets) error {
 			return fmt.Errorf("-set %q: want name=value", v)
 		}
 		pairs = append(pairs, "{{"+name+"}}", url.QueryEscape(value))
+		if name == "token" {
+			// NetLicensing's API key identification: HTTP Basic apiKey:<token>.
+			pairs = append(pairs, "{{basic}}", base64.StdEncoding.EncodeToString([]byte("apiKey:"+value)))
+		}
 	}
 	repl := strings.NewReplacer(pairs...)
 	ev.Body = repl.Replace(ev.Body)
 	ev.RawQueryString = repl.Replace(ev.RawQueryString)
+	ev.RawPath = repl.Replace(ev.RawPath)
+	ev.RequestContext.HTTP.Path = repl.Replace(ev.RequestContext.HTTP.Path)
 	for k, v := range ev.Headers {
 		ev.Headers[k] = repl.Replace(v)
 	}
 	for k, v := range ev.QueryStringParameters {
 		ev.QueryStringParameters[k] = repl.Replace(v)
 	}
-	if m := placeholder.FindString(ev.Body + ev.RawQueryString); m != "" {
+	if m := placeholder.FindString(ev.Body + ev.RawQueryString + ev.RawPath + ev.Headers["authorization"]); m != "" {
 		return fmt.Errorf("%s needs a value for %s: add %s=... to the command", file, m, strings.Trim(m, "{}"))
 	}
 	cfg, err := config.Load(os.Getenv)

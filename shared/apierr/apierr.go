@@ -150,14 +150,3 @@ var (
 	// may retry.
 	PasswordBusy = New("Too many password checks are in progress. Please try again in a moment.")
 )
-
-// Payment forms (/api/paymentform/*) and metered billing
-// (/api/subscription/*). The messages the reference documents for
-// paymentform/CreateSession and subscription/RecordUsage, byte-identical.
-var (
-	PaymentCurrency          = New("The currency string is incorrect.")
-	PaymentFormNotFound      = New("The payment form does not exist.")
-	NoPaymentProcessor       = New("No Stripe payment processor was set up.")
-	SubscriptionItemNotFound = New("The subscription item id could not be found.")
-	UsageNotIncremented      = New("Could not increment the usage counter.")
-)

@@ -70,3 +70,37 @@ var (
 var (
 	MessageTimeFormat = New("The timestamp in the Time parameter does not have the correct format.")
 )
+
+// NetLicensing licensee API (/core/v2/rest/licensee...). These travel in the
+// value of an ERROR info of NetLicensing's response document, not in the Web
+// API 3 envelope. LicenseeNotFound and LicenseeProductNotProvided are
+// NetLicensing's own texts (as its clients' tests show them); NetLicensing
+// documents no others, so the rest are Keyturn's own, in the same style.
+var (
+	LicenseeNotFound           = New("Requested licensee does not exist")
+	LicenseeProductNotProvided = New("Product number is not provided")
+	LicenseeProductNotFound    = New("Requested product does not exist")
+	LicenseeCustomerNotFound   = New("Requested customer does not exist")
+	LicenseeNumberTaken        = New("Licensee with this number already exists")
+	LicenseeNumberInvalid      = New("Licensee number must be 1 to 1000 characters without whitespace, control characters or any of / ? # % \\")
+	LicenseeNumberReadOnly     = New("Licensee number is read-only once the licensee has a license")
+	LicenseeHasLicenses        = New("Licensee has licenses: delete it with forceCascade=true to delete them too")
+	LicenseeCustomerTaken      = New("The customer already is a licensee of this product")
+	LicenseePropertiesInvalid  = New("Custom properties: at most 50, names of 1 to 100 characters, values of at most 1000 characters, 10000 bytes in all")
+	LicenseeSecretTooLong      = New("Licensee secret is limited to 1000 characters")
+	LicenseeSourceNotProvided  = New("Source licensee number is not provided")
+	LicenseeTransferToSelf     = New("Source and target licensee of a transfer must differ")
+	LicenseeTransferProducts   = New("Licensees with sourceLicenseeNumber and licenseeNumber must be assigned to the same product")
+	LicenseeNotMarkedTransfer  = New("Source licensee must be marked for transfer")
+)
+
+// Payment forms (/api/paymentform/*) and metered billing
+// (/api/subscription/*). The messages the reference documents for
+// paymentform/CreateSession and subscription/RecordUsage, byte-identical.
+var (
+	PaymentCurrency          = New("The currency string is incorrect.")
+	PaymentFormNotFound      = New("The payment form does not exist.")
+	NoPaymentProcessor       = New("No Stripe payment processor was set up.")
+	SubscriptionItemNotFound = New("The subscription item id could not be found.")
+	UsageNotIncremented      = New("Could not increment the usage counter.")
+)

@@ -25,6 +25,7 @@ import (
 	"github.com/keyturn/keyturn/shared/dynamo/userstore"
 	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/license"
+	"github.com/keyturn/keyturn/shared/licensees"
 	"github.com/keyturn/keyturn/shared/messages"
 	"github.com/keyturn/keyturn/shared/payments"
 	"github.com/keyturn/keyturn/shared/signing"
@@ -72,6 +73,8 @@ type App struct {
 	StripeSettings *payments.Settings
 	Discounts      *payments.Discounts
 	Metering       *payments.Metering
+	// Licensees is the NetLicensing licensee view of customers and keys.
+	Licensees *licensees.Service
 }
 
 // Clients are AWS clients to use instead of building them from the
@@ -116,6 +119,7 @@ func fromCore(c *wiring.Core, kmsClient *kms.Client) (*App, error) {
 		Listing: wiring.NewListing(c), Assembler: wiring.NewAssembler(c), Customers: cust,
 		Users: wiring.NewUsers(c), DataObjects: wiring.NewDataObjects(c), Messages: wiring.NewMessages(c),
 		PaymentStore: pay.Store, Payments: pay.Payments, StripeSettings: pay.Settings, Discounts: pay.Discounts, Metering: pay.Metering,
+		Licensees: wiring.NewLicensees(c, lic, cust),
 	}, nil
 }
 

@@ -86,7 +86,7 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(a.Pages(app.Router(a.WebAPI(app.Groups(a)...), a.Admin())))
+	srv := httptest.NewServer(a.Pages(app.Router(a.WebAPI(app.Groups(a)...), a.Admin(), app.Peers(a)...)))
 	t.Cleanup(srv.Close)
 	return &env{t: t, app: a, db: db, table: table, url: srv.URL, http: &http.Client{
 		CheckRedirect: func(*http.Request, []*http.Request) error { return errors.New("redirects are not allowed") },

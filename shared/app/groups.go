@@ -8,6 +8,7 @@ import (
 
 	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/deploy"
+	"github.com/keyturn/keyturn/shared/handlers/netlicensing"
 	"github.com/keyturn/keyturn/shared/webapi"
 	"github.com/keyturn/keyturn/shared/wiring"
 	"github.com/keyturn/keyturn/shared/wiring/payment"
@@ -20,8 +21,24 @@ func FallbackFunction(c *wiring.Core) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return a.Pages(Router(a.WebAPI(Groups(a)...), nil)), nil
+	return a.Pages(Router(a.WebAPI(Groups(a)...), nil, Peers(a)...)), nil
 }
+
+// Peer is an API group that is not Web API 3 (a peer API such as
+// NetLicensing's), served under its own path prefix.
+type Peer struct {
+	// Prefix is the lower-case path prefix, e.g. "/core/v2/rest".
+	Prefix  string
+	Handler http.Handler
+}
+
+// Peers returns the peer API groups, for servers that serve them all.
+func Peers(a *App) []Peer {
+	return []Peer{{Prefix: netlicensing.Prefix, Handler: a.NetLicensing()}}
+}
+
+// NetLicensing returns the NetLicensing licensee API handler.
+func (a *App) NetLicensing() http.Handler { return wiring.NetLicensing(a.Core, a.Licensees) }
 
 // Pages serves the payment pages and Stripe's webhook (/paymentform/...)
 // and passes every other request to next.
@@ -66,7 +83,9 @@ func (a *App) Handler(group string) (http.Handler, error) {
 		}
 		return a.Admin(), nil
 	case "fallback":
-		return a.Pages(Router(a.WebAPI(Groups(a)...), nil)), nil
+		return a.Pages(Router(a.WebAPI(Groups(a)...), nil, Peers(a)...)), nil
+	case "netlicensing":
+		return a.NetLicensing(), nil
 	}
 	for _, g := range Groups(a) {
 		if g.Name == group && group == "paymentform" {
@@ -79,17 +98,24 @@ func (a *App) Handler(group string) (http.Handler, error) {
 	return nil, fmt.Errorf("unknown group %q", group)
 }
 
-// Router sends /admin/... (any case, any slashes) to admin and everything
-// else to api. Either may be nil. A Web API path without api gets the Web
-// API's answer to an unknown method: HTTP 200 with {"result":1,"message":
-// "The method could not be found."}, like every API-level error, so that
+// Router sends /admin/... (any case, any slashes) to admin, the paths of
+// each peer under its prefix to the peer, and everything else to api. api
+// and adminAPI may be nil. A Web API path without api gets the Web API's
+// answer to an unknown method: HTTP 200 with {"result":1,"message":"The
+// method could not be found."}, like every API-level error, so that
 // clients that drop the body of a non-2xx answer still see the message. An
 // admin path without admin gets the admin API's own not-found answer (404
 // {"error":"not found"}), so that admin clients, which go by the status,
 // do not mistake it for a success.
-func Router(api, adminAPI http.Handler) http.Handler {
+func Router(api, adminAPI http.Handler, peers ...Peer) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := strings.ToLower(webapi.CleanPath(r.URL.Path))
+		for _, peer := range peers {
+			if p == peer.Prefix || strings.HasPrefix(p, peer.Prefix+"/") {
+				peer.Handler.ServeHTTP(w, r)
+				return
+			}
+		}
 		h, status, body := api, http.StatusOK, `{"result":1,"message":"`+apierr.MethodNotFound.Message+`"}`
 		if p == "/admin" || strings.HasPrefix(p, "/admin/") {
 			h, status, body = adminAPI, http.StatusNotFound, `{"error":"not found"}`

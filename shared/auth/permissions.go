@@ -32,7 +32,20 @@ var permissions = []string{
 	"CreateSession", "RecordUsage",
 	// resellers (one permission for every reseller method, as the reference says)
 	"Reseller",
+	// NetLicensing licensee API (/core/v2/rest/licensee...): NetLicensing's
+	// API key roles, see shared/handlers/netlicensing
+	RoleAPIKeyAdmin, RoleAPIKeyMaintenance, RoleAPIKeyOperation, RoleAPIKeyAnalytics, RoleAPIKeyLicensee,
 }
+
+// NetLicensing's API key roles, held by a token like permissions. Which
+// licensee calls each role may make is listed in shared/handlers/netlicensing.
+const (
+	RoleAPIKeyAdmin       = "ROLE_APIKEY_ADMIN"
+	RoleAPIKeyMaintenance = "ROLE_APIKEY_MAINTENANCE"
+	RoleAPIKeyOperation   = "ROLE_APIKEY_OPERATION"
+	RoleAPIKeyAnalytics   = "ROLE_APIKEY_ANALYTICS"
+	RoleAPIKeyLicensee    = "ROLE_APIKEY_LICENSEE"
+)
 
 var permissionIndex = func() map[string]string {
 	m := make(map[string]string, len(permissions))

@@ -85,6 +85,7 @@ var Groups = []Group{
 	{Name: "key", Routes: WebAPI("key", "Key"), Writes: true, Signs: true, MemoryMB: 512, TimeoutSeconds: 10},
 	{Name: "licensetemplate", Routes: WebAPI("licensetemplate", "LicenseTemplate"), MemoryMB: 128, TimeoutSeconds: 10},
 	{Name: "message", Routes: WebAPI("message", "Message"), Writes: true, MemoryMB: 128, TimeoutSeconds: 10},
+	{Name: "netlicensing", Routes: []string{Prefix("/core/v2/rest")}, Writes: true, MemoryMB: 128, TimeoutSeconds: 10},
 	{Name: "paymentform", Routes: append(WebAPI("paymentform", "PaymentForm"), Prefix("/paymentform")), Writes: true, Secrets: true,
 		MemoryMB: 128, TimeoutSeconds: 15, FailureMetric: "PaymentWebhookFailures"},
 	{Name: "product", Routes: WebAPI("product", "Product"), MemoryMB: 128, TimeoutSeconds: 10},

@@ -11,6 +11,7 @@
 //	customerstore  customers and resellers
 //	userstore      end users (userauth) and their login attempts
 //	datastore      data objects
+//	licenseestore  licensees (the NetLicensing licensee view of customers)
 //	messagestore   messages (message/*)
 //	paymentstore   payment forms, payment sessions (orders), Stripe events,
 //	               Stripe keys (sealed), discount codes, subscription links
@@ -73,12 +74,24 @@
 //	PE#<account>#<event>      PE                  Stripe event id handled              paymentstore; ttl
 //	DC#<account>#<code>       DC                  discount code, redemption count      paymentstore
 //	SUB#<product>#<key>       SUB                 key's Stripe subscription item       paymentstore
+//	LE#<account>#<number>     LE                  licensee: a customer within a        licenseestore; gsi2 LE#<account> / <position:012>;
+//	                                              product (number, flags, properties)  gsi4 LEP#<account>#<product> / <position:012>
+//	LC#<account>#<customer>   P#<product:012>     the customer's licensee in a product licenseestore
+//	LN#<account>              A                   account's licensee positions (n) and licenseestore
+//	                                              count (c)
+//	LN#<account>              P#<product:012>     product's licensee positions (n) and licenseestore
+//	                                              count (c)
 //
 // Indexes (schema.Definition): gsi1, gsi3, gsi4 and gsi5 project keys only;
 // gsi2 projects whole items, because a GetKeys page and a SearchQuery
 // filter read license items from it and license items change only on
 // vendor edits (activations are items of their own); a GetMessages page of
-// one channel reads it alone too (messages never change).
+// one channel reads it alone too (messages never change); a page of an
+// account's licensees is read from it too (licensee items change only on
+// vendor edits). A licensee's position in its account's and its product's
+// listing comes from the LN# counters and never changes (a deleted
+// licensee leaves a hole), so listing page p of size s reads positions
+// p*s+1 .. (p+1)*s: one Query whatever the page.
 //
 // Hot spots: every activation writes its own item in its license's
 // partition, so a burst on one key is bounded by one partition (about

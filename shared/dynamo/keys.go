@@ -331,3 +331,43 @@ func Discount(accountID int64, code string) Key {
 func SubscriptionLink(productID int64, key string) Key {
 	return Key{"SUB#" + itoa(productID) + "#" + key, "SUB"}
 }
+
+// ---- licensees (the NetLicensing licensee view) ----
+
+// Licensee is a licensee of an account by number (gsi2
+// AccountLicenseesGSI2PK / its position, gsi4 ProductLicenseesGSI4PK / its
+// position in the product).
+func Licensee(accountID int64, number string) Key {
+	return Key{"LE#" + itoa(accountID) + "#" + number, "LE"}
+}
+
+// LicenseeClaim records the licensee of a customer in a product: a
+// customer is at most one licensee per product.
+func LicenseeClaim(accountID, customerID, productID int64) Key {
+	return Key{LicenseeClaimsPK(accountID, customerID), ProductPrefix + Pad(productID, IDWidth)}
+}
+
+// LicenseeClaimsPK is the partition of a customer's licensee claims.
+func LicenseeClaimsPK(accountID, customerID int64) string {
+	return "LC#" + itoa(accountID) + "#" + itoa(customerID)
+}
+
+// LicenseeCounter holds the last listing position (attribute n) and the
+// number of licensees (attribute c) of an account (productID 0) or of one
+// of its products.
+func LicenseeCounter(accountID, productID int64) Key {
+	if productID == 0 {
+		return Key{"LN#" + itoa(accountID), "A"}
+	}
+	return Key{"LN#" + itoa(accountID), ProductPrefix + Pad(productID, IDWidth)}
+}
+
+// AccountLicenseesGSI2PK is the gsi2 partition listing an account's
+// licensees by position (sort key Pad(position, IDWidth)).
+func AccountLicenseesGSI2PK(accountID int64) string { return "LE#" + itoa(accountID) }
+
+// ProductLicenseesGSI4PK is the gsi4 partition listing a product's
+// licensees by position (sort key Pad(position, IDWidth)).
+func ProductLicenseesGSI4PK(accountID, productID int64) string {
+	return "LEP#" + itoa(accountID) + "#" + itoa(productID)
+}

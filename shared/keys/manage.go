@@ -228,3 +228,29 @@ func (s *Service) Extend(ctx context.Context, accountID, productID int64, key st
 	}
 	return Record{}, errors.New("extend: too much contention")
 }
+
+// Delete removes a key of the account with its activations; the machines
+// it had node-locked stop counting toward its customer's MaxNoOfDevices.
+// Its data objects are not removed (RemoveDataObject by id still reaches
+// them). Errors: apierr.KeyNotFound.
+func (s *Service) Delete(ctx context.Context, accountID, productID int64, key string) error {
+	r, err := s.store.GetKey(ctx, productID, key, true)
+	if errors.Is(err, apierr.NotFound) || err == nil && r.AccountID != accountID {
+		return apierr.KeyNotFound
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteKey(ctx, productID, key); err != nil {
+		return err
+	}
+	if r.CustomerID == 0 || s.devices == nil {
+		return nil
+	}
+	for mid := range r.Nodes {
+		if err := s.devices.ReleaseDevice(ctx, accountID, r.CustomerID, r.GlobalID, mid); err != nil {
+			return err
+		}
+	}
+	return nil
+}

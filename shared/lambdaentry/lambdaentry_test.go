@@ -25,6 +25,7 @@ import (
 	"github.com/keyturn/keyturn/shared/ddbtest"
 	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/lambdaentry"
+	"github.com/keyturn/keyturn/shared/licensees"
 	"github.com/keyturn/keyturn/shared/messages"
 	"github.com/keyturn/keyturn/shared/payments"
 	"github.com/keyturn/keyturn/shared/stripefake"
@@ -185,6 +186,22 @@ var expectations = map[string]struct {
 	"paymentform/CreateSession.error.json": {200, `{"result":1,"message":"The currency string is incorrect."}`},
 	"subscription/RecordUsage.json":        {200, `{"result":0,"message":""}`},
 	"subscription/RecordUsage.error.json":  {200, `{"result":1,"message":"The subscription item id could not be found."}`},
+	"netlicensing/List.json":               {200, `"pagenumber":0,"itemsnumber":`},
+	"netlicensing/List.error.json":         {401, `"id":"AuthenticationException","type":"ERROR"`},
+	"netlicensing/Get.json":                {200, `<item type="Licensee"><property name="number">`},
+	"netlicensing/Get.error.json":          {404, `{"value":"Requested licensee does not exist","id":"NotFoundException","type":"ERROR"}`},
+	"netlicensing/Create.json":             {200, `{"value":"Ada Lovelace","name":"name"}`},
+	"netlicensing/Create.error.json":       {400, `{"value":"Product number is not provided","id":"MalformedRequestException","type":"ERROR"}`},
+	"netlicensing/Update.json":             {200, `{"value":"platinum","name":"plan"}`},
+	"netlicensing/Update.error.json":       {400, `"id":"MalformedRequestException"`},
+	"netlicensing/Delete.json":             {204, ``},
+	"netlicensing/Delete.error.json":       {404, `"id":"NotFoundException"`},
+	"netlicensing/Validate.json":           {200, `"type":"ProductModuleValidation"`},
+	"netlicensing/Validate.error.json":     {404, `<info id="NotFoundException" type="ERROR">Requested licensee does not exist</info>`},
+	"netlicensing/ValidateGet.json":        {200, `"id":"DeprecatedMethodWarning","type":"WARNING"`},
+	"netlicensing/ValidateGet.error.json":  {401, `"id":"AuthenticationException"`},
+	"netlicensing/Transfer.json":           {204, ``},
+	"netlicensing/Transfer.error.json":     {400, `{"value":"Source and target licensee of a transfer must differ","id":"MalformedRequestException","type":"ERROR"}`},
 }
 
 // TestEventsThroughLambdaHandler feeds every sample API Gateway v2 event in
@@ -326,14 +343,30 @@ func TestEventsThroughLambdaHandler(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// A licensee (the customer above within the product) and a
+			// licensee marked for transfer.
+			lic, err := a.Licensees.Create(ctx, acc.ID, p.ID, licensees.Fields{}, cust.ID, licensees.Limits{AccountWide: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			marked := true
+			src, err := a.Licensees.Create(ctx, acc.ID, p.ID, licensees.Fields{MarkedForTransfer: &marked}, 0, licensees.Limits{AccountWide: true})
+			if err != nil {
+				t.Fatal(err)
+			}
 			repl := strings.NewReplacer("{{token}}", url.QueryEscape(token), "{{keylock_token}}", url.QueryEscape(klToken),
 				"{{product}}", strconv.FormatInt(p.ID, 10), "{{key}}", fresh[0].Key, "{{blocked}}", blocked[0].Key,
 				"{{template}}", strconv.FormatInt(tpl.ID, 10), "{{admin}}", "event-admin",
 				"{{customer}}", strconv.FormatInt(cust.ID, 10), "{{secret}}", url.QueryEscape(cust.Secret), "{{reseller}}", strconv.FormatInt(rsl.ID, 10),
 				"{{dokey}}", doKey[0].Key, "{{dataobject}}", strconv.FormatInt(obj.ID, 10), "{{rmobject}}", strconv.FormatInt(rmObj.ID, 10),
 				"{{message}}", strconv.FormatInt(msg.ID, 10),
-				"{{paymentform}}", strconv.FormatInt(form.ID, 10), "{{metered}}", metered[0].Key)
+				"{{paymentform}}", strconv.FormatInt(form.ID, 10), "{{metered}}", metered[0].Key,
+				"{{licensee}}", lic.Number, "{{source}}", src.Number,
+				"{{basic}}", base64.StdEncoding.EncodeToString([]byte("apiKey:"+token)))
 			ev.Body = repl.Replace(ev.Body)
+			ev.RawPath = repl.Replace(ev.RawPath)
+			ev.RequestContext.HTTP.Path = repl.Replace(ev.RequestContext.HTTP.Path)
+			ev.RawQueryString = repl.Replace(ev.RawQueryString)
 			for k, v := range ev.Headers {
 				ev.Headers[k] = repl.Replace(v)
 			}

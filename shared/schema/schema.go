@@ -47,15 +47,16 @@ const (
 	// GSI1 serves look-ups by a second unique value: a license by global
 	// id, an account's access tokens.
 	GSI1 = "gsi1"
-	// GSI2 lists a product's licenses in id order and an account's data
-	// objects. It projects every attribute, so a listing page and a
+	// GSI2 lists a product's licenses in id order, an account's data
+	// objects and an account's licensees (NetLicensing view) by position. It projects every attribute, so a listing page and a
 	// SearchQuery filter read the index alone (license items change only
 	// on vendor edits: activations are items of their own).
 	GSI2 = "gsi2"
 	// GSI3 lists the licenses of a customer and the users of a customer
 	// (sparse: only items with a customer).
 	GSI3 = "gsi3"
-	// GSI4 lists the licenses of a reseller (sparse).
+	// GSI4 lists the licenses of a reseller and the licensees of a product
+	// (sparse).
 	GSI4 = "gsi4"
 	// GSI5 lists a product's licenses in expiry order.
 	GSI5 = "gsi5"

@@ -13,11 +13,13 @@ import (
 	"github.com/keyturn/keyturn/shared/handlers/keylock"
 	"github.com/keyturn/keyturn/shared/handlers/licensetemplate"
 	"github.com/keyturn/keyturn/shared/handlers/message"
+	"github.com/keyturn/keyturn/shared/handlers/netlicensing"
 	"github.com/keyturn/keyturn/shared/handlers/product"
 	"github.com/keyturn/keyturn/shared/handlers/reseller"
 	"github.com/keyturn/keyturn/shared/handlers/userauth"
 	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/license"
+	"github.com/keyturn/keyturn/shared/licensees"
 	"github.com/keyturn/keyturn/shared/messages"
 	"github.com/keyturn/keyturn/shared/users"
 	"github.com/keyturn/keyturn/shared/webapi"
@@ -67,6 +69,12 @@ func MessageGroup(m *messages.Service) webapi.Group { return message.Group(messa
 // ResellerGroup is the reseller group on the service given.
 func ResellerGroup(cust *customers.Service) webapi.Group { return reseller.Group(cust) }
 
+// NetLicensing is the NetLicensing licensee API (a peer API, served under
+// netlicensing.Prefix) on the service given.
+func NetLicensing(c *Core, l *licensees.Service) http.Handler {
+	return netlicensing.New(netlicensing.Deps{Licensees: l, Auth: c.Tokens, Logger: c.Logger, MaxBodyBytes: c.Config.MaxBodyBytes})
+}
+
 // Admin is the admin API on the services given.
 func Admin(c *Core, cat *catalog.Service, sk admin.SigningKeys, tpl *keys.Templates, pay admin.PaymentDeps) http.Handler {
 	return admin.New(admin.Deps{
@@ -110,4 +118,9 @@ func UserAuthFunction(c *Core) (http.Handler, error) {
 // MessageFunction serves the message group.
 func MessageFunction(c *Core) (http.Handler, error) {
 	return c.WebAPI(MessageGroup(NewMessages(c))), nil
+}
+
+// NetLicensingFunction serves the NetLicensing licensee API.
+func NetLicensingFunction(c *Core) (http.Handler, error) {
+	return NetLicensing(c, NewLicensees(c, NewLicenses(c), NewCustomers(c))), nil
 }

@@ -35,6 +35,7 @@ import (
 	"github.com/keyturn/keyturn/shared/dynamo/stores"
 	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/license"
+	"github.com/keyturn/keyturn/shared/licensees"
 	"github.com/keyturn/keyturn/shared/messages"
 	"github.com/keyturn/keyturn/shared/users"
 	"github.com/keyturn/keyturn/shared/webapi"
@@ -223,7 +224,7 @@ func NewTemplates(c *Core) *keys.Templates { return keys.NewTemplates(c.Stores.L
 
 // NewCustomers is the customer and reseller service.
 func NewCustomers(c *Core) *customers.Service {
-	return customers.NewService(c.Stores.Customers, c.Stores.Licenses, c.Now, rand.Reader)
+	return customers.NewService(c.Stores.Customers, c.Stores.CustomerLicenses(), c.Now, rand.Reader)
 }
 
 // NewListing pages through products' and customers' licenses; searches
@@ -260,3 +261,9 @@ func NewDataObjects(c *Core) *dataobj.Service {
 
 // NewMessages is the broadcast message service.
 func NewMessages(c *Core) *messages.Service { return messages.NewService(c.Stores.Messages, c.Now) }
+
+// NewLicensees is the NetLicensing licensee view of customers and keys, on
+// the key and customer services given.
+func NewLicensees(c *Core, lic *keys.Service, cust *customers.Service) *licensees.Service {
+	return licensees.NewService(c.Stores.Licensees, c.Stores.Licenses, lic, cust, c.Products, c.Now, rand.Reader)
+}

@@ -305,6 +305,49 @@ func (s *Store) CustomerKeys(ctx context.Context, accountID, customerID int64, w
 		func(r keys.Record) bool { return r.AccountID == accountID && r.CustomerID == customerID })
 }
 
+// CustomerProductKeys returns up to max of the customer's licenses in one
+// product (without activations), in key order: one Query of gsi3 (the
+// product's range of the customer's partition) and one BatchGetItem per
+// 100 licenses. Only licenses still linked to the customer are returned
+// (the index lags the table).
+func (s *Store) CustomerProductKeys(ctx context.Context, accountID, customerID, productID int64, max int) ([]keys.Record, error) {
+	refs, err := s.t.QueryUpTo(ctx, dynamo.Query{Index: schema.GSI3, PK: dynamo.CustomerLicensesGSI3PK(accountID, customerID),
+		Prefix: dynamo.LicensePK(productID, "")}, max)
+	if err != nil {
+		return nil, err
+	}
+	items, err := s.t.BatchGet(ctx, dynamo.IndexKeys(refs))
+	if err != nil {
+		return nil, err
+	}
+	recs, err := dynamo.DecodeAll(items, "key", keyItem.record)
+	if err != nil {
+		return nil, err
+	}
+	out := recs[:0]
+	for _, r := range recs {
+		if r.AccountID == accountID && r.CustomerID == customerID && r.ProductID == productID {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// HasCustomerKeys reports whether the customer has a license in the
+// product (productID > 0) or in any product (0): one Query of gsi3 that
+// reads at most one index entry.
+func (s *Store) HasCustomerKeys(ctx context.Context, accountID, customerID, productID int64) (bool, error) {
+	q := dynamo.Query{Index: schema.GSI3, PK: dynamo.CustomerLicensesGSI3PK(accountID, customerID)}
+	if productID > 0 {
+		q.Prefix = dynamo.LicensePK(productID, "")
+	}
+	p, err := s.t.QueryPage(ctx, q, 1, nil)
+	if err != nil {
+		return false, err
+	}
+	return len(p.Items) > 0, nil
+}
+
 // ResellerKeys returns the reseller's licenses (without activations) in
 // global id order: one Query of gsi4 and BatchGetItem.
 func (s *Store) ResellerKeys(ctx context.Context, accountID, resellerID int64) ([]keys.Record, error) {

@@ -12,6 +12,7 @@ import (
 	"github.com/keyturn/keyturn/shared/dynamo/catalogstore"
 	"github.com/keyturn/keyturn/shared/dynamo/customerstore"
 	"github.com/keyturn/keyturn/shared/dynamo/datastore"
+	"github.com/keyturn/keyturn/shared/dynamo/licenseestore"
 	"github.com/keyturn/keyturn/shared/dynamo/licensestore"
 	"github.com/keyturn/keyturn/shared/dynamo/messagestore"
 	"github.com/keyturn/keyturn/shared/dynamo/paymentstore"
@@ -31,6 +32,7 @@ type Stores struct {
 	Data      *datastore.Store
 	Messages  *messagestore.Store
 	Payments  *paymentstore.Store
+	Licensees *licenseestore.Store
 }
 
 // New returns every adapter on the named table.
@@ -39,8 +41,28 @@ func New(db dynamo.API, table string) *Stores {
 	return &Stores{
 		Table: t, Catalog: catalogstore.New(t), Licenses: licensestore.New(t), Customers: customerstore.New(t),
 		Users: userstore.New(t), Data: datastore.New(t), Messages: messagestore.New(t),
-		Payments: paymentstore.New(t),
+		Payments: paymentstore.New(t), Licensees: licenseestore.New(t),
 	}
+}
+
+// CustomerLicenses gives the customer domain the licenses that point at
+// customers and resellers; removing a customer also forgets its licensees.
+func (s *Stores) CustomerLicenses() customers.Licenses {
+	return customerLicenses{s.Licenses, s.Licensees}
+}
+
+type customerLicenses struct {
+	*licensestore.Store
+	licensees *licenseestore.Store
+}
+
+// DissociateCustomer dissociates the customer's licenses, then deletes its
+// licensees (a licensee is a customer within a product).
+func (c customerLicenses) DissociateCustomer(ctx context.Context, accountID, customerID int64) error {
+	if err := c.Store.DissociateCustomer(ctx, accountID, customerID); err != nil {
+		return err
+	}
+	return c.licensees.ForgetCustomer(ctx, accountID, customerID)
 }
 
 // UserCustomers gives the user domain the customers and their licenses.
