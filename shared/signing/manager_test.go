@@ -29,9 +29,9 @@ type memStore struct {
 	recs  map[int64]map[int]signing.KeyRecord
 	reads int
 
-	// onRead, when set, runs before every CurrentSigningKey; a non-nil
-	// error is returned.
-	onRead func(accountID int64) error
+	// onRead, when set, runs before every CurrentSigningKey (outside the
+	// lock); a non-nil error is returned.
+	onRead func(ctx context.Context, accountID int64) error
 	// beforePut, when set, runs before every PutSigningKey (outside the
 	// lock); a non-nil error is returned.
 	beforePut func(rec signing.KeyRecord) error
@@ -39,9 +39,9 @@ type memStore struct {
 
 func newMemStore() *memStore { return &memStore{recs: map[int64]map[int]signing.KeyRecord{}} }
 
-func (s *memStore) CurrentSigningKey(_ context.Context, accountID int64) (signing.KeyRecord, error) {
+func (s *memStore) CurrentSigningKey(ctx context.Context, accountID int64) (signing.KeyRecord, error) {
 	if s.onRead != nil {
-		if err := s.onRead(accountID); err != nil {
+		if err := s.onRead(ctx, accountID); err != nil {
 			return signing.KeyRecord{}, err
 		}
 	}
@@ -142,7 +142,8 @@ func newRig(t *testing.T, mode string) *rig {
 }
 
 // manager starts a "process": a Manager with empty caches on the rig.
-func (r *rig) manager(t *testing.T) *signing.Manager {
+// Options change its configuration before it is built.
+func (r *rig) manager(t *testing.T, options ...func(*signing.ManagerConfig)) *signing.Manager {
 	t.Helper()
 	c := signing.ManagerConfig{Store: r.store, Mode: r.mode, Rand: rand.Reader, Now: r.clock.Now, TTL: ttl}
 	switch r.mode {
@@ -156,6 +157,9 @@ func (r *rig) manager(t *testing.T) *signing.Manager {
 		c.Wrapper = kmskeys.NewEnvelope(r.kms.Client(), r.wrapKeyID, rand.Reader)
 	case config.SigningKMS:
 		c.Source = kmskeys.NewSource(r.kms.Client(), r.signKeyID)
+	}
+	for _, o := range options {
+		o(&c)
 	}
 	m, err := signing.NewManager(c)
 	if err != nil {
@@ -446,7 +450,7 @@ func TestCreateStoreReadError(t *testing.T) {
 	ctx := context.Background()
 	r := newRig(t, config.SigningLocal)
 	boom := errors.New("dynamodb unavailable")
-	r.store.onRead = func(int64) error { return boom }
+	r.store.onRead = func(context.Context, int64) error { return boom }
 	m := r.manager(t)
 	if _, err := m.Create(ctx, 1); !errors.Is(err, boom) {
 		t.Errorf("Create = %v, want it to wrap %v", err, boom)
