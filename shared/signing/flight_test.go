@@ -3,6 +3,7 @@ package signing_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -104,7 +105,7 @@ func TestConcurrentFirstCallsShareOneLoad(t *testing.T) {
 		wg.Wait()
 		for i, s := range signers {
 			if s == nil || s != signers[0] {
-				t.Errorf("caller %d got signer %p, want the shared %p", i, s, signers[0])
+				t.Errorf("caller %d got signer %v, want caller 0's %v (one shared unwrap)", i, s, signers[0])
 			}
 		}
 	})
@@ -182,5 +183,29 @@ func TestLeaderCancelDoesNotFailWaiters(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// TestPanicInALoadIsAnError: a load that panics fails its callers with an
+// error (it runs outside their goroutines, where a panic would end the
+// process) and is not remembered.
+func TestPanicInALoadIsAnError(t *testing.T) {
+	r := newRig(t, config.SigningLocal)
+	if _, err := r.manager(t).Create(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	var panicked atomic.Bool
+	r.store.onRead = func(context.Context, int64) error {
+		if panicked.CompareAndSwap(false, true) {
+			panic("store bug")
+		}
+		return nil
+	}
+	m := r.manager(t)
+	if _, err := m.SignerFor(context.Background(), 1); err == nil || !strings.Contains(err.Error(), "store bug") {
+		t.Errorf("SignerFor with a panicking store = %v, want an error naming the panic", err)
+	}
+	if _, err := m.SignerFor(context.Background(), 1); err != nil {
+		t.Errorf("SignerFor after the panic: %v", err)
 	}
 }
