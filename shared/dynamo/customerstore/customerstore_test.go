@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/customers"
 	"github.com/keyturn/keyturn/shared/ddbtest"
@@ -133,28 +131,22 @@ func TestConcurrentCustomerEdits(t *testing.T) {
 	}
 }
 
-// failingTransactions fails every TransactWriteItems after the first
-// `allow` while fail is set.
-type failingTransactions struct {
-	dynamo.API
-	fail  atomic.Bool
-	allow atomic.Int64
-}
-
-func (f *failingTransactions) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	if f.fail.Load() && f.allow.Add(-1) < 0 {
-		return nil, errors.New("injected outage")
-	}
-	return f.API.TransactWriteItems(ctx, in, o...)
-}
-
 // TestRecountAfterFailure: an EditCustomer whose device recount fails
 // midway reports the failure, and sending it again completes the count
 // (nothing counted twice).
 func TestRecountAfterFailure(t *testing.T) {
 	ctx := context.Background()
 	db, table := ddbtest.NewTable(t)
-	api := &failingTransactions{API: db}
+	// While fail is set, every TransactWriteItems after the first `allow`
+	// fails.
+	var fail atomic.Bool
+	var allow atomic.Int64
+	api := &ddbtest.Intercept{API: db, Before: func(op string, _ any) error {
+		if op == "TransactWriteItems" && fail.Load() && allow.Add(-1) < 0 {
+			return errors.New("injected outage")
+		}
+		return nil
+	}}
 	s := stores.New(api, table)
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	svc := customers.NewService(s.Customers, s.Licenses, func() time.Time { return now }, rand.Reader)
@@ -181,8 +173,8 @@ func TestRecountAfterFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	limit := int64(10)
-	api.allow.Store(1)
-	api.fail.Store(true)
+	allow.Store(1)
+	fail.Store(true)
 	if _, err := svc.EditCustomer(ctx, 1, c.ID, customers.CustomerFields{MaxNoOfDevices: &limit}, false); err == nil {
 		t.Fatal("EditCustomer with a failing recount succeeded")
 	}
@@ -193,7 +185,7 @@ func TestRecountAfterFailure(t *testing.T) {
 	if partial.MaxNoOfDevices != limit || partial.DeviceCount != 2 {
 		t.Errorf("after the failure: limit %d, %d devices; want %d and the first license's 2", partial.MaxNoOfDevices, partial.DeviceCount, limit)
 	}
-	api.fail.Store(false)
+	fail.Store(false)
 	for i := 0; i < 2; i++ {
 		if _, err := svc.EditCustomer(ctx, 1, c.ID, customers.CustomerFields{MaxNoOfDevices: &limit}, false); err != nil {
 			t.Fatal(err)
