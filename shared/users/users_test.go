@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -342,10 +344,48 @@ func TestLoginLimitForUnknownUsers(t *testing.T) {
 	}
 }
 
+// TestFailedBestEffortWritesAreLogged: a Login whose attempt release or
+// password re-hash cannot be written still succeeds, and the failure is
+// logged with the account and the store's error.
+func TestFailedBestEffortWritesAreLogged(t *testing.T) {
+	for _, method := range []string{"EndLoginAttempt", "SetUserPassword"} {
+		t.Run(method, func(t *testing.T) {
+			r := newRig(t)
+			r.seed(t)
+			var logs bytes.Buffer
+			raised := TestParams
+			raised.Time = 2 // every stored hash needs a re-hash
+			svc := r.svc.WithParams(raised).WithLogger(slog.New(slog.NewJSONHandler(&logs, nil)))
+			r.st.fail = func(m string) error {
+				if m == method {
+					return errors.New("injected outage")
+				}
+				return nil
+			}
+			if _, err := svc.Login(context.Background(), 1, "alice", "pw-alice"); err != nil {
+				t.Fatalf("Login: %v", err)
+			}
+			var entry struct {
+				Level     string
+				Msg       string
+				AccountID int64 `json:"accountId"`
+				Error     string
+			}
+			if err := json.Unmarshal(logs.Bytes(), &entry); err != nil {
+				t.Fatalf("log = %q: %v", logs.String(), err)
+			}
+			if entry.Level != "WARN" || entry.AccountID != 1 || entry.Error != "injected outage" || entry.Msg == "" {
+				t.Errorf("log entry = %+v, want a WARN with accountId 1 and the store's error", entry)
+			}
+		})
+	}
+}
+
 func TestStoreFailureIsInternal(t *testing.T) {
 	r := newRig(t)
 	r.seed(t)
-	r.st.fail = errors.New("dynamodb unavailable")
+	outage := errors.New("dynamodb unavailable")
+	r.st.fail = func(string) error { return outage }
 	ctx := context.Background()
 	calls := map[string]error{}
 	_, calls["Login"] = r.svc.Login(ctx, 1, "alice", "pw-alice")
