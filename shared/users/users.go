@@ -259,14 +259,6 @@ func (s *Service) WithHashGate(g *HashGate) *Service {
 	return &c
 }
 
-// WithLoginWait returns a copy of s whose logins wait up to d in total for
-// attempts of the same username that are in flight.
-func (s *Service) WithLoginWait(d time.Duration) *Service {
-	c := *s
-	c.loginWait = d
-	return &c
-}
-
 // sleepCtx waits d or until ctx ends (then it returns ctx.Err()).
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
@@ -284,21 +276,6 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 func (s *Service) WithParams(p Params) *Service {
 	c := *s
 	c.hasher = NewHasher(p, s.rand)
-	return &c
-}
-
-// WithLoginLimit returns a copy of s that allows max unsuccessful attempts
-// per window.
-func (s *Service) WithLoginLimit(max int64, window time.Duration) *Service {
-	c := *s
-	c.maxAttempts, c.window = max, window
-	return &c
-}
-
-// WithResetTTL returns a copy of s whose reset tokens live for ttl.
-func (s *Service) WithResetTTL(ttl time.Duration) *Service {
-	c := *s
-	c.resetTTL = ttl
 	return &c
 }
 
