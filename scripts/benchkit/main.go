@@ -208,7 +208,7 @@ func run(endpoint string, n, conc int, outFile string) error {
 	}
 	// Keys of a customer with a device limit (and a reseller).
 	custName, resName := "bench customer", "bench reseller"
-	cust, err := a.Customers.AddCustomer(ctx, acc.ID, customers.CustomerFields{Name: &custName, MaxNoOfDevices: ptr(int64(n + 10))})
+	cust, err := a.Customers.AddCustomer(ctx, acc.ID, customers.CustomerFields{Name: &custName, MaxNoOfDevices: new(int64(n + 10))})
 	if err != nil {
 		return err
 	}
@@ -465,8 +465,6 @@ func cpuModel() string {
 	}
 	return runtime.GOARCH
 }
-
-func ptr[T any](v T) *T { return &v }
 
 func round(v float64, digits int) float64 {
 	p := 1.0

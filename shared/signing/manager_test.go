@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/keyturn/keyturn/shared/apierr"
+	"github.com/keyturn/keyturn/shared/clocktest"
 	"github.com/keyturn/keyturn/shared/config"
 	"github.com/keyturn/keyturn/shared/kmsfake"
 	"github.com/keyturn/keyturn/shared/signing"
@@ -93,24 +94,6 @@ func (s *memStore) update(accountID int64, version int, f func(*signing.KeyRecor
 	s.recs[accountID][version] = rec
 }
 
-// fakeClock is a settable clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 const ttl = 30 * time.Second
 
 // rig is one deployment: a store, a clock, and for the KMS modes a fake
@@ -118,7 +101,7 @@ const ttl = 30 * time.Second
 type rig struct {
 	mode      string
 	store     *memStore
-	clock     *fakeClock
+	clock     *clocktest.Clock
 	kms       *kmsfake.Server
 	wrapKeyID string // envelope
 	signKeyID string // kms
@@ -127,7 +110,7 @@ type rig struct {
 
 func newRig(t *testing.T, mode string) *rig {
 	t.Helper()
-	r := &rig{mode: mode, store: newMemStore(), clock: &fakeClock{t: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}}
+	r := &rig{mode: mode, store: newMemStore(), clock: clocktest.New(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC))}
 	switch mode {
 	case config.SigningLocal:
 		r.kekPath = filepath.Join(t.TempDir(), "kek")

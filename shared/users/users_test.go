@@ -15,17 +15,17 @@ import (
 	"time"
 
 	"github.com/keyturn/keyturn/shared/apierr"
+	"github.com/keyturn/keyturn/shared/clocktest"
 	"github.com/keyturn/keyturn/shared/keys"
 )
 
 // rig is a Service on an in-memory store with a settable clock and a
 // counter of key derivations (the hashing work).
 type rig struct {
-	st   *memStore
-	svc  *Service
-	mu   sync.Mutex
-	now  time.Time
-	kdfs atomic.Int64
+	st    *memStore
+	svc   *Service
+	clock *clocktest.Clock
+	kdfs  atomic.Int64
 }
 
 var (
@@ -34,30 +34,18 @@ var (
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	r := &rig{st: newMemStore(), now: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
+	r := &rig{st: newMemStore(), clock: clocktest.New(time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC))}
 	cust := customersOf(map[int64][]keys.Record{7: aliceKeys, 8: nil})
 	// Customer 7 allows multiple users, 8 takes one.
 	r.st.customers[custKey(1, 7)] = &memCustomer{allowMultiple: true}
 	r.st.customers[custKey(1, 8)] = &memCustomer{}
-	r.svc = NewService(r.st, cust, r.clock, rand.Reader).WithParams(TestParams)
+	r.svc = NewService(r.st, cust, r.clock.Now, rand.Reader).WithParams(TestParams)
 	kdf := r.svc.hasher.kdf
 	r.svc.hasher.kdf = func(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
 		r.kdfs.Add(1)
 		return kdf(password, salt, time, memory, threads, keyLen)
 	}
 	return r
-}
-
-func (r *rig) clock() time.Time {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.now
-}
-
-func (r *rig) advance(d time.Duration) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.now = r.now.Add(d)
 }
 
 func (r *rig) register(t *testing.T, account int64, reg Registration) User {
@@ -126,7 +114,7 @@ func TestRegister(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Username != strings.TrimSpace(tt.reg.Username) || got.CustomerID != tt.reg.CustomerID || !got.Created.Equal(r.now) || got.AccountID != 1 {
+			if got.Username != strings.TrimSpace(tt.reg.Username) || got.CustomerID != tt.reg.CustomerID || !got.Created.Equal(r.clock.Now()) || got.AccountID != 1 {
 				t.Errorf("stored %+v", got)
 			}
 			if (tt.reg.Email == "") != (got.Email == nil) || (got.Email != nil && *got.Email != tt.reg.Email) {
@@ -325,7 +313,7 @@ func TestLoginLimit(t *testing.T) {
 		t.Errorf("alice of account 2: %v", err)
 	}
 	// The next window starts afresh.
-	r.advance(DefaultWindow)
+	r.clock.Advance(DefaultWindow)
 	if err := login("alice", "pw-alice"); err != nil {
 		t.Errorf("next window: %v", err)
 	}
@@ -608,7 +596,7 @@ func TestResetToken(t *testing.T) {
 	if !bytes.Equal(u.ResetTokenHash, sum[:]) || bytes.Contains(u.ResetTokenHash, []byte(tok)) {
 		t.Errorf("stored %x, want the SHA-256 of the token only", u.ResetTokenHash)
 	}
-	if want := r.now.Add(DefaultResetTTL); !u.ResetExpires.Equal(want) {
+	if want := r.clock.Now().Add(DefaultResetTTL); !u.ResetExpires.Equal(want) {
 		t.Errorf("expires %v, want %v", u.ResetExpires, want)
 	}
 	errTests := []struct {
@@ -656,12 +644,12 @@ func TestChangePassword(t *testing.T) {
 		{"reset token without one issued", nil, []step{{PasswordChange{Username: "alice", NewPassword: "new", ResetToken: "AAAA"}, apierr.PasswordNotUpdated}}, "pw-alice"},
 		{"expired reset token", func(t *testing.T, r *rig) string {
 			tok := reset(t, r)
-			r.advance(DefaultResetTTL)
+			r.clock.Advance(DefaultResetTTL)
 			return tok
 		}, []step{{PasswordChange{Username: "alice", NewPassword: "new", ResetToken: "{{token}}"}, apierr.PasswordNotUpdated}}, "pw-alice"},
 		{"reset token just before expiry", func(t *testing.T, r *rig) string {
 			tok := reset(t, r)
-			r.advance(DefaultResetTTL - time.Second)
+			r.clock.Advance(DefaultResetTTL - time.Second)
 			return tok
 		}, []step{{PasswordChange{Username: "alice", NewPassword: "new", ResetToken: "{{token}}"}, nil}}, "new"},
 		{"a new reset token voids the old one", func(t *testing.T, r *rig) string {

@@ -21,27 +21,20 @@ import (
 	"github.com/keyturn/keyturn/shared/keys"
 )
 
-func newStore(t *testing.T) *stores.Stores {
-	db, table := ddbtest.NewTable(t)
-	return stores.New(db, table)
-}
-
-func str(s string) *string { return &s }
-
 // TestCustomerSecretsUnique: a secret can belong to one customer only; a
 // random source that keeps repeating itself surfaces as the documented
 // message and writes nothing.
 func TestCustomerSecretsUnique(t *testing.T) {
-	s := newStore(t)
+	s := ddbtest.NewStores(t)
 	ctx := context.Background()
 	now := func() time.Time { return time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC) }
 	// A "random" source that always yields the same bytes.
 	same := customers.NewService(s.Customers, s.Licenses, now, bytes.NewReader(bytes.Repeat([]byte{7}, 24*10)))
-	first, err := same.AddCustomer(ctx, 1, customers.CustomerFields{Name: str("first")})
+	first, err := same.AddCustomer(ctx, 1, customers.CustomerFields{Name: new("first")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = same.AddCustomer(ctx, 1, customers.CustomerFields{Name: str("second")})
+	_, err = same.AddCustomer(ctx, 1, customers.CustomerFields{Name: new("second")})
 	if !errors.Is(err, customers.SecretTaken) {
 		t.Fatalf("second customer with the same secret: %v, want %v", err, customers.SecretTaken)
 	}
@@ -50,7 +43,7 @@ func TestCustomerSecretsUnique(t *testing.T) {
 		t.Errorf("customers after the refused add: %+v, %v", list, err)
 	}
 	// The same secret in another account is a different secret.
-	if _, err := same.AddCustomer(ctx, 2, customers.CustomerFields{Name: str("other account")}); err != nil {
+	if _, err := same.AddCustomer(ctx, 2, customers.CustomerFields{Name: new("other account")}); err != nil {
 		t.Errorf("other account: %v", err)
 	}
 	got, err := s.Customers.CustomerBySecret(ctx, 1, first.Secret)
@@ -63,16 +56,16 @@ func TestCustomerSecretsUnique(t *testing.T) {
 // land (optimistic concurrency retries, no lost update), and parallel new
 // secrets leave exactly one secret pointer that resolves.
 func TestConcurrentCustomerEdits(t *testing.T) {
-	s := newStore(t)
+	s := ddbtest.NewStores(t)
 	ctx := context.Background()
 	svc := customers.NewService(s.Customers, s.Licenses, time.Now, rand.Reader)
-	c, err := svc.AddCustomer(ctx, 1, customers.CustomerFields{Name: str("n"), Email: str("e@x")})
+	c, err := svc.AddCustomer(ctx, 1, customers.CustomerFields{Name: new("n"), Email: new("e@x")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
 	edits := []customers.CustomerFields{
-		{Name: str("new name")}, {Email: str("new@x")}, {CompanyName: str("co")}, {Notes: str("notes")},
+		{Name: new("new name")}, {Email: new("new@x")}, {CompanyName: new("co")}, {Notes: new("notes")},
 	}
 	for _, f := range edits {
 		wg.Add(1)
@@ -150,7 +143,7 @@ func TestRecountAfterFailure(t *testing.T) {
 	s := stores.New(api, table)
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	svc := customers.NewService(s.Customers, s.Licenses, func() time.Time { return now }, rand.Reader)
-	c, err := svc.AddCustomer(ctx, 1, customers.CustomerFields{Name: str("c")})
+	c, err := svc.AddCustomer(ctx, 1, customers.CustomerFields{Name: new("c")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,12 +196,12 @@ func TestRecountAfterFailure(t *testing.T) {
 // and an unlimited listing of more than MaxListed answers ListTooLong.
 func TestListCustomersSearchAndBounds(t *testing.T) {
 	ctx := context.Background()
-	s := newStore(t)
+	s := ddbtest.NewStores(t)
 	svc := customers.NewService(s.Customers, s.Licenses, time.Now, rand.Reader)
 	var ids []int64
 	for _, name := range []string{"Alice Smith", "Bob", "Carol", "alice jones", "Dave"} {
 		email := strings.ToLower(strings.Fields(name)[0]) + "@example.com"
-		c, err := svc.AddCustomer(ctx, 1, customers.CustomerFields{Name: str(name), Email: &email})
+		c, err := svc.AddCustomer(ctx, 1, customers.CustomerFields{Name: new(name), Email: &email})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -157,7 +157,7 @@ func TestDuplicateSlotRepaired(t *testing.T) {
 	r := newKeyRig(t)
 	r.create(t, "DUPS", func(k *keys.Record) { k.MaxNoOfMachines = 2 })
 	for _, slot := range []int{0, 1} {
-		if err := r.st.AddNode(ctx, 10, "DUPS", keys.NodeActivation{Mid: "twice", Machine: keys.Machine{Time: r.clock(), Slot: slot}}); err != nil {
+		if err := r.st.AddNode(ctx, 10, "DUPS", keys.NodeActivation{Mid: "twice", Machine: keys.Machine{Time: r.clock.Now(), Slot: slot}}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -142,7 +142,7 @@ func TestFailedUndoIsNotAConflict(t *testing.T) {
 	var recs []keys.Record
 	for i := range 101 {
 		recs = append(recs, keys.Record{AccountID: 1, ProductID: 10, ID: int64(i + 1), GlobalID: int64(1000 + i),
-			Key: fmt.Sprintf("CONF%04d", i+1), Created: r.now, Expires: r.now})
+			Key: fmt.Sprintf("CONF%04d", i+1), Created: r.clock.Now(), Expires: r.clock.Now()})
 	}
 	recs[100].Key = "TAKEN"
 	if err := st.CreateKeys(ctx, recs); err == nil || errors.Is(err, apierr.Conflict) || !strings.Contains(err.Error(), "undo") {
@@ -178,7 +178,7 @@ func TestFailedIDReleaseIsReturned(t *testing.T) {
 		return nil
 	}}
 	n := 0
-	svc := keys.NewService(licensestore.New(dynamo.New(api, r.table)), r.clock).WithKeyGenerator(func() (string, error) {
+	svc := keys.NewService(licensestore.New(dynamo.New(api, r.table)), r.clock.Now).WithKeyGenerator(func() (string, error) {
 		n++
 		return fmt.Sprintf("REL%04d", n), nil
 	})
@@ -202,7 +202,7 @@ func TestFailedTrialCleanupIsLogged(t *testing.T) {
 		return fmt.Sprintf("TRIAL%04d", n), nil
 	}
 	in := keys.TrialInput{AccountID: 1, Product: product, MachineCode: "m1", Days: 15}
-	winner, err := keys.NewService(r.st, r.clock).WithKeyGenerator(gen).CreateTrial(ctx, in)
+	winner, err := keys.NewService(r.st, r.clock.Now).WithKeyGenerator(gen).CreateTrial(ctx, in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +219,7 @@ func TestFailedTrialCleanupIsLogged(t *testing.T) {
 		deleteKey: func(context.Context, int64, string) error { return errors.New("delete outage") },
 	}
 	var logs bytes.Buffer
-	got, err := keys.NewService(h, r.clock).WithKeyGenerator(gen).WithLogger(logTo(&logs)).CreateTrial(ctx, in)
+	got, err := keys.NewService(h, r.clock.Now).WithKeyGenerator(gen).WithLogger(logTo(&logs)).CreateTrial(ctx, in)
 	if err != nil || got.Key != winner.Key {
 		t.Fatalf("losing CreateTrial = %s, %v; want the winner's %s", got.Key, err, winner.Key)
 	}
@@ -242,7 +242,7 @@ func TestFailedDuplicateRemovalIsLogged(t *testing.T) {
 	h := &hookStore{Store: r.st,
 		getKey: func(ctx context.Context, productID int64, key string, consistent bool) (keys.Record, error) {
 			rec, err := r.st.GetKey(ctx, productID, key, consistent)
-			rec.DuplicateNodes = map[string][]keys.Machine{"m0": {{Slot: 2, Time: r.clock()}}}
+			rec.DuplicateNodes = map[string][]keys.Machine{"m0": {{Slot: 2, Time: r.clock.Now()}}}
 			return rec, err
 		},
 		removeNode: func(context.Context, int64, string, string, keys.Machine, string, *keys.Machine) error {
@@ -250,7 +250,7 @@ func TestFailedDuplicateRemovalIsLogged(t *testing.T) {
 		},
 	}
 	var logs bytes.Buffer
-	svc := keys.NewService(h, r.clock).WithLogger(logTo(&logs))
+	svc := keys.NewService(h, r.clock.Now).WithLogger(logTo(&logs))
 	if _, err := svc.Activate(ctx, keys.ActivateInput{AccountID: 1, ProductID: 10, Key: "DUPKEY", MachineCode: "m1"}); err != nil {
 		t.Fatalf("Activate: %v", err)
 	}
