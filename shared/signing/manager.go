@@ -284,6 +284,9 @@ func shared[T any](ctx context.Context, g *singleflight.Group, key string, cache
 		led := false
 		ch := g.DoChan(key, func() (v any, err error) {
 			led = true
+			if v, ok := cached(); ok { // a load finished since the check above
+				return v, nil
+			}
 			defer func() {
 				if p := recover(); p != nil {
 					err = fmt.Errorf("signing: load %s panicked: %v\n%s", key, p, debug.Stack())
