@@ -76,3 +76,17 @@ ddb_start() {
     die "DynamoDB Local did not start on port $port"
   fi
 }
+
+# go_tool PKG@VERSION prints the path of that command's binary, built with
+# `go install` into the cache the first time (one download through the
+# module proxy; later runs need no network).
+go_tool() {
+  local dir
+  dir="$KEYTURN_CACHE/tools/$(go env GOVERSION)/${1//\//_}"
+  local bin="$dir/$(basename "${1%@*}")"
+  if [ ! -x "$bin" ]; then
+    log "installing $1 into $dir"
+    GOBIN="$dir" go install "$1" || die "go install $1 failed"
+  fi
+  echo "$bin"
+}

@@ -236,7 +236,7 @@ func run(endpoint string, n, conc int, outFile, only string) error {
 	}
 	// Keys of a customer with a device limit (and a reseller).
 	custName, resName := "bench customer", "bench reseller"
-	cust, err := a.Customers.AddCustomer(ctx, acc.ID, customers.CustomerFields{Name: &custName, MaxNoOfDevices: ptr(int64(n + 10))})
+	cust, err := a.Customers.AddCustomer(ctx, acc.ID, customers.CustomerFields{Name: &custName, MaxNoOfDevices: new(int64(n + 10))})
 	if err != nil {
 		return err
 	}
@@ -590,8 +590,6 @@ func cpuModel() string {
 	}
 	return runtime.GOARCH
 }
-
-func ptr[T any](v T) *T { return &v }
 
 func round(v float64, digits int) float64 {
 	p := 1.0

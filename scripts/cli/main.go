@@ -122,7 +122,7 @@ func run(args []string, stdout io.Writer) error {
 	c := &client{base: strings.TrimRight(*url, "/"), secret: secret, http: &http.Client{Timeout: 60 * time.Second}}
 	rest := global.Args()
 	if len(rest) == 0 {
-		return errors.New("usage: cli <accounts|products|tokens|keys|permissions|bootstrap> ...")
+		return errors.New("usage: cli <accounts|products|tokens|keys|permissions|bootstrap> [arguments]")
 	}
 	print := func(v any) error {
 		enc := json.NewEncoder(stdout)

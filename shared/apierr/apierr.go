@@ -53,7 +53,6 @@ var (
 	LimitReached       = New("Cannot activate the new device as the limit has been reached.")
 	NeverActivated     = New("Either the machine code was never activated or key activation feature was never set up.")
 	MethodNotFound     = New("The method could not be found.")
-	BodyTooLarge       = New("The request body is too large.")
 	Internal           = New("An internal error occurred. Please try again later.")
 	KeyLockNotNegative = New("The Key Lock has to be set to '-1' for this method to work.")
 	// Unavailable is Keyturn's own answer (HTTP 503) when a dependency

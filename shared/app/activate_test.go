@@ -154,7 +154,7 @@ func TestActivateOptions(t *testing.T) {
 		t.Errorf("feature lock must override FieldsToReturn: %v", m)
 	}
 	// Metadata, signed with SHA-512.
-	body, r = e.activate(f, "Key", k, "MachineCode", "m1", "Metadata", "true")
+	_, r = e.activate(f, "Key", k, "MachineCode", "m1", "Metadata", "true")
 	var meta struct {
 		ActivatedMachines int
 		LicenseStatus     struct {

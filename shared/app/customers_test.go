@@ -240,7 +240,7 @@ func TestCustomersOnKeys(t *testing.T) {
 	}
 	// Same keys, order and types as a captured license with a customer
 	// (whose company name is null, like Carol's).
-	raw, sr := e.activate(f, "Key", created.Key, "MachineCode", "m1")
+	_, sr := e.activate(f, "Key", created.Key, "MachineCode", "m1")
 	js, _ := base64.StdEncoding.DecodeString(sr.LicenseKey)
 	if err := license.SameShape(capturedWithCustomer(t), js); err != nil {
 		t.Errorf("license with customer differs from captured shape: %v\n%s", err, js)
@@ -264,7 +264,7 @@ func TestCustomersOnKeys(t *testing.T) {
 		"The name of the customer is limited to 100 characters.")
 
 	// The license shows the customer exactly as WIRE-COMPAT section 4 says.
-	raw, sr = e.activate(f, "Key", k1, "MachineCode", "m1")
+	raw, sr := e.activate(f, "Key", k1, "MachineCode", "m1")
 	lic := licenseJSON(t, sr, raw)
 	var cust map[string]json.RawMessage
 	_ = json.Unmarshal(lic["Customer"], &cust)

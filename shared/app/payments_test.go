@@ -438,6 +438,18 @@ func TestRecordUsage(t *testing.T) {
 		t.Errorf("link an unknown item: %d %s", code, body)
 	}
 	item, customer := s.AddMeteredItem("api_calls")
+	// Only an active meter that sums its events can bill RecordUsage.
+	for _, tt := range []struct {
+		formula string
+		active  bool
+		want    string
+	}{{"count", true, "sums its events"}, {"sum", false, "not active"}} {
+		s.UpdateMeter(item, func(m *stripefake.Meter) { m.Formula, m.Active = tt.formula, tt.active })
+		if code, body := e.adminRaw("PUT", subPath, map[string]any{"subscriptionItemId": item}); code != 400 || !strings.Contains(body, tt.want) {
+			t.Errorf("link to a %s meter (active %v): %d %s", tt.formula, tt.active, code, body)
+		}
+	}
+	s.UpdateMeter(item, func(m *stripefake.Meter) { m.Formula, m.Active = "sum", true })
 	var link struct{ CustomerID, EventName string }
 	e.mustAdmin("PUT", subPath, map[string]any{"subscriptionItemId": item}, &link)
 	if link.CustomerID != customer || link.EventName != "api_calls" {

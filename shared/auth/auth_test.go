@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/keyturn/keyturn/shared/apierr"
+	"github.com/keyturn/keyturn/shared/clocktest"
 )
 
 // memStore is a hand-written TokenStore fake with call counting.
@@ -71,10 +72,6 @@ func (s *memStore) DeleteToken(_ context.Context, accountID int64, id string) er
 	delete(s.m, id)
 	return nil
 }
-
-type clock struct{ t time.Time }
-
-func (c *clock) now() time.Time { return c.t }
 
 func TestEncodeDecode(t *testing.T) {
 	raw := Encode("7791", "JEzBa7MQCINcJgRAspewBvvR83Fz+PbsCT9mrEoQ")
@@ -170,10 +167,10 @@ func TestIssueRefusesAmbiguousKeyLock(t *testing.T) {
 func TestIssueAndAuthenticate(t *testing.T) {
 	ctx := context.Background()
 	st := newMemStore()
-	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	svc := NewService(st, c.now, rand.Reader, 0)
+	c := clocktest.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	svc := NewService(st, c.Now, rand.Reader, 0)
 
-	raw, tok, err := svc.Issue(ctx, 5, "t", Scope{Methods: []string{"getkey", "GetKey", "Activate"}, Expires: c.t.Add(time.Hour)}, "")
+	raw, tok, err := svc.Issue(ctx, 5, "t", Scope{Methods: []string{"getkey", "GetKey", "Activate"}, Expires: c.Now().Add(time.Hour)}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +194,7 @@ func TestIssueAndAuthenticate(t *testing.T) {
 			t.Errorf("%s: err = %v, want Unauthenticated", name, err)
 		}
 	}
-	c.t = c.t.Add(time.Hour)
+	c.Advance(time.Hour)
 	if _, err := svc.Authenticate(ctx, raw); !errors.Is(err, apierr.Unauthenticated) {
 		t.Errorf("expired: err = %v, want Unauthenticated", err)
 	}
@@ -210,8 +207,8 @@ func TestIssueAndAuthenticate(t *testing.T) {
 func TestAuthenticateCache(t *testing.T) {
 	ctx := context.Background()
 	st := newMemStore()
-	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	svc := NewService(st, c.now, rand.Reader, 30*time.Second)
+	c := clocktest.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	svc := NewService(st, c.Now, rand.Reader, 30*time.Second)
 	raw, _, err := svc.Issue(ctx, 1, "t", Scope{}, "")
 	if err != nil {
 		t.Fatal(err)
@@ -228,7 +225,7 @@ func TestAuthenticateCache(t *testing.T) {
 	if _, err := svc.Authenticate(ctx, Encode(id, secret+"x")); !errors.Is(err, apierr.Unauthenticated) {
 		t.Error("a cached token must still check the secret")
 	}
-	c.t = c.t.Add(31 * time.Second)
+	c.Advance(31 * time.Second)
 	if _, err := svc.Authenticate(ctx, raw); err != nil || st.gets != 2 {
 		t.Errorf("after TTL: err %v, reads %d; want a second read", err, st.gets)
 	}
@@ -253,8 +250,8 @@ func TestIssueRetriesIDConflict(t *testing.T) {
 func TestKeyLock(t *testing.T) {
 	ctx := context.Background()
 	st := newMemStore()
-	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	svc := NewService(st, c.now, rand.Reader, 0)
+	c := clocktest.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	svc := NewService(st, c.Now, rand.Reader, 0)
 	issue := func(scope Scope) Principal {
 		t.Helper()
 		raw, _, err := svc.Issue(ctx, 3, "parent", scope, "")
@@ -277,7 +274,7 @@ func TestKeyLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Scope{Methods: []string{"GetKey"}, ProductLock: 7, KeyLock: 1234, FeatureLock: 5, Expires: c.t.Add(48 * time.Hour)}
+	want := Scope{Methods: []string{"GetKey"}, ProductLock: 7, KeyLock: 1234, FeatureLock: 5, Expires: c.Now().Add(48 * time.Hour)}
 	if p.Scope.KeyLock != want.KeyLock || p.Scope.ProductLock != want.ProductLock || p.Scope.FeatureLock != want.FeatureLock ||
 		!p.Scope.Expires.Equal(want.Expires) || !p.Scope.Allows("GetKey") || p.AccountID != 3 {
 		t.Errorf("derived scope = %+v, want %+v", p.Scope, want)
@@ -296,12 +293,12 @@ func TestKeyLock(t *testing.T) {
 	}
 	// Without a product lock, the derived token is locked to the key's
 	// product: key ids repeat across products.
-	open := issue(Scope{Methods: []string{"GetKey"}, KeyLock: -1, Expires: c.t.Add(time.Hour)})
+	open := issue(Scope{Methods: []string{"GetKey"}, KeyLock: -1, Expires: c.Now().Add(time.Hour)})
 	raw, err = svc.KeyLock(ctx, open, 9, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p, err := svc.Authenticate(ctx, raw); err != nil || p.Scope.ProductLock != 9 || p.Scope.KeyLock != 1 || !p.Scope.Expires.Equal(c.t.Add(time.Hour)) {
+	if p, err := svc.Authenticate(ctx, raw); err != nil || p.Scope.ProductLock != 9 || p.Scope.KeyLock != 1 || !p.Scope.Expires.Equal(c.Now().Add(time.Hour)) {
 		t.Errorf("derived from an unlocked token expiring in an hour: %+v, %v", p.Scope, err)
 	}
 	// A key lock beyond the 100-year cap does not overflow.
@@ -310,7 +307,7 @@ func TestKeyLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p, err := svc.Authenticate(ctx, raw); err != nil || !p.Scope.Expires.Equal(c.t.AddDate(0, 0, maxKeyLockDays)) {
+	if p, err := svc.Authenticate(ctx, raw); err != nil || !p.Scope.Expires.Equal(c.Now().AddDate(0, 0, maxKeyLockDays)) {
 		t.Errorf("derived from key lock -2^62: %+v, %v", p.Scope, err)
 	}
 }
@@ -321,8 +318,8 @@ func TestKeyLock(t *testing.T) {
 func TestDerivedTokenTampering(t *testing.T) {
 	ctx := context.Background()
 	st := newMemStore()
-	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	svc := NewService(st, c.now, rand.Reader, 0)
+	c := clocktest.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	svc := NewService(st, c.Now, rand.Reader, 0)
 	parentRaw, parentTok, err := svc.Issue(ctx, 3, "parent", Scope{Methods: []string{"GetKey"}, ProductLock: 7, KeyLock: -1}, "")
 	if err != nil {
 		t.Fatal(err)
@@ -370,11 +367,11 @@ func TestDerivedTokenTampering(t *testing.T) {
 	if _, err := svc.Authenticate(ctx, raw); err != nil {
 		t.Fatalf("untouched derived token: %v", err)
 	}
-	c.t = c.t.Add(24 * time.Hour)
+	c.Advance(24 * time.Hour)
 	if _, err := svc.Authenticate(ctx, raw); !errors.Is(err, apierr.Unauthenticated) {
 		t.Errorf("after |KeyLock| days: err = %v, want Unauthenticated", err)
 	}
-	c.t = c.t.Add(-time.Hour)
+	c.Advance(-time.Hour)
 	if err := st.DeleteToken(ctx, 3, parentTok.ID); err != nil {
 		t.Fatal(err)
 	}

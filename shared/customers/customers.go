@@ -584,12 +584,6 @@ func (s *Service) Customer(ctx context.Context, accountID, id int64) (Customer, 
 	return s.store.GetCustomer(ctx, accountID, id)
 }
 
-// ResellersByID returns the account's resellers with the given ids, in
-// that order, skipping missing ones.
-func (s *Service) ResellersByID(ctx context.Context, accountID int64, ids []int64) ([]Reseller, error) {
-	return s.store.ResellersByID(ctx, accountID, ids)
-}
-
 // Reseller returns a reseller of the account (apierr.NotFound if absent).
 func (s *Service) Reseller(ctx context.Context, accountID, id int64) (Reseller, error) {
 	return s.store.GetReseller(ctx, accountID, id)

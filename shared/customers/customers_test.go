@@ -7,8 +7,6 @@ import (
 	"github.com/keyturn/keyturn/shared/apierr"
 )
 
-func sp(s string) *string { return &s }
-
 func TestCustomerFieldsValidate(t *testing.T) {
 	neg := int64(-1)
 	tests := []struct {
@@ -17,11 +15,11 @@ func TestCustomerFieldsValidate(t *testing.T) {
 		want error
 	}{
 		{"empty", CustomerFields{}, nil},
-		{"100 chars", CustomerFields{Name: sp(strings.Repeat("ä", 100)), Email: sp(strings.Repeat("e", 100)), CompanyName: sp(strings.Repeat("c", 100))}, nil},
-		{"long name", CustomerFields{Name: sp(strings.Repeat("n", 101))}, apierr.CustomerNameTooLong},
-		{"long email", CustomerFields{Email: sp(strings.Repeat("e", 101))}, apierr.CustomerEmailTooLong},
-		{"long company", CustomerFields{CompanyName: sp(strings.Repeat("c", 101))}, apierr.CustomerCompanyTooLong},
-		{"long notes", CustomerFields{Notes: sp(strings.Repeat("x", 1001))}, apierr.BadInput},
+		{"100 chars", CustomerFields{Name: new(strings.Repeat("ä", 100)), Email: new(strings.Repeat("e", 100)), CompanyName: new(strings.Repeat("c", 100))}, nil},
+		{"long name", CustomerFields{Name: new(strings.Repeat("n", 101))}, apierr.CustomerNameTooLong},
+		{"long email", CustomerFields{Email: new(strings.Repeat("e", 101))}, apierr.CustomerEmailTooLong},
+		{"long company", CustomerFields{CompanyName: new(strings.Repeat("c", 101))}, apierr.CustomerCompanyTooLong},
+		{"long notes", CustomerFields{Notes: new(strings.Repeat("x", 1001))}, apierr.BadInput},
 		{"negative devices", CustomerFields{MaxNoOfDevices: &neg}, apierr.BadInput},
 	}
 	for _, tt := range tests {
@@ -37,12 +35,12 @@ func TestResellerFieldsApply(t *testing.T) {
 		f    ResellerFields
 		want error
 	}{
-		{"ok", ResellerFields{Name: sp("n"), URL: sp(strings.Repeat("u", 500)), Description: sp(strings.Repeat("d", 500))}, nil},
-		{"long name", ResellerFields{Name: sp(strings.Repeat("n", 101))}, apierr.ResellerNameTooLong},
-		{"long url", ResellerFields{URL: sp(strings.Repeat("u", 501))}, apierr.ResellerURLTooLong},
-		{"long email", ResellerFields{Email: sp(strings.Repeat("e", 101))}, apierr.ResellerEmailTooLong},
-		{"long phone", ResellerFields{Phone: sp(strings.Repeat("p", 101))}, apierr.ResellerPhoneTooLong},
-		{"long description", ResellerFields{Description: sp(strings.Repeat("d", 501))}, apierr.ResellerDescTooLong},
+		{"ok", ResellerFields{Name: new("n"), URL: new(strings.Repeat("u", 500)), Description: new(strings.Repeat("d", 500))}, nil},
+		{"long name", ResellerFields{Name: new(strings.Repeat("n", 101))}, apierr.ResellerNameTooLong},
+		{"long url", ResellerFields{URL: new(strings.Repeat("u", 501))}, apierr.ResellerURLTooLong},
+		{"long email", ResellerFields{Email: new(strings.Repeat("e", 101))}, apierr.ResellerEmailTooLong},
+		{"long phone", ResellerFields{Phone: new(strings.Repeat("p", 101))}, apierr.ResellerPhoneTooLong},
+		{"long description", ResellerFields{Description: new(strings.Repeat("d", 501))}, apierr.ResellerDescTooLong},
 		{"huge metadata", ResellerFields{Metadata: map[string]string{"k": strings.Repeat("v", MaxMetadataBytes)}}, apierr.ResellerBadModel},
 	}
 	for _, tt := range tests {
@@ -51,7 +49,7 @@ func TestResellerFieldsApply(t *testing.T) {
 		}
 	}
 	r := Reseller{Metadata: map[string]string{"keep": "1", "drop": "2"}}
-	ResellerFields{Phone: sp("+46"), Metadata: map[string]string{"drop": "", "add": "3"}}.Apply(&r)
+	ResellerFields{Phone: new("+46"), Metadata: map[string]string{"drop": "", "add": "3"}}.Apply(&r)
 	if got, want := len(r.Metadata), 2; got != want || r.Metadata["keep"] != "1" || r.Metadata["add"] != "3" || *r.Phone != "+46" {
 		t.Errorf("Apply: %+v", r)
 	}

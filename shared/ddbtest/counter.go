@@ -1,11 +1,8 @@
 package ddbtest
 
 import (
-	"context"
 	"fmt"
 	"sync"
-
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/keyturn/keyturn/shared/dynamo"
 )
@@ -14,14 +11,19 @@ import (
 // trip) by operation name ("GetItem", "TransactWriteItems", ...). It is
 // safe for concurrent use.
 type Counter struct {
-	dynamo.API
+	Intercept
 	mu    sync.Mutex
 	calls map[string]int64
 }
 
 // NewCounter returns a Counter in front of api.
 func NewCounter(api dynamo.API) *Counter {
-	return &Counter{API: api, calls: map[string]int64{}}
+	c := &Counter{calls: map[string]int64{}}
+	c.Intercept = Intercept{API: api, Before: func(op string, _ any) error {
+		c.add(op)
+		return nil
+	}}
+	return c
 }
 
 func (c *Counter) add(op string) {
@@ -73,39 +75,4 @@ func (c *Counter) Summary() string {
 		c.calls["Query"], c.calls["TransactWriteItems"], c.calls["BatchGetItem"])
 	clear(c.calls)
 	return s
-}
-
-func (c *Counter) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	c.add("GetItem")
-	return c.API.GetItem(ctx, in, o...)
-}
-
-func (c *Counter) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	c.add("PutItem")
-	return c.API.PutItem(ctx, in, o...)
-}
-
-func (c *Counter) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	c.add("UpdateItem")
-	return c.API.UpdateItem(ctx, in, o...)
-}
-
-func (c *Counter) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
-	c.add("DeleteItem")
-	return c.API.DeleteItem(ctx, in, o...)
-}
-
-func (c *Counter) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
-	c.add("Query")
-	return c.API.Query(ctx, in, o...)
-}
-
-func (c *Counter) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	c.add("TransactWriteItems")
-	return c.API.TransactWriteItems(ctx, in, o...)
-}
-
-func (c *Counter) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
-	c.add("BatchGetItem")
-	return c.API.BatchGetItem(ctx, in, o...)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/keyturn/keyturn/shared/dynamo"
+	"github.com/keyturn/keyturn/shared/dynamo/stores"
 )
 
 // EnvEndpoint names the variable holding the DynamoDB Local URL.
@@ -68,4 +69,11 @@ func NewTable(t testing.TB) (*dynamodb.Client, string) {
 		_, _ = db.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(name)})
 	})
 	return db, name
+}
+
+// NewStores returns every feature store on a fresh table (see NewTable).
+func NewStores(t testing.TB) *stores.Stores {
+	t.Helper()
+	db, table := NewTable(t)
+	return stores.New(db, table)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -24,6 +25,7 @@ type Service struct {
 	now     func() time.Time
 	newKey  KeyGenerator
 	devices CustomerDevices
+	log     *slog.Logger
 }
 
 // CustomerDevices gives access to customers' device limits
@@ -49,10 +51,17 @@ func (s *Service) WithCustomerDevices(d CustomerDevices) *Service {
 	return s
 }
 
+// WithLogger sets where the Service reports cleanup writes that failed
+// after the request itself succeeded (slog.Default() until set).
+func (s *Service) WithLogger(l *slog.Logger) *Service {
+	s.log = l
+	return s
+}
+
 // NewService returns a Service. Set the key-string generator with
 // WithKeyGenerator before calling Create.
 func NewService(store Store, now func() time.Time) *Service {
-	return &Service{store: store, now: now, newKey: func() (string, error) {
+	return &Service{store: store, now: now, log: slog.Default(), newKey: func() (string, error) {
 		return "", errors.New("keys: no key generator configured")
 	}}
 }
@@ -299,11 +308,16 @@ func freeSlot(used map[int]bool, mid string, lo, hi int64, attempt int) int {
 // dropDuplicates removes, best effort, node-locked activations of a
 // machine that holds another slot too (two first activations of one
 // machine that raced after reading different states), so the machine
-// keeps one seat.
+// keeps one seat. A removal that fails is logged; the next activation of
+// the key tries again.
 func (s *Service) dropDuplicates(ctx context.Context, r *Record) {
 	for mid, dups := range r.DuplicateNodes {
 		for _, m := range dups {
-			_ = s.store.RemoveNode(ctx, r.ProductID, r.Key, mid, m, "", nil)
+			if err := s.store.RemoveNode(ctx, r.ProductID, r.Key, mid, m, "", nil); err != nil {
+				s.log.LogAttrs(ctx, slog.LevelWarn, "keys: duplicate activation not removed; the machine holds two seats until the key's next activation removes it",
+					slog.Int64("accountId", r.AccountID), slog.Int64("productId", r.ProductID), slog.Int64("keyId", r.ID),
+					slog.String("machineCode", mid), slog.Int("slot", m.Slot), slog.String("error", err.Error()))
+			}
 		}
 	}
 	r.DuplicateNodes = nil

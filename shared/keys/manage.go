@@ -3,6 +3,7 @@ package keys
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"time"
 	"unicode/utf8"
@@ -55,8 +56,9 @@ func (s *Service) WithKeyGenerator(g KeyGenerator) *Service {
 // spec. Ids come from the product's key counter and the global counter (two
 // UpdateItems for the whole batch); key strings are random and unique
 // within the product (a clash is retried with new strings). All keys are
-// created or none. Errors: apierr.NotesTooLong, apierr.BadInput.
-func (s *Service) Create(ctx context.Context, accountID, productID int64, spec Spec, n int) ([]Record, error) {
+// created or none; when undoing a failed creation fails too, the error
+// says what is left to repair. Errors: apierr.NotesTooLong, apierr.BadInput.
+func (s *Service) Create(ctx context.Context, accountID, productID int64, spec Spec, n int) (_ []Record, err error) {
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
@@ -79,7 +81,9 @@ func (s *Service) Create(ctx context.Context, accountID, productID int64, spec S
 			for i := range ids {
 				ids[i] = lastID - int64(n) + 1 + int64(i)
 			}
-			_ = s.store.ReleaseKeyIDs(context.WithoutCancel(ctx), productID, ids)
+			if rerr := s.store.ReleaseKeyIDs(context.WithoutCancel(ctx), productID, ids); rerr != nil {
+				err = errors.Join(err, fmt.Errorf("undo: record key ids %d..%d of product %d as unused: %w", ids[0], ids[n-1], productID, rerr))
+			}
 		}
 	}()
 	lastGlobal, err := s.store.NextGlobalIDs(ctx, int64(n))

@@ -3,6 +3,7 @@ package keys
 import (
 	"context"
 	"errors"
+	"log/slog"
 
 	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/catalog"
@@ -80,7 +81,10 @@ func (s *Service) CreateTrial(ctx context.Context, in TrialInput) (Record, error
 		// A trial exists for this machine: keep it if it is still usable,
 		// otherwise this new key replaces it.
 		if old, ok, err2 := existing(); err2 == nil && ok {
-			_ = s.store.DeleteKey(context.WithoutCancel(ctx), pid, r.Key)
+			if err := s.store.DeleteKey(context.WithoutCancel(ctx), pid, r.Key); err != nil {
+				s.log.LogAttrs(ctx, slog.LevelError, "keys: surplus trial key not deleted; delete it (no trial refers to it)",
+					slog.Int64("accountId", in.AccountID), slog.Int64("productId", pid), slog.Int64("keyId", r.ID), slog.String("error", err.Error()))
+			}
 			return old, nil
 		}
 		if err := s.store.SetTrialKey(ctx, pid, in.MachineCode, r.Key, true); err != nil {

@@ -74,7 +74,7 @@ type Server struct {
 	keys     map[string]*key   // by bare key id
 	aliases  map[string]string // "alias/x" -> key id
 	calls    map[string]int
-	failures map[string]Error
+	failures map[string]kmsError
 }
 
 type key struct {
@@ -90,18 +90,16 @@ func (k *key) arn() string { return keyARN(k.id) }
 
 func keyARN(id string) string { return "arn:aws:kms:" + Region + ":" + Account + ":key/" + id }
 
-// Error is a KMS error as the server sends it: HTTP Status with body
+// kmsError is a KMS error as the server sends it: HTTP Status with body
 // {"__type": Type, "message": Message}.
-type Error struct {
+type kmsError struct {
 	Status  int
 	Type    string
 	Message string
 }
 
-func (e *Error) Error() string { return e.Type + ": " + e.Message }
-
-func errf(typ, format string, args ...any) *Error {
-	return &Error{Status: http.StatusBadRequest, Type: typ, Message: fmt.Sprintf(format, args...)}
+func errf(typ, format string, args ...any) *kmsError {
+	return &kmsError{Status: http.StatusBadRequest, Type: typ, Message: fmt.Sprintf(format, args...)}
 }
 
 // New starts a fake KMS. When t is not nil the server is closed when the
@@ -111,7 +109,7 @@ func New(t testing.TB) *Server {
 		keys:     map[string]*key{},
 		aliases:  map[string]string{},
 		calls:    map[string]int{},
-		failures: map[string]Error{},
+		failures: map[string]kmsError{},
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	s.URL = s.srv.URL
@@ -226,10 +224,10 @@ func (s *Server) Fail(op, errType string) {
 	if errType == "KMSInternalException" || errType == "DependencyTimeoutException" {
 		status = http.StatusInternalServerError
 	}
-	s.failures[op] = Error{Status: status, Type: errType, Message: "injected failure"}
+	s.failures[op] = kmsError{Status: status, Type: errType, Message: "injected failure"}
 }
 
-type handler func(s *Server, body []byte) (any, *Error)
+type handler func(s *Server, body []byte) (any, *kmsError)
 
 var handlers = map[string]handler{
 	OpCreateKey:       (*Server).createKey,
@@ -279,7 +277,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	b, err := json.Marshal(out)
 	if err != nil {
-		writeError(w, &Error{Status: 500, Type: "KMSInternalException", Message: err.Error()})
+		writeError(w, &kmsError{Status: 500, Type: "KMSInternalException", Message: err.Error()})
 		return
 	}
 	w.Header().Set("Content-Type", contentType)
@@ -287,7 +285,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(b)
 }
 
-func writeError(w http.ResponseWriter, e *Error) {
+func writeError(w http.ResponseWriter, e *kmsError) {
 	b, _ := json.Marshal(map[string]string{"__type": e.Type, "message": e.Message})
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("X-Amzn-ErrorType", e.Type)
@@ -296,7 +294,7 @@ func writeError(w http.ResponseWriter, e *Error) {
 	_, _ = w.Write(b)
 }
 
-func decode(body []byte, v any) *Error {
+func decode(body []byte, v any) *kmsError {
 	if err := json.Unmarshal(body, v); err != nil {
 		return errf("SerializationException", "%v", err)
 	}
@@ -304,7 +302,7 @@ func decode(body []byte, v any) *Error {
 }
 
 // lookup resolves a key id, key ARN, alias name or alias ARN.
-func (s *Server) lookup(id string) (*key, *Error) {
+func (s *Server) lookup(id string) (*key, *kmsError) {
 	if id == "" {
 		return nil, errf("ValidationException", "1 validation error detected: Value null at 'keyId' failed to satisfy constraint: Member must not be null")
 	}
@@ -331,7 +329,7 @@ func (s *Server) lookup(id string) (*key, *Error) {
 	return k, nil
 }
 
-func (s *Server) symmetric(id string) (*key, *Error) {
+func (s *Server) symmetric(id string) (*key, *kmsError) {
 	k, err := s.lookup(id)
 	if err != nil {
 		return nil, err
@@ -363,7 +361,7 @@ var rsaSigningAlgorithms = []string{
 	"RSASSA_PKCS1_V1_5_SHA_256", "RSASSA_PKCS1_V1_5_SHA_384", "RSASSA_PKCS1_V1_5_SHA_512",
 }
 
-func (s *Server) createKey(body []byte) (any, *Error) {
+func (s *Server) createKey(body []byte) (any, *kmsError) {
 	var in struct {
 		KeySpec               string
 		CustomerMasterKeySpec string
@@ -406,7 +404,7 @@ func (s *Server) createKey(body []byte) (any, *Error) {
 	return map[string]any{"KeyMetadata": md}, nil
 }
 
-func (s *Server) createAlias(body []byte) (any, *Error) {
+func (s *Server) createAlias(body []byte) (any, *kmsError) {
 	var in struct{ AliasName, TargetKeyId string }
 	if err := decode(body, &in); err != nil {
 		return nil, err
@@ -461,7 +459,7 @@ func seal(k *key, plaintext []byte, ec map[string]string) []byte {
 	return a.Seal(out, nonce, plaintext, contextAAD(ec))
 }
 
-func (s *Server) encrypt(body []byte) (any, *Error) {
+func (s *Server) encrypt(body []byte) (any, *kmsError) {
 	var in struct {
 		KeyId               string
 		Plaintext           []byte
@@ -488,7 +486,7 @@ func (s *Server) encrypt(body []byte) (any, *Error) {
 	}, nil
 }
 
-func (s *Server) decrypt(body []byte) (any, *Error) {
+func (s *Server) decrypt(body []byte) (any, *kmsError) {
 	var in struct {
 		KeyId             string
 		CiphertextBlob    []byte
@@ -530,7 +528,7 @@ func (s *Server) decrypt(body []byte) (any, *Error) {
 	return map[string]any{"Plaintext": pt, "KeyId": k.arn(), "EncryptionAlgorithm": "SYMMETRIC_DEFAULT"}, nil
 }
 
-func (s *Server) generateDataKey(body []byte) (any, *Error) {
+func (s *Server) generateDataKey(body []byte) (any, *kmsError) {
 	var in struct {
 		KeyId             string
 		KeySpec           string
@@ -572,7 +570,7 @@ func (s *Server) generateDataKey(body []byte) (any, *Error) {
 
 // signingKey resolves an RSA signing key; errType is the error for a key of
 // another usage (it differs per operation in KMS).
-func (s *Server) signingKey(id, errType string) (*key, *Error) {
+func (s *Server) signingKey(id, errType string) (*key, *kmsError) {
 	k, err := s.lookup(id)
 	if err != nil {
 		return nil, err
@@ -583,7 +581,7 @@ func (s *Server) signingKey(id, errType string) (*key, *Error) {
 	return k, nil
 }
 
-func (s *Server) getPublicKey(body []byte) (any, *Error) {
+func (s *Server) getPublicKey(body []byte) (any, *kmsError) {
 	var in struct{ KeyId string }
 	if err := decode(body, &in); err != nil {
 		return nil, err
@@ -594,7 +592,7 @@ func (s *Server) getPublicKey(body []byte) (any, *Error) {
 	}
 	der, merr := x509.MarshalPKIXPublicKey(&k.rsa.PublicKey)
 	if merr != nil {
-		return nil, &Error{Status: 500, Type: "KMSInternalException", Message: merr.Error()}
+		return nil, &kmsError{Status: 500, Type: "KMSInternalException", Message: merr.Error()}
 	}
 	return map[string]any{
 		"KeyId":                 k.arn(),
@@ -618,7 +616,7 @@ var algorithms = map[string]struct {
 	"RSASSA_PSS_SHA_512":        {crypto.SHA512, true},
 }
 
-func (s *Server) sign(body []byte) (any, *Error) {
+func (s *Server) sign(body []byte) (any, *kmsError) {
 	var in struct {
 		KeyId            string
 		Message          []byte
@@ -661,7 +659,7 @@ func (s *Server) sign(body []byte) (any, *Error) {
 		sig, err = rsa.SignPKCS1v15(nil, k.rsa, alg.hash, digest)
 	}
 	if err != nil {
-		return nil, &Error{Status: 500, Type: "KMSInternalException", Message: err.Error()}
+		return nil, &kmsError{Status: 500, Type: "KMSInternalException", Message: err.Error()}
 	}
 	return map[string]any{"KeyId": k.arn(), "Signature": sig, "SigningAlgorithm": in.SigningAlgorithm}, nil
 }

@@ -236,7 +236,7 @@ func LicenseJSON(l License, model int, signDate time.Time) ([]byte, error) {
 		j.Customer = &jsonCustomer{ID: c.ID, Name: c.Name, Email: c.Email, CompanyName: c.CompanyName, Created: unix(c.Created)}
 	}
 	for _, d := range l.DataObjects {
-		j.DataObjects = append(j.DataObjects, jsonDataObject{ID: d.ID, Name: d.Name, StringValue: d.StringValue, IntValue: d.IntValue})
+		j.DataObjects = append(j.DataObjects, jsonDataObject(d))
 	}
 	if model >= 3 {
 		raw := json.RawMessage("null")

@@ -245,14 +245,12 @@ func checkUniqueSplit(t testing.TB, l License, signDate time.Time) {
 	}
 }
 
-func sp(s string) *string { return &s }
-
 // sample is a license with every kind of field set.
 func sample() License {
 	return License{ProductID: 3349, ID: 4, Key: "LEPWV-FOTPG-MWBEO-FBFPS", Created: date("2015-08-27T00:00:00"),
-		Expires: date("2015-09-26T00:00:00"), Period: 30, Features: [8]bool{true, false, true}, Notes: sp("notes"),
-		GlobalID: 24966, MaxNoOfMachines: 3, AllowedMachines: sp("a\nb"),
-		Customer: &Customer{ID: 7, Name: "Bob", Email: sp("bob@example.com"), CompanyName: nil, Created: date("2015-01-02T03:04:05")},
+		Expires: date("2015-09-26T00:00:00"), Period: 30, Features: [8]bool{true, false, true}, Notes: new("notes"),
+		GlobalID: 24966, MaxNoOfMachines: 3, AllowedMachines: new("a\nb"),
+		Customer: &Customer{ID: 7, Name: "Bob", Email: new("bob@example.com"), CompanyName: nil, Created: date("2015-01-02T03:04:05")},
 		Machines: []Activation{
 			{Mid: "m1", IP: "192.0.2.1", Time: date("2016-01-01T00:00:00")},
 			{Mid: "m2", IP: "2001:db8::1", Time: date("2016-01-02T00:00:00"), Floating: true},
@@ -268,13 +266,13 @@ func TestLinqSignTextSplitsUniquely(t *testing.T) {
 	signDate := date("2016-06-11T09:23:28")
 	empty := License{ProductID: 1, ID: 1, Key: "K", MaxNoOfMachines: 0}
 	allEmpty := sample()
-	allEmpty.Key, allEmpty.Notes, allEmpty.AllowedMachines = "", sp(""), sp("")
+	allEmpty.Key, allEmpty.Notes, allEmpty.AllowedMachines = "", new(""), new("")
 	allEmpty.Customer = &Customer{Created: date("2015-01-02T03:04:05")}
 	allEmpty.Machines = []Activation{{}, {}}
 	allEmpty.DataObjects = []DataObject{{}}
 	datesEverywhere := sample()
-	datesEverywhere.Key, datesEverywhere.Notes = "2015-08-27T00:00:00", sp("True")
-	datesEverywhere.Customer.Name, datesEverywhere.Customer.Email = "2015-01-02T03:04:05", sp("-1")
+	datesEverywhere.Key, datesEverywhere.Notes = "2015-08-27T00:00:00", new("True")
+	datesEverywhere.Customer.Name, datesEverywhere.Customer.Email = "2015-01-02T03:04:05", new("-1")
 	datesEverywhere.Machines[0].Mid, datesEverywhere.Machines[0].IP = "-1", "True"
 	datesEverywhere.Machines[1].Mid, datesEverywhere.Machines[1].IP = "2016-01-01T00:00:0", "2016-01-01 00:00:00"
 	datesEverywhere.DataObjects[0].Name, datesEverywhere.DataObjects[0].StringValue = "5", "2016-01-01T00:00:00"
@@ -339,11 +337,11 @@ func TestLinqSignRefusesAmbiguousText(t *testing.T) {
 	}
 	for _, field := range []func(*License){
 		func(l *License) { l.Key = "K,1" },
-		func(l *License) { l.Notes = sp("a,b") },
-		func(l *License) { l.AllowedMachines = sp("x]") },
+		func(l *License) { l.Notes = new("a,b") },
+		func(l *License) { l.AllowedMachines = new("x]") },
 		func(l *License) { l.Customer.Name = "[" },
-		func(l *License) { l.Customer.Email = sp("a,b") },
-		func(l *License) { l.Customer.CompanyName = sp("a,b") },
+		func(l *License) { l.Customer.Email = new("a,b") },
+		func(l *License) { l.Customer.CompanyName = new("a,b") },
 		func(l *License) { l.Machines[1].IP = "1,2" },
 		func(l *License) { l.DataObjects[0].Name = "n]" },
 		func(l *License) { l.DataObjects[0].StringValue = "v," },

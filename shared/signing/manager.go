@@ -8,8 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
+	"strconv"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 
 	"github.com/keyturn/keyturn/shared/apierr"
 )
@@ -49,11 +53,13 @@ type Manager struct {
 	now     func() time.Time
 	ttl     time.Duration
 
-	mu       sync.Mutex
-	current  map[int64]cachedRecord
-	signers  map[int64]cachedSigner // newest loaded version per account
-	loadRecs map[int64]*flight[KeyRecord]
-	loadSigs map[versionKey]*flight[Signer]
+	mu      sync.Mutex
+	current map[int64]cachedRecord
+	signers map[int64]cachedSigner // newest loaded version per account
+
+	// loads shares store reads (key "<account>") and unwraps (key
+	// "<account>/<version>") between concurrent callers.
+	loads singleflight.Group
 }
 
 type cachedRecord struct {
@@ -64,18 +70,6 @@ type cachedRecord struct {
 type cachedSigner struct {
 	version int
 	signer  Signer
-}
-
-type versionKey struct {
-	account int64
-	version int
-}
-
-// flight is one in-progress load that concurrent callers wait for.
-type flight[T any] struct {
-	done chan struct{}
-	val  T
-	err  error
 }
 
 // NewManager returns a Manager. It returns an error when Store is nil, Mode
@@ -106,10 +100,8 @@ func NewManager(c ManagerConfig) (*Manager, error) {
 	return &Manager{
 		store: c.Store, mode: c.Mode, wrapper: c.Wrapper, source: c.Source,
 		rand: c.Rand, now: c.Now, ttl: c.TTL,
-		current:  map[int64]cachedRecord{},
-		signers:  map[int64]cachedSigner{},
-		loadRecs: map[int64]*flight[KeyRecord]{},
-		loadSigs: map[versionKey]*flight[Signer]{},
+		current: map[int64]cachedRecord{},
+		signers: map[int64]cachedSigner{},
 	}, nil
 }
 
@@ -211,30 +203,15 @@ func (m *Manager) PublicKey(ctx context.Context, accountID int64) (*rsa.PublicKe
 // currentRecord returns the cached current record or loads it, sharing the
 // load between concurrent callers.
 func (m *Manager) currentRecord(ctx context.Context, accountID int64) (KeyRecord, error) {
-	for {
+	cached := func() (KeyRecord, bool) {
 		m.mu.Lock()
-		if c, ok := m.current[accountID]; ok && m.now().Before(c.expires) {
-			m.mu.Unlock()
-			return c.rec, nil
-		}
-		f, ok := m.loadRecs[accountID]
-		if !ok {
-			f = &flight[KeyRecord]{done: make(chan struct{})}
-			m.loadRecs[accountID] = f
-			m.mu.Unlock()
-			f.val, f.err = m.loadRecord(ctx, accountID)
-			m.mu.Lock()
-			delete(m.loadRecs, accountID)
-			m.mu.Unlock()
-			close(f.done)
-			return f.val, f.err
-		}
-		m.mu.Unlock()
-		rec, retry, err := wait(ctx, f)
-		if !retry {
-			return rec, err
-		}
+		defer m.mu.Unlock()
+		c, ok := m.current[accountID]
+		return c.rec, ok && m.now().Before(c.expires)
 	}
+	return shared(ctx, &m.loads, strconv.FormatInt(accountID, 10), cached, func() (KeyRecord, error) {
+		return m.loadRecord(ctx, accountID)
+	})
 }
 
 // loadRecord reads the current record from the store and caches it.
@@ -273,50 +250,65 @@ func (m *Manager) setSignerLocked(accountID int64, version int, s Signer) {
 
 // signerFor returns the cached Signer of rec or builds it once.
 func (m *Manager) signerFor(ctx context.Context, rec KeyRecord) (Signer, error) {
-	k := versionKey{rec.AccountID, rec.Version}
-	for {
+	cached := func() (Signer, bool) {
 		m.mu.Lock()
-		if c, ok := m.signers[rec.AccountID]; ok && c.version == rec.Version {
-			m.mu.Unlock()
-			return c.signer, nil
-		}
-		f, ok := m.loadSigs[k]
-		if !ok {
-			f = &flight[Signer]{done: make(chan struct{})}
-			m.loadSigs[k] = f
-			m.mu.Unlock()
-			f.val, f.err = m.buildSigner(ctx, rec)
-			m.mu.Lock()
-			delete(m.loadSigs, k)
-			if f.err == nil {
-				m.setSignerLocked(rec.AccountID, rec.Version, f.val)
-			}
-			m.mu.Unlock()
-			close(f.done)
-			return f.val, f.err
-		}
-		m.mu.Unlock()
-		s, retry, err := wait(ctx, f)
-		if !retry {
-			return s, err
-		}
+		defer m.mu.Unlock()
+		c, ok := m.signers[rec.AccountID]
+		return c.signer, ok && c.version == rec.Version
 	}
+	key := strconv.FormatInt(rec.AccountID, 10) + "/" + strconv.Itoa(rec.Version)
+	return shared(ctx, &m.loads, key, cached, func() (Signer, error) {
+		s, err := m.buildSigner(ctx, rec)
+		if err == nil {
+			m.mu.Lock()
+			m.setSignerLocked(rec.AccountID, rec.Version, s)
+			m.mu.Unlock()
+		}
+		return s, err
+	})
 }
 
-// wait waits for f. It asks the caller to retry (and lead a new load) when
-// the load failed only because the leader's context ended while the
-// caller's has not.
-func wait[T any](ctx context.Context, f *flight[T]) (val T, retry bool, err error) {
-	select {
-	case <-f.done:
-	case <-ctx.Done():
-		return val, false, ctx.Err()
+// shared returns what cached has, or else runs load once for the callers
+// that ask for key while it runs (the first caller's load, with the first
+// caller's context) and returns its result to each of them. A caller
+// returns ctx's error as soon as ctx ends. A caller that waited for
+// another's load loads again itself when that load failed only because the
+// other caller's context ended while its own has not. A panic in load is
+// returned as an error (load runs in a goroutine of its own).
+func shared[T any](ctx context.Context, g *singleflight.Group, key string, cached func() (T, bool), load func() (T, error)) (T, error) {
+	for {
+		if v, ok := cached(); ok {
+			return v, nil
+		}
+		led := false
+		ch := g.DoChan(key, func() (v any, err error) {
+			led = true
+			if v, ok := cached(); ok { // a load finished since the check above
+				return v, nil
+			}
+			defer func() {
+				if p := recover(); p != nil {
+					err = fmt.Errorf("signing: load %s panicked: %v\n%s", key, p, debug.Stack())
+				}
+			}()
+			return load()
+		})
+		var zero T
+		select {
+		case <-ctx.Done():
+			return zero, ctx.Err()
+		case r := <-ch:
+			ctxErr := errors.Is(r.Err, context.Canceled) || errors.Is(r.Err, context.DeadlineExceeded)
+			if !led && ctxErr && ctx.Err() == nil {
+				continue
+			}
+			if r.Err != nil {
+				return zero, r.Err
+			}
+			v, _ := r.Val.(T)
+			return v, nil
+		}
 	}
-	ctxErr := errors.Is(f.err, context.Canceled) || errors.Is(f.err, context.DeadlineExceeded)
-	if ctxErr && ctx.Err() == nil {
-		return val, true, nil
-	}
-	return f.val, false, f.err
 }
 
 // buildSigner unwraps (or, in kms mode, binds) the key of rec.

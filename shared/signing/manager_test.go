@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/keyturn/keyturn/shared/apierr"
+	"github.com/keyturn/keyturn/shared/clocktest"
 	"github.com/keyturn/keyturn/shared/config"
 	"github.com/keyturn/keyturn/shared/kmsfake"
 	"github.com/keyturn/keyturn/shared/signing"
@@ -29,9 +30,9 @@ type memStore struct {
 	recs  map[int64]map[int]signing.KeyRecord
 	reads int
 
-	// onRead, when set, runs before every CurrentSigningKey; a non-nil
-	// error is returned.
-	onRead func(accountID int64) error
+	// onRead, when set, runs before every CurrentSigningKey (outside the
+	// lock); a non-nil error is returned.
+	onRead func(ctx context.Context, accountID int64) error
 	// beforePut, when set, runs before every PutSigningKey (outside the
 	// lock); a non-nil error is returned.
 	beforePut func(rec signing.KeyRecord) error
@@ -39,9 +40,9 @@ type memStore struct {
 
 func newMemStore() *memStore { return &memStore{recs: map[int64]map[int]signing.KeyRecord{}} }
 
-func (s *memStore) CurrentSigningKey(_ context.Context, accountID int64) (signing.KeyRecord, error) {
+func (s *memStore) CurrentSigningKey(ctx context.Context, accountID int64) (signing.KeyRecord, error) {
 	if s.onRead != nil {
-		if err := s.onRead(accountID); err != nil {
+		if err := s.onRead(ctx, accountID); err != nil {
 			return signing.KeyRecord{}, err
 		}
 	}
@@ -93,24 +94,6 @@ func (s *memStore) update(accountID int64, version int, f func(*signing.KeyRecor
 	s.recs[accountID][version] = rec
 }
 
-// fakeClock is a settable clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 const ttl = 30 * time.Second
 
 // rig is one deployment: a store, a clock, and for the KMS modes a fake
@@ -118,7 +101,7 @@ const ttl = 30 * time.Second
 type rig struct {
 	mode      string
 	store     *memStore
-	clock     *fakeClock
+	clock     *clocktest.Clock
 	kms       *kmsfake.Server
 	wrapKeyID string // envelope
 	signKeyID string // kms
@@ -127,7 +110,7 @@ type rig struct {
 
 func newRig(t *testing.T, mode string) *rig {
 	t.Helper()
-	r := &rig{mode: mode, store: newMemStore(), clock: &fakeClock{t: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}}
+	r := &rig{mode: mode, store: newMemStore(), clock: clocktest.New(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC))}
 	switch mode {
 	case config.SigningLocal:
 		r.kekPath = filepath.Join(t.TempDir(), "kek")
@@ -142,7 +125,8 @@ func newRig(t *testing.T, mode string) *rig {
 }
 
 // manager starts a "process": a Manager with empty caches on the rig.
-func (r *rig) manager(t *testing.T) *signing.Manager {
+// Options change its configuration before it is built.
+func (r *rig) manager(t *testing.T, options ...func(*signing.ManagerConfig)) *signing.Manager {
 	t.Helper()
 	c := signing.ManagerConfig{Store: r.store, Mode: r.mode, Rand: rand.Reader, Now: r.clock.Now, TTL: ttl}
 	switch r.mode {
@@ -156,6 +140,9 @@ func (r *rig) manager(t *testing.T) *signing.Manager {
 		c.Wrapper = kmskeys.NewEnvelope(r.kms.Client(), r.wrapKeyID, rand.Reader)
 	case config.SigningKMS:
 		c.Source = kmskeys.NewSource(r.kms.Client(), r.signKeyID)
+	}
+	for _, o := range options {
+		o(&c)
 	}
 	m, err := signing.NewManager(c)
 	if err != nil {
@@ -446,7 +433,7 @@ func TestCreateStoreReadError(t *testing.T) {
 	ctx := context.Background()
 	r := newRig(t, config.SigningLocal)
 	boom := errors.New("dynamodb unavailable")
-	r.store.onRead = func(int64) error { return boom }
+	r.store.onRead = func(context.Context, int64) error { return boom }
 	m := r.manager(t)
 	if _, err := m.Create(ctx, 1); !errors.Is(err, boom) {
 		t.Errorf("Create = %v, want it to wrap %v", err, boom)

@@ -150,6 +150,16 @@ func TestMetering(t *testing.T) {
 	if len(events) != 1 || events[0].Identifier != "usage-1" || events[0].Payload["value"] != "5" {
 		t.Errorf("meter events = %+v, want one of value 5", events)
 	}
+	if n := f.Calls(stripefake.OpCreateMeterEvent); n != 2 {
+		t.Errorf("meter event requests = %d, want 2 (the second a replay)", n)
+	}
+	// A meter that counts instead of summing, or is inactive, shows as
+	// such (Link refuses both).
+	f.UpdateMeter(itemID, func(m *stripefake.Meter) { m.Formula, m.Active = "count", false })
+	if it, err := c.SubscriptionItem(ctx, f.SecretKey, itemID); err != nil || it.Sum || it.Active {
+		t.Errorf("count meter, inactive: item = %+v, %v", it, err)
+	}
+	f.UpdateMeter(itemID, func(m *stripefake.Meter) { m.Formula, m.Active = "sum", true })
 	unknown := e
 	unknown.IdempotencyKey, unknown.Payload = "usage-2", map[string]string{"stripe_customer_id": "cus_gone", "value": "1"}
 	if err := c.RecordMeterEvent(ctx, f.SecretKey, unknown); !errors.Is(err, payments.ErrProcessorNotFound) {

@@ -22,8 +22,17 @@ type memStore struct {
 	// customers are the customers users can be associated with, by
 	// custKey, with their user slots as the store counts them.
 	customers map[string]*memCustomer
-	// fail, when set, is returned by every call (store outage).
-	fail error
+	// fail, when set, runs first in every call with the method's name; an
+	// error it returns is the call's result (a store outage).
+	fail func(method string) error
+}
+
+// failure is what fail makes of a call of method (nil without fail).
+func (m *memStore) failure(method string) error {
+	if m.fail == nil {
+		return nil
+	}
+	return m.fail(method)
 }
 
 // memAttempts is one username's login window.
@@ -72,8 +81,8 @@ func userKey(accountID int64, username string) string {
 func (m *memStore) CreateUser(_ context.Context, u User) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.fail != nil {
-		return m.fail
+	if err := m.failure("CreateUser"); err != nil {
+		return err
 	}
 	k := userKey(u.AccountID, u.Username)
 	if _, ok := m.users[k]; ok {
@@ -89,8 +98,8 @@ func (m *memStore) CreateUser(_ context.Context, u User) error {
 func (m *memStore) GetUser(_ context.Context, accountID int64, username string) (User, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.fail != nil {
-		return User{}, m.fail
+	if err := m.failure("GetUser"); err != nil {
+		return User{}, err
 	}
 	u, ok := m.users[userKey(accountID, username)]
 	if !ok {
@@ -102,8 +111,8 @@ func (m *memStore) GetUser(_ context.Context, accountID int64, username string) 
 func (m *memStore) ListUsers(_ context.Context, accountID, customerID int64) ([]User, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.fail != nil {
-		return nil, m.fail
+	if err := m.failure("ListUsers"); err != nil {
+		return nil, err
 	}
 	var out []User
 	for _, u := range m.users {
@@ -115,11 +124,11 @@ func (m *memStore) ListUsers(_ context.Context, accountID, customerID int64) ([]
 	return out, nil
 }
 
-func (m *memStore) update(accountID int64, username string, f func(*User) error) error {
+func (m *memStore) update(method string, accountID int64, username string, f func(*User) error) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.fail != nil {
-		return m.fail
+	if err := m.failure(method); err != nil {
+		return err
 	}
 	k := userKey(accountID, username)
 	u, ok := m.users[k]
@@ -134,7 +143,7 @@ func (m *memStore) update(accountID int64, username string, f func(*User) error)
 }
 
 func (m *memStore) SetUserCustomer(_ context.Context, accountID int64, username string, from, to int64) error {
-	err := m.update(accountID, username, func(u *User) error {
+	err := m.update("SetUserCustomer", accountID, username, func(u *User) error {
 		if u.CustomerID != from {
 			return apierr.Conflict
 		}
@@ -151,7 +160,7 @@ func (m *memStore) SetUserCustomer(_ context.Context, accountID int64, username 
 }
 
 func (m *memStore) SetUserPassword(_ context.Context, accountID int64, username string, p PasswordUpdate) error {
-	return m.update(accountID, username, func(u *User) error {
+	return m.update("SetUserPassword", accountID, username, func(u *User) error {
 		switch {
 		case p.IfResetToken != nil:
 			if !bytes.Equal(u.ResetTokenHash, p.IfResetToken) || u.ResetExpires.Unix() <= p.Now.Unix() {
@@ -171,7 +180,7 @@ func (m *memStore) SetUserPassword(_ context.Context, accountID int64, username 
 }
 
 func (m *memStore) SetUserResetToken(_ context.Context, accountID int64, username string, hash []byte, expires time.Time) error {
-	return m.update(accountID, username, func(u *User) error {
+	return m.update("SetUserResetToken", accountID, username, func(u *User) error {
 		u.ResetTokenHash, u.ResetExpires = hash, expires.Truncate(time.Second)
 		return nil
 	})
@@ -180,8 +189,8 @@ func (m *memStore) SetUserResetToken(_ context.Context, accountID int64, usernam
 func (m *memStore) DeleteUser(_ context.Context, accountID int64, username string, customerID int64) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.fail != nil {
-		return m.fail
+	if err := m.failure("DeleteUser"); err != nil {
+		return err
 	}
 	k := userKey(accountID, username)
 	if u, ok := m.users[k]; !ok || u.CustomerID != customerID {
@@ -195,8 +204,8 @@ func (m *memStore) DeleteUser(_ context.Context, accountID int64, username strin
 func (m *memStore) ReserveLoginAttempt(_ context.Context, accountID int64, username string, window, max int64, _ time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.fail != nil {
-		return m.fail
+	if err := m.failure("ReserveLoginAttempt"); err != nil {
+		return err
 	}
 	k := userKey(accountID, username) + "#" + strconv.FormatInt(window, 10)
 	a := m.attempts[k]
@@ -216,6 +225,9 @@ func (m *memStore) ReserveLoginAttempt(_ context.Context, accountID int64, usern
 func (m *memStore) EndLoginAttempt(_ context.Context, accountID int64, username string, window int64, o AttemptOutcome) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err := m.failure("EndLoginAttempt"); err != nil {
+		return err
+	}
 	a := m.attempts[userKey(accountID, username)+"#"+strconv.FormatInt(window, 10)]
 	switch {
 	case a == nil:

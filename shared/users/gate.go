@@ -52,9 +52,6 @@ func NewHashGate(slots int, wait time.Duration) *HashGate {
 	return &HashGate{slots: make(chan struct{}, max(slots, 1)), wait: wait}
 }
 
-// Slots returns how many hashes may run at once.
-func (g *HashGate) Slots() int { return cap(g.slots) }
-
 // do runs f in a slot. Errors: apierr.PasswordBusy when no slot freed up
 // within the wait (f did not run), ctx.Err() when ctx ended first.
 func (g *HashGate) do(ctx context.Context, f func()) error {

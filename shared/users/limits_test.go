@@ -133,7 +133,7 @@ func TestHashGateRefusesExcess(t *testing.T) {
 
 // window returns the username's attempt record in the current window.
 func (r *rig) window(username string) *memAttempts {
-	w, _ := r.svc.windowOf(r.clock())
+	w, _ := r.svc.windowOf(r.clock.Now())
 	r.st.mu.Lock()
 	defer r.st.mu.Unlock()
 	a := r.st.attempts[userKey(1, username)+"#"+strconv.FormatInt(w, 10)]
@@ -207,7 +207,7 @@ func TestLoginWaitsForAttemptsInFlight(t *testing.T) {
 		t.Run(fmt.Sprintf("released=%v", release), func(t *testing.T) {
 			r := newRig(t)
 			r.seed(t)
-			w, _ := r.svc.windowOf(r.clock())
+			w, _ := r.svc.windowOf(r.clock.Now())
 			k := userKey(1, "alice") + "#" + strconv.FormatInt(w, 10)
 			r.st.attempts[k] = &memAttempts{attempts: DefaultMaxAttempts, failures: 1} // 4 in flight
 			var slept time.Duration

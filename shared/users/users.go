@@ -49,6 +49,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"runtime"
 	"strings"
 	"sync"
@@ -227,6 +228,7 @@ type Service struct {
 	resetTTL    time.Duration
 	loginWait   time.Duration
 	sleep       func(ctx context.Context, d time.Duration) error
+	log         *slog.Logger
 }
 
 // NewService returns a Service with DefaultParams, DefaultMaxAttempts per
@@ -238,7 +240,15 @@ func NewService(st Store, customers Customers, now func() time.Time, rand io.Rea
 	return &Service{store: st, customers: customers, now: now, rand: rand, hasher: NewHasher(DefaultParams, rand),
 		gate:        NewHashGate(HashSlots(DefaultParams, 0, runtime.NumCPU()), DefaultHashWait),
 		maxAttempts: DefaultMaxAttempts, window: DefaultWindow, resetTTL: DefaultResetTTL,
-		loginWait: DefaultLoginWait, sleep: sleepCtx}
+		loginWait: DefaultLoginWait, sleep: sleepCtx, log: slog.Default()}
+}
+
+// WithLogger returns a copy of s that reports best-effort writes that
+// failed (slog.Default() until set).
+func (s *Service) WithLogger(l *slog.Logger) *Service {
+	c := *s
+	c.log = l
+	return &c
 }
 
 // WithHashGate returns a copy of s whose password hashes run in g's
@@ -246,14 +256,6 @@ func NewService(st Store, customers Customers, now func() time.Time, rand io.Rea
 func (s *Service) WithHashGate(g *HashGate) *Service {
 	c := *s
 	c.gate = g
-	return &c
-}
-
-// WithLoginWait returns a copy of s whose logins wait up to d in total for
-// attempts of the same username that are in flight.
-func (s *Service) WithLoginWait(d time.Duration) *Service {
-	c := *s
-	c.loginWait = d
 	return &c
 }
 
@@ -274,21 +276,6 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 func (s *Service) WithParams(p Params) *Service {
 	c := *s
 	c.hasher = NewHasher(p, s.rand)
-	return &c
-}
-
-// WithLoginLimit returns a copy of s that allows max unsuccessful attempts
-// per window.
-func (s *Service) WithLoginLimit(max int64, window time.Duration) *Service {
-	c := *s
-	c.maxAttempts, c.window = max, window
-	return &c
-}
-
-// WithResetTTL returns a copy of s whose reset tokens live for ttl.
-func (s *Service) WithResetTTL(ttl time.Duration) *Service {
-	c := *s
-	c.resetTTL = ttl
 	return &c
 }
 
@@ -435,10 +422,13 @@ func (s *Service) jitter(d time.Duration) time.Duration {
 }
 
 // end records how an attempt ended, even when the request is cancelled
-// meanwhile. It is best effort: a lost release keeps the attempt counted
-// (as if it were in flight) until the window ends.
+// meanwhile. It is best effort: a lost release (logged) keeps the attempt
+// counted (as if it were in flight) until the window ends.
 func (s *Service) end(ctx context.Context, accountID int64, username string, a attempt, o AttemptOutcome) {
-	_ = s.store.EndLoginAttempt(context.WithoutCancel(ctx), accountID, username, a.window, o)
+	if err := s.store.EndLoginAttempt(context.WithoutCancel(ctx), accountID, username, a.window, o); err != nil {
+		s.log.LogAttrs(ctx, slog.LevelWarn, "users: login attempt not released; it counts against the username until its window ends",
+			slog.Int64("accountId", accountID), slog.Int64("window", a.window), slog.String("error", err.Error()))
+	}
 }
 
 // checkPassword reserves an attempt in the username's login window and
@@ -548,8 +538,12 @@ func (s *Service) rehash(ctx context.Context, u User, password string) {
 	if !s.gate.try(func() { hash, err = s.hasher.Hash(password) }) || err != nil {
 		return
 	}
-	_ = s.store.SetUserPassword(context.WithoutCancel(ctx), u.AccountID, u.Username,
+	err = s.store.SetUserPassword(context.WithoutCancel(ctx), u.AccountID, u.Username,
 		PasswordUpdate{Hash: hash, IfHash: u.PasswordHash, KeepResetToken: true})
+	if err != nil && !errors.Is(err, apierr.Conflict) && !errors.Is(err, apierr.NotFound) {
+		s.log.LogAttrs(ctx, slog.LevelWarn, "users: password hash not upgraded; the next login tries again",
+			slog.Int64("accountId", u.AccountID), slog.String("error", err.Error()))
+	}
 }
 
 // customerKeys returns the licenses of the customer, or none when id is 0

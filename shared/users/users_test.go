@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,17 +15,17 @@ import (
 	"time"
 
 	"github.com/keyturn/keyturn/shared/apierr"
+	"github.com/keyturn/keyturn/shared/clocktest"
 	"github.com/keyturn/keyturn/shared/keys"
 )
 
 // rig is a Service on an in-memory store with a settable clock and a
 // counter of key derivations (the hashing work).
 type rig struct {
-	st   *memStore
-	svc  *Service
-	mu   sync.Mutex
-	now  time.Time
-	kdfs atomic.Int64
+	st    *memStore
+	svc   *Service
+	clock *clocktest.Clock
+	kdfs  atomic.Int64
 }
 
 var (
@@ -32,30 +34,18 @@ var (
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	r := &rig{st: newMemStore(), now: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
+	r := &rig{st: newMemStore(), clock: clocktest.New(time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC))}
 	cust := customersOf(map[int64][]keys.Record{7: aliceKeys, 8: nil})
 	// Customer 7 allows multiple users, 8 takes one.
 	r.st.customers[custKey(1, 7)] = &memCustomer{allowMultiple: true}
 	r.st.customers[custKey(1, 8)] = &memCustomer{}
-	r.svc = NewService(r.st, cust, r.clock, rand.Reader).WithParams(TestParams)
+	r.svc = NewService(r.st, cust, r.clock.Now, rand.Reader).WithParams(TestParams)
 	kdf := r.svc.hasher.kdf
 	r.svc.hasher.kdf = func(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
 		r.kdfs.Add(1)
 		return kdf(password, salt, time, memory, threads, keyLen)
 	}
 	return r
-}
-
-func (r *rig) clock() time.Time {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.now
-}
-
-func (r *rig) advance(d time.Duration) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.now = r.now.Add(d)
 }
 
 func (r *rig) register(t *testing.T, account int64, reg Registration) User {
@@ -124,7 +114,7 @@ func TestRegister(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Username != strings.TrimSpace(tt.reg.Username) || got.CustomerID != tt.reg.CustomerID || !got.Created.Equal(r.now) || got.AccountID != 1 {
+			if got.Username != strings.TrimSpace(tt.reg.Username) || got.CustomerID != tt.reg.CustomerID || !got.Created.Equal(r.clock.Now()) || got.AccountID != 1 {
 				t.Errorf("stored %+v", got)
 			}
 			if (tt.reg.Email == "") != (got.Email == nil) || (got.Email != nil && *got.Email != tt.reg.Email) {
@@ -323,7 +313,7 @@ func TestLoginLimit(t *testing.T) {
 		t.Errorf("alice of account 2: %v", err)
 	}
 	// The next window starts afresh.
-	r.advance(DefaultWindow)
+	r.clock.Advance(DefaultWindow)
 	if err := login("alice", "pw-alice"); err != nil {
 		t.Errorf("next window: %v", err)
 	}
@@ -342,10 +332,48 @@ func TestLoginLimitForUnknownUsers(t *testing.T) {
 	}
 }
 
+// TestFailedBestEffortWritesAreLogged: a Login whose attempt release or
+// password re-hash cannot be written still succeeds, and the failure is
+// logged with the account and the store's error.
+func TestFailedBestEffortWritesAreLogged(t *testing.T) {
+	for _, method := range []string{"EndLoginAttempt", "SetUserPassword"} {
+		t.Run(method, func(t *testing.T) {
+			r := newRig(t)
+			r.seed(t)
+			var logs bytes.Buffer
+			raised := TestParams
+			raised.Time = 2 // every stored hash needs a re-hash
+			svc := r.svc.WithParams(raised).WithLogger(slog.New(slog.NewJSONHandler(&logs, nil)))
+			r.st.fail = func(m string) error {
+				if m == method {
+					return errors.New("injected outage")
+				}
+				return nil
+			}
+			if _, err := svc.Login(context.Background(), 1, "alice", "pw-alice"); err != nil {
+				t.Fatalf("Login: %v", err)
+			}
+			var entry struct {
+				Level     string
+				Msg       string
+				AccountID int64 `json:"accountId"`
+				Error     string
+			}
+			if err := json.Unmarshal(logs.Bytes(), &entry); err != nil {
+				t.Fatalf("log = %q: %v", logs.String(), err)
+			}
+			if entry.Level != "WARN" || entry.AccountID != 1 || entry.Error != "injected outage" || entry.Msg == "" {
+				t.Errorf("log entry = %+v, want a WARN with accountId 1 and the store's error", entry)
+			}
+		})
+	}
+}
+
 func TestStoreFailureIsInternal(t *testing.T) {
 	r := newRig(t)
 	r.seed(t)
-	r.st.fail = errors.New("dynamodb unavailable")
+	outage := errors.New("dynamodb unavailable")
+	r.st.fail = func(string) error { return outage }
 	ctx := context.Background()
 	calls := map[string]error{}
 	_, calls["Login"] = r.svc.Login(ctx, 1, "alice", "pw-alice")
@@ -568,7 +596,7 @@ func TestResetToken(t *testing.T) {
 	if !bytes.Equal(u.ResetTokenHash, sum[:]) || bytes.Contains(u.ResetTokenHash, []byte(tok)) {
 		t.Errorf("stored %x, want the SHA-256 of the token only", u.ResetTokenHash)
 	}
-	if want := r.now.Add(DefaultResetTTL); !u.ResetExpires.Equal(want) {
+	if want := r.clock.Now().Add(DefaultResetTTL); !u.ResetExpires.Equal(want) {
 		t.Errorf("expires %v, want %v", u.ResetExpires, want)
 	}
 	errTests := []struct {
@@ -616,12 +644,12 @@ func TestChangePassword(t *testing.T) {
 		{"reset token without one issued", nil, []step{{PasswordChange{Username: "alice", NewPassword: "new", ResetToken: "AAAA"}, apierr.PasswordNotUpdated}}, "pw-alice"},
 		{"expired reset token", func(t *testing.T, r *rig) string {
 			tok := reset(t, r)
-			r.advance(DefaultResetTTL)
+			r.clock.Advance(DefaultResetTTL)
 			return tok
 		}, []step{{PasswordChange{Username: "alice", NewPassword: "new", ResetToken: "{{token}}"}, apierr.PasswordNotUpdated}}, "pw-alice"},
 		{"reset token just before expiry", func(t *testing.T, r *rig) string {
 			tok := reset(t, r)
-			r.advance(DefaultResetTTL - time.Second)
+			r.clock.Advance(DefaultResetTTL - time.Second)
 			return tok
 		}, []step{{PasswordChange{Username: "alice", NewPassword: "new", ResetToken: "{{token}}"}, nil}}, "new"},
 		{"a new reset token voids the old one", func(t *testing.T, r *rig) string {

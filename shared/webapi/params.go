@@ -18,15 +18,6 @@ type Params struct {
 	m map[string]string
 }
 
-// NewParams builds Params from name/value pairs (names are folded).
-func NewParams(values map[string]string) Params {
-	p := Params{m: make(map[string]string, len(values))}
-	for k, v := range values {
-		p.set(k, v)
-	}
-	return p
-}
-
 func (p *Params) set(name, value string) {
 	if p.m == nil {
 		p.m = map[string]string{}

@@ -60,8 +60,17 @@ func TestSplitAPIPath(t *testing.T) {
 	}
 }
 
+// newParams builds Params from name/value pairs (names are folded).
+func newParams(values map[string]string) Params {
+	p := Params{m: make(map[string]string, len(values))}
+	for k, v := range values {
+		p.set(k, v)
+	}
+	return p
+}
+
 func TestParams(t *testing.T) {
-	p := NewParams(map[string]string{
+	p := newParams(map[string]string{
 		"ProductId": "42", "sign": "True", "Metadata": "0", "notes": "None", "Key": "null",
 		"FriendlyName": "", "SignMethod": "StringSign", "bad": "x1", "ModelVersion": "3", "flag": "maybe",
 	})
@@ -124,7 +133,7 @@ func TestParamsIntRanges(t *testing.T) {
 		{"null", 5, true, 5, true, true},
 	}
 	for _, tt := range tests {
-		p := NewParams(map[string]string{"n": tt.raw})
+		p := newParams(map[string]string{"n": tt.raw})
 		got32, err := p.Int32("n", 5)
 		if (err == nil) != tt.ok32 || err == nil && got32 != tt.want32 || err != nil && !errors.Is(err, apierr.BadInput) {
 			t.Errorf("Int32(%q) = %d, %v; want %d, ok=%v", tt.raw, got32, err, tt.want32, tt.ok32)
@@ -151,7 +160,7 @@ func TestClip(t *testing.T) {
 		}
 	}
 	// An error about a huge value carries only its prefix.
-	p := NewParams(map[string]string{"n": strings.Repeat("9", 100000)})
+	p := newParams(map[string]string{"n": strings.Repeat("9", 100000)})
 	if _, err := p.Int32("n", 0); err == nil || len(errors.Unwrap(err).Error()) > 200 {
 		t.Errorf("Int32 error on a 100 kB value is %d bytes, want a short text", len(fmt.Sprint(err)))
 	}

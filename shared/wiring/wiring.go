@@ -216,7 +216,7 @@ func NewCatalog(c *Core) *catalog.Service { return catalog.NewService(c.Stores.C
 func NewLicenses(c *Core) *keys.Service {
 	return keys.NewService(c.Stores.Licenses, c.Now).WithKeyGenerator(func() (string, error) {
 		return keys.GenerateKey(rand.Reader)
-	}).WithCustomerDevices(c.Stores.Licenses)
+	}).WithCustomerDevices(c.Stores.Licenses).WithLogger(c.Logger)
 }
 
 // NewTemplates is the license template service.
@@ -251,7 +251,7 @@ func NewAssembler(c *Core) *license.Assembler { return license.NewAssembler(c.St
 // function's memory and CPUs.
 func NewUsers(c *Core) *users.Service {
 	return users.NewService(c.Stores.Users, c.Stores.UserCustomers(), c.Now, rand.Reader).WithHashGate(users.NewHashGate(
-		users.HashSlots(users.DefaultParams, c.Config.FunctionMemoryMB, runtime.NumCPU()), users.DefaultHashWait))
+		users.HashSlots(users.DefaultParams, c.Config.FunctionMemoryMB, runtime.NumCPU()), users.DefaultHashWait)).WithLogger(c.Logger)
 }
 
 // NewDataObjects is the data object service.

@@ -10,17 +10,11 @@ import (
 	"github.com/keyturn/keyturn/shared/auth"
 	"github.com/keyturn/keyturn/shared/catalog"
 	"github.com/keyturn/keyturn/shared/ddbtest"
-	"github.com/keyturn/keyturn/shared/dynamo/stores"
 )
-
-func newStore(t *testing.T) *stores.Stores {
-	db, table := ddbtest.NewTable(t)
-	return stores.New(db, table)
-}
 
 func TestCatalogRoundTrip(t *testing.T) {
 	ctx := context.Background()
-	s := newStore(t)
+	s := ddbtest.NewStores(t)
 	now := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 	acc, err := s.Catalog.CreateAccount(ctx, catalog.Account{Name: "a", Created: now})
 	if err != nil {
@@ -61,7 +55,7 @@ func TestCatalogRoundTrip(t *testing.T) {
 
 func TestTokenStore(t *testing.T) {
 	ctx := context.Background()
-	s := newStore(t)
+	s := ddbtest.NewStores(t)
 	exp := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
 	tok := auth.Token{ID: "abc", AccountID: 7, Name: "n", SecretHash: auth.HashSecret("s"), Created: exp.Add(-time.Hour),
 		Scope: auth.Scope{Methods: []string{"GetKey"}, ProductLock: 1, KeyLock: -3, FeatureLock: 9, Expires: exp}}

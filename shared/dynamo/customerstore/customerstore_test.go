@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/customers"
 	"github.com/keyturn/keyturn/shared/ddbtest"
@@ -23,27 +21,20 @@ import (
 	"github.com/keyturn/keyturn/shared/keys"
 )
 
-func newStore(t *testing.T) *stores.Stores {
-	db, table := ddbtest.NewTable(t)
-	return stores.New(db, table)
-}
-
-func str(s string) *string { return &s }
-
 // TestCustomerSecretsUnique: a secret can belong to one customer only; a
 // random source that keeps repeating itself surfaces as the documented
 // message and writes nothing.
 func TestCustomerSecretsUnique(t *testing.T) {
-	s := newStore(t)
+	s := ddbtest.NewStores(t)
 	ctx := context.Background()
 	now := func() time.Time { return time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC) }
 	// A "random" source that always yields the same bytes.
 	same := customers.NewService(s.Customers, s.Licenses, now, bytes.NewReader(bytes.Repeat([]byte{7}, 24*10)))
-	first, err := same.AddCustomer(ctx, 1, customers.CustomerFields{Name: str("first")})
+	first, err := same.AddCustomer(ctx, 1, customers.CustomerFields{Name: new("first")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = same.AddCustomer(ctx, 1, customers.CustomerFields{Name: str("second")})
+	_, err = same.AddCustomer(ctx, 1, customers.CustomerFields{Name: new("second")})
 	if !errors.Is(err, apierr.CustomerSecretTaken) {
 		t.Fatalf("second customer with the same secret: %v, want %v", err, apierr.CustomerSecretTaken)
 	}
@@ -52,7 +43,7 @@ func TestCustomerSecretsUnique(t *testing.T) {
 		t.Errorf("customers after the refused add: %+v, %v", list, err)
 	}
 	// The same secret in another account is a different secret.
-	if _, err := same.AddCustomer(ctx, 2, customers.CustomerFields{Name: str("other account")}); err != nil {
+	if _, err := same.AddCustomer(ctx, 2, customers.CustomerFields{Name: new("other account")}); err != nil {
 		t.Errorf("other account: %v", err)
 	}
 	got, err := s.Customers.CustomerBySecret(ctx, 1, first.Secret)
@@ -65,16 +56,16 @@ func TestCustomerSecretsUnique(t *testing.T) {
 // land (optimistic concurrency retries, no lost update), and parallel new
 // secrets leave exactly one secret pointer that resolves.
 func TestConcurrentCustomerEdits(t *testing.T) {
-	s := newStore(t)
+	s := ddbtest.NewStores(t)
 	ctx := context.Background()
 	svc := customers.NewService(s.Customers, s.Licenses, time.Now, rand.Reader)
-	c, err := svc.AddCustomer(ctx, 1, customers.CustomerFields{Name: str("n"), Email: str("e@x")})
+	c, err := svc.AddCustomer(ctx, 1, customers.CustomerFields{Name: new("n"), Email: new("e@x")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
 	edits := []customers.CustomerFields{
-		{Name: str("new name")}, {Email: str("new@x")}, {CompanyName: str("co")}, {Notes: str("notes")},
+		{Name: new("new name")}, {Email: new("new@x")}, {CompanyName: new("co")}, {Notes: new("notes")},
 	}
 	for _, f := range edits {
 		wg.Add(1)
@@ -133,32 +124,26 @@ func TestConcurrentCustomerEdits(t *testing.T) {
 	}
 }
 
-// failingTransactions fails every TransactWriteItems after the first
-// `allow` while fail is set.
-type failingTransactions struct {
-	dynamo.API
-	fail  atomic.Bool
-	allow atomic.Int64
-}
-
-func (f *failingTransactions) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	if f.fail.Load() && f.allow.Add(-1) < 0 {
-		return nil, errors.New("injected outage")
-	}
-	return f.API.TransactWriteItems(ctx, in, o...)
-}
-
 // TestRecountAfterFailure: an EditCustomer whose device recount fails
 // midway reports the failure, and sending it again completes the count
 // (nothing counted twice).
 func TestRecountAfterFailure(t *testing.T) {
 	ctx := context.Background()
 	db, table := ddbtest.NewTable(t)
-	api := &failingTransactions{API: db}
+	// While fail is set, every TransactWriteItems after the first `allow`
+	// fails.
+	var fail atomic.Bool
+	var allow atomic.Int64
+	api := &ddbtest.Intercept{API: db, Before: func(op string, _ any) error {
+		if op == "TransactWriteItems" && fail.Load() && allow.Add(-1) < 0 {
+			return errors.New("injected outage")
+		}
+		return nil
+	}}
 	s := stores.New(api, table)
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	svc := customers.NewService(s.Customers, s.Licenses, func() time.Time { return now }, rand.Reader)
-	c, err := svc.AddCustomer(ctx, 1, customers.CustomerFields{Name: str("c")})
+	c, err := svc.AddCustomer(ctx, 1, customers.CustomerFields{Name: new("c")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,8 +166,8 @@ func TestRecountAfterFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	limit := int64(10)
-	api.allow.Store(1)
-	api.fail.Store(true)
+	allow.Store(1)
+	fail.Store(true)
 	if _, err := svc.EditCustomer(ctx, 1, c.ID, customers.CustomerFields{MaxNoOfDevices: &limit}, false); err == nil {
 		t.Fatal("EditCustomer with a failing recount succeeded")
 	}
@@ -193,7 +178,7 @@ func TestRecountAfterFailure(t *testing.T) {
 	if partial.MaxNoOfDevices != limit || partial.DeviceCount != 2 {
 		t.Errorf("after the failure: limit %d, %d devices; want %d and the first license's 2", partial.MaxNoOfDevices, partial.DeviceCount, limit)
 	}
-	api.fail.Store(false)
+	fail.Store(false)
 	for i := 0; i < 2; i++ {
 		if _, err := svc.EditCustomer(ctx, 1, c.ID, customers.CustomerFields{MaxNoOfDevices: &limit}, false); err != nil {
 			t.Fatal(err)
@@ -211,12 +196,12 @@ func TestRecountAfterFailure(t *testing.T) {
 // and an unlimited listing of more than MaxListed answers ListTooLong.
 func TestListCustomersSearchAndBounds(t *testing.T) {
 	ctx := context.Background()
-	s := newStore(t)
+	s := ddbtest.NewStores(t)
 	svc := customers.NewService(s.Customers, s.Licenses, time.Now, rand.Reader)
 	var ids []int64
 	for _, name := range []string{"Alice Smith", "Bob", "Carol", "alice jones", "Dave"} {
 		email := strings.ToLower(strings.Fields(name)[0]) + "@example.com"
-		c, err := svc.AddCustomer(ctx, 1, customers.CustomerFields{Name: str(name), Email: &email})
+		c, err := svc.AddCustomer(ctx, 1, customers.CustomerFields{Name: new(name), Email: &email})
 		if err != nil {
 			t.Fatal(err)
 		}

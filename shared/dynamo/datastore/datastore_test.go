@@ -416,51 +416,51 @@ func TestDataObjectConcurrency(t *testing.T) {
 
 // conflictDB fails the first writes of data objects with transaction
 // conflicts, as DynamoDB does when writes race a transaction on the same
-// item (DynamoDB Local serializes transactions and never does).
-type conflictDB struct {
-	dynamo.API
-	transactConflicts, updateConflicts atomic.Int64
-}
-
-func (c *conflictDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	if c.transactConflicts.Add(-1) >= 0 {
-		reasons := make([]types.CancellationReason, len(in.TransactItems))
-		for i := range reasons {
-			reasons[i].Code = aws.String("None")
+// item (DynamoDB Local serializes transactions and never does): the next
+// transactConflicts transactions and updateConflicts counter updates.
+func conflictDB(db dynamo.API) (api *ddbtest.Intercept, transactConflicts, updateConflicts *atomic.Int64) {
+	transactConflicts, updateConflicts = new(atomic.Int64), new(atomic.Int64)
+	api = &ddbtest.Intercept{API: db, Before: func(op string, in any) error {
+		switch in := in.(type) {
+		case *dynamodb.TransactWriteItemsInput:
+			if transactConflicts.Add(-1) >= 0 {
+				reasons := make([]types.CancellationReason, len(in.TransactItems))
+				for i := range reasons {
+					reasons[i].Code = aws.String("None")
+				}
+				reasons[len(reasons)-1].Code = aws.String("TransactionConflict")
+				return &types.TransactionCanceledException{Message: aws.String("conflict"), CancellationReasons: reasons}
+			}
+		case *dynamodb.UpdateItemInput:
+			if _, counter := in.ExpressionAttributeNames["#iv"]; counter && updateConflicts.Add(-1) >= 0 {
+				return &types.TransactionConflictException{Message: aws.String("conflict")}
+			}
 		}
-		reasons[len(reasons)-1].Code = aws.String("TransactionConflict")
-		return nil, &types.TransactionCanceledException{Message: aws.String("conflict"), CancellationReasons: reasons}
-	}
-	return c.API.TransactWriteItems(ctx, in, o...)
-}
-
-func (c *conflictDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	if _, counter := in.ExpressionAttributeNames["#iv"]; counter && c.updateConflicts.Add(-1) >= 0 {
-		return nil, &types.TransactionConflictException{Message: aws.String("conflict")}
-	}
-	return c.API.UpdateItem(ctx, in, o...)
+		return nil
+	}}
+	return api, transactConflicts, updateConflicts
 }
 
 func TestDataObjectRetriesTransactionConflicts(t *testing.T) {
 	ctx := context.Background()
 	db, table := ddbtest.NewTable(t)
-	c := &conflictDB{API: db}
+	c, transactConflicts, updateConflicts := conflictDB(db)
 	st := stores.New(c, table)
 	ref := dataobj.Ref{Type: dataobj.User, ID: doAccount}
-	c.transactConflicts.Store(3)
+	transactConflicts.Store(3)
 	o, err := st.Data.CreateObject(ctx, dataobj.Object{AccountID: doAccount, Name: "n", Ref: ref}, dataobj.CreateOptions{Limit: 1, Unique: true})
 	if err != nil {
 		t.Fatalf("CreateObject after 3 conflicts: %v", err)
 	}
-	c.transactConflicts.Store(2)
+	transactConflicts.Store(2)
 	if _, err := st.Data.CreateObject(ctx, dataobj.Object{AccountID: doAccount, Ref: ref}, dataobj.CreateOptions{Limit: 1}); !errors.Is(err, dataobj.ErrLimit) {
 		t.Errorf("CreateObject over the limit after conflicts: %v, want ErrLimit", err)
 	}
-	c.updateConflicts.Store(3)
+	updateConflicts.Store(3)
 	if got, err := st.Data.AddInt(ctx, o.Handle(), dataobj.IncrementDelta(2, false, 0)); err != nil || got.IntValue != 2 {
 		t.Errorf("AddInt after 3 conflicts = %+v, %v", got, err)
 	}
-	c.transactConflicts.Store(2)
+	transactConflicts.Store(2)
 	if err := st.Data.DeleteObject(ctx, o.Handle()); err != nil {
 		t.Errorf("DeleteObject after conflicts: %v", err)
 	}
@@ -468,7 +468,7 @@ func TestDataObjectRetriesTransactionConflicts(t *testing.T) {
 		t.Errorf("objects left: %+v", objs)
 	}
 	// A conflict that never ends is reported, not retried forever.
-	c.updateConflicts.Store(1 << 30)
+	updateConflicts.Store(1 << 30)
 	var tce *types.TransactionConflictException
 	if _, err := st.Data.SetInt(ctx, o.Handle(), 1, math.MinInt32, math.MaxInt32); !errors.As(err, &tce) {
 		t.Errorf("endless conflicts: %v, want the conflict error", err)

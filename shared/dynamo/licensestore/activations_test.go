@@ -19,14 +19,8 @@ import (
 	"github.com/keyturn/keyturn/shared/keys"
 )
 
-// writeSizes records the size of every item written with PutItem or
-// UpdateItem (the attribute names and values, as DynamoDB bills them).
-type writeSizes struct {
-	dynamo.API
-	mu    sync.Mutex
-	sizes []int
-}
-
+// itemSize is the size of an item as DynamoDB bills it (the attribute
+// names and values).
 func itemSize(item dynamo.Item) int {
 	n := 0
 	for k, v := range item {
@@ -39,28 +33,30 @@ func itemSize(item dynamo.Item) int {
 	return n
 }
 
-func (w *writeSizes) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	w.mu.Lock()
-	w.sizes = append(w.sizes, itemSize(in.Item))
-	w.mu.Unlock()
-	return w.API.PutItem(ctx, in, o...)
-}
-
-func (w *writeSizes) reset() []int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	s := w.sizes
-	w.sizes = nil
-	return s
-}
-
 // TestActivationWriteIndependentOfMachines: a new activation writes one
 // small item whatever the key already holds (1, 100 or 2,000 machines),
 // and a repeated activation writes nothing.
 func TestActivationWriteIndependentOfMachines(t *testing.T) {
 	ctx := context.Background()
 	db, table := ddbtest.NewTable(t)
-	w := &writeSizes{API: db}
+	// The size of every item written with PutItem since the last take.
+	var mu sync.Mutex
+	var written []int
+	take := func() []int {
+		mu.Lock()
+		defer mu.Unlock()
+		s := written
+		written = nil
+		return s
+	}
+	w := &ddbtest.Intercept{API: db, Before: func(op string, in any) error {
+		if put, ok := in.(*dynamodb.PutItemInput); ok {
+			mu.Lock()
+			written = append(written, itemSize(put.Item))
+			mu.Unlock()
+		}
+		return nil
+	}}
 	counter := ddbtest.NewCounter(w)
 	st := licensestore.New(dynamo.New(counter, table))
 	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
@@ -75,7 +71,7 @@ func TestActivationWriteIndependentOfMachines(t *testing.T) {
 			Key: key, Created: now, Expires: now, Nodes: nodes}}); err != nil {
 			t.Fatal(err)
 		}
-		w.reset()
+		take()
 		counter.Reset()
 		mid := fmt.Sprintf("%064x", 1_000_000)
 		r, err := svc.Activate(ctx, keys.ActivateInput{AccountID: 1, ProductID: 10, Key: key, MachineCode: mid, IP: "192.0.2.9", FriendlyName: "new"})
@@ -85,7 +81,7 @@ func TestActivationWriteIndependentOfMachines(t *testing.T) {
 		if _, ok := r.Nodes[mid]; !ok {
 			t.Errorf("%d machines: the activated machine is missing from the result", n)
 		}
-		sizes := w.reset()
+		sizes := take()
 		if len(sizes) != 1 || sizes[0] > 400 || counter.Of("PutItem") != 1 || counter.Of("UpdateItem")+counter.Of("TransactWriteItems") != 0 {
 			t.Errorf("%d machines: writes %v (%s), want one PutItem of one small item", n, sizes, counter.Summary())
 		}
@@ -161,7 +157,7 @@ func TestDuplicateSlotRepaired(t *testing.T) {
 	r := newKeyRig(t)
 	r.create(t, "DUPS", func(k *keys.Record) { k.MaxNoOfMachines = 2 })
 	for _, slot := range []int{0, 1} {
-		if err := r.st.AddNode(ctx, 10, "DUPS", keys.NodeActivation{Mid: "twice", Machine: keys.Machine{Time: r.clock(), Slot: slot}}); err != nil {
+		if err := r.st.AddNode(ctx, 10, "DUPS", keys.NodeActivation{Mid: "twice", Machine: keys.Machine{Time: r.clock.Now(), Slot: slot}}); err != nil {
 			t.Fatal(err)
 		}
 	}

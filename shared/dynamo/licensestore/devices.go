@@ -32,12 +32,10 @@ func globalSet(globalID int64) types.AttributeValue {
 func (s *Store) newDeviceOp(accountID, customerID, globalID int64, mid string) types.TransactWriteItem {
 	k := dynamo.Device(accountID, customerID, mid)
 	return types.TransactWriteItem{Put: &types.Put{
-		TableName: s.t.Name(), ConditionExpression: strPtr(dynamo.NotExists),
+		TableName: s.t.Name(), ConditionExpression: new(dynamo.NotExists),
 		Item: dynamo.Item{"pk": dynamo.S(k.PK), "sk": dynamo.S(k.SK), "keys": globalSet(globalID)},
 	}}
 }
-
-func strPtr(s string) *string { return &s }
 
 // knownDeviceOp adds a license to an existing device record.
 func (s *Store) knownDeviceOp(accountID, customerID, globalID int64, mid string) types.TransactWriteItem {

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/keyturn/keyturn/shared/apierr"
+	"github.com/keyturn/keyturn/shared/clocktest"
 	"github.com/keyturn/keyturn/shared/ddbtest"
 	"github.com/keyturn/keyturn/shared/dynamo"
 	"github.com/keyturn/keyturn/shared/dynamo/licensestore"
@@ -23,33 +24,20 @@ type keyRig struct {
 	db    *ddbtest.Counter
 	st    *licensestore.Store
 	svc   *keys.Service
-	now   time.Time
-	mu    sync.Mutex
+	clock *clocktest.Clock
 }
 
 func newKeyRig(t *testing.T) *keyRig {
 	db, table := ddbtest.NewTable(t)
-	r := &keyRig{table: table, raw: db, db: ddbtest.NewCounter(db), now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
+	r := &keyRig{table: table, raw: db, db: ddbtest.NewCounter(db), clock: clocktest.New(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))}
 	r.st = licensestore.New(dynamo.New(r.db, table))
-	r.svc = keys.NewService(r.st, r.clock)
+	r.svc = keys.NewService(r.st, r.clock.Now)
 	return r
-}
-
-func (r *keyRig) clock() time.Time {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.now
-}
-
-func (r *keyRig) advance(d time.Duration) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.now = r.now.Add(d)
 }
 
 func (r *keyRig) create(t *testing.T, key string, mutate func(*keys.Record)) keys.Record {
 	t.Helper()
-	rec := keys.Record{AccountID: 1, ProductID: 10, ID: 1, GlobalID: 100, Key: key, Created: r.now, Expires: r.now.Add(30 * 24 * time.Hour), Period: 30}
+	rec := keys.Record{AccountID: 1, ProductID: 10, ID: 1, GlobalID: 100, Key: key, Created: r.clock.Now(), Expires: r.clock.Now().Add(30 * 24 * time.Hour), Period: 30}
 	if mutate != nil {
 		mutate(&rec)
 	}
@@ -124,11 +112,11 @@ func TestFloatingLimitUnderConcurrency(t *testing.T) {
 			od++
 		}
 	}
-	if len(got.ActiveSeats(r.clock())) != m+overdraft || od != overdraft {
-		t.Errorf("seats = %d (overdraft %d), want %d (%d)", len(got.ActiveSeats(r.clock())), od, m+overdraft, overdraft)
+	if len(got.ActiveSeats(r.clock.Now())) != m+overdraft || od != overdraft {
+		t.Errorf("seats = %d (overdraft %d), want %d (%d)", len(got.ActiveSeats(r.clock.Now())), od, m+overdraft, overdraft)
 	}
 	// Seats expire by time: after the interval a new machine gets one.
-	r.advance(101 * time.Second)
+	r.clock.Advance(101 * time.Second)
 	if _, err := r.svc.Activate(context.Background(), in(99)); err != nil {
 		t.Errorf("activation after the interval: %v", err)
 	}
@@ -143,7 +131,7 @@ func TestActivateRoundTrips(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := rec.Nodes["pc1"]; got.IP != "192.0.2.7" || got.FriendlyName != "alice" || got.OSInfo != `{"os":"linux"}` || !got.Time.Equal(r.clock()) {
+	if got := rec.Nodes["pc1"]; got.IP != "192.0.2.7" || got.FriendlyName != "alice" || got.OSInfo != `{"os":"linux"}` || !got.Time.Equal(r.clock.Now()) {
 		t.Errorf("activation = %+v", got)
 	}
 	if rd, wr, all := r.db.Of("Query"), r.db.Of("PutItem"), r.db.Total(); rd != 1 || wr != 1 || all != 2 {
@@ -199,8 +187,8 @@ func TestActivateRules(t *testing.T) {
 
 	// Trial activation: the countdown starts at the first activation only.
 	r.create(t, "FFFFF-FFFFF-FFFFF-FFFFF", func(k *keys.Record) { k.TrialActivation = true; k.Period = 7 })
-	start := r.clock()
-	r.advance(24 * time.Hour)
+	start := r.clock.Now()
+	r.clock.Advance(24 * time.Hour)
 	rec, err := act("FFFFF-FFFFF-FFFFF-FFFFF", "t1")
 	if err != nil {
 		t.Fatal(err)
@@ -208,7 +196,7 @@ func TestActivateRules(t *testing.T) {
 	if want := start.Add(24 * time.Hour).Add(7 * 24 * time.Hour); !rec.Expires.Equal(want) || !rec.TrialStarted {
 		t.Errorf("trial expiry = %v (started %v), want %v", rec.Expires, rec.TrialStarted, want)
 	}
-	r.advance(24 * time.Hour)
+	r.clock.Advance(24 * time.Hour)
 	rec2, _ := act("FFFFF-FFFFF-FFFFF-FFFFF", "t2")
 	if !rec2.Expires.Equal(rec.Expires) {
 		t.Errorf("second activation moved the trial expiry to %v", rec2.Expires)
@@ -278,7 +266,7 @@ func TestCreateAndChange(t *testing.T) {
 	}
 	for _, rec := range recs {
 		got, err := r.st.GetKey(ctx, 10, rec.Key, true)
-		if err != nil || got.Key == "DUP" || *got.Notes != "hello" || !got.Expires.Equal(r.clock().Add(10*24*time.Hour)) {
+		if err != nil || got.Key == "DUP" || *got.Notes != "hello" || !got.Expires.Equal(r.clock.Now().Add(10*24*time.Hour)) {
 			t.Errorf("stored %s = %+v, %v", rec.Key, got, err)
 		}
 	}
@@ -290,12 +278,12 @@ func TestCreateAndChange(t *testing.T) {
 	// Extend: from the current expiry while it has not passed, else from now.
 	k := recs[0].Key
 	ext, err := r.svc.Extend(ctx, 1, 10, k, 5)
-	if err != nil || !ext.Expires.Equal(r.clock().Add(15*24*time.Hour)) {
+	if err != nil || !ext.Expires.Equal(r.clock.Now().Add(15*24*time.Hour)) {
 		t.Errorf("extend unexpired = %v, %v", ext.Expires, err)
 	}
-	r.advance(100 * 24 * time.Hour)
+	r.clock.Advance(100 * 24 * time.Hour)
 	ext, err = r.svc.Extend(ctx, 1, 10, k, 5)
-	if err != nil || !ext.Expires.Equal(r.clock().Add(5*24*time.Hour)) {
+	if err != nil || !ext.Expires.Equal(r.clock.Now().Add(5*24*time.Hour)) {
 		t.Errorf("extend expired = %v, %v", ext.Expires, err)
 	}
 	blocked := true
@@ -367,7 +355,7 @@ func TestExtendSetsPeriod(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newKeyRig(t)
 			created := r.create(t, "EXT", nil)
-			r.advance(tt.after)
+			r.clock.Advance(tt.after)
 			got, err := r.svc.Extend(ctx, 1, 10, "EXT", tt.days)
 			if err != nil {
 				t.Fatal(err)

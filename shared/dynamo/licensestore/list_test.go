@@ -41,7 +41,7 @@ func newListRig(t *testing.T, n int, deleted ...int64) *listRig {
 			t.Fatal(err)
 		}
 		created += len(recs)
-		r.advance(time.Second)
+		r.clock.Advance(time.Second)
 	}
 	// Vary the fields searches look at.
 	for i := int64(1); i <= int64(n); i++ {
@@ -129,7 +129,7 @@ func pageKeys(res keys.ListResult) []string {
 func TestListingMatchesFullRead(t *testing.T) {
 	ctx := context.Background()
 	r := newListRig(t, 230, 5, 120, 230)
-	now := r.clock()
+	now := r.clock.Now()
 	cases := []struct {
 		query, order string
 		desc         bool
@@ -168,7 +168,7 @@ func TestListingPageCostFlat(t *testing.T) {
 	var calls []int64
 	for _, page := range []int64{1, 3} {
 		r.db.Reset()
-		res, err := r.listing.Page(ctx, keys.ListRequest{AccountID: 1, ProductID: 10, Page: page, Now: r.clock()})
+		res, err := r.listing.Page(ctx, keys.ListRequest{AccountID: 1, ProductID: 10, Page: page, Now: r.clock.Now()})
 		if err != nil || len(res.Records) != keys.PageSize {
 			t.Fatalf("page %d: %d keys, %v", page, len(res.Records), err)
 		}
@@ -186,11 +186,11 @@ func TestListingBounded(t *testing.T) {
 	r := newListRig(t, 120)
 	q, _ := keyquery.Parse("F1")
 	r.listing.MaxScan = 10
-	if _, err := r.listing.Page(ctx, keys.ListRequest{AccountID: 1, ProductID: 10, Page: 1, Query: q, Now: r.clock()}); !errors.Is(err, apierr.SearchTooBroad) {
+	if _, err := r.listing.Page(ctx, keys.ListRequest{AccountID: 1, ProductID: 10, Page: 1, Query: q, Now: r.clock.Now()}); !errors.Is(err, apierr.SearchTooBroad) {
 		t.Errorf("search over the scan bound: %v, want ErrSearchTooBroad", err)
 	}
 	r.listing.MaxScan, r.listing.Budget = 1_000_000, time.Nanosecond
-	if _, err := r.listing.Page(ctx, keys.ListRequest{AccountID: 1, ProductID: 10, Page: 1, Query: q, Now: r.clock()}); !errors.Is(err, apierr.SearchTooBroad) {
+	if _, err := r.listing.Page(ctx, keys.ListRequest{AccountID: 1, ProductID: 10, Page: 1, Query: q, Now: r.clock.Now()}); !errors.Is(err, apierr.SearchTooBroad) {
 		t.Errorf("search over the time budget: %v, want ErrSearchTooBroad", err)
 	}
 }

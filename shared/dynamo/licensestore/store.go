@@ -139,11 +139,19 @@ func (s *Store) CreateKeys(ctx context.Context, recs []keys.Record) error {
 	}
 	for start := 0; start < len(ops); start += 100 {
 		if err := s.t.Transact(ctx, ops[start:min(start+100, len(ops))]); err != nil {
-			s.deleteKeys(context.WithoutCancel(ctx), recs)
-			if errors.Is(err, apierr.Conflict) {
+			uerr := s.deleteKeys(context.WithoutCancel(ctx), recs)
+			conflict := errors.Is(err, apierr.Conflict)
+			switch {
+			case uerr == nil && conflict:
 				return apierr.Conflict
+			case uerr == nil:
+				return fmt.Errorf("create keys: %w", err)
+			case conflict:
+				// No longer a Conflict: the caller must not retry while
+				// keys of this attempt may remain.
+				return fmt.Errorf("create keys: %v: %w", err, uerr)
 			}
-			return fmt.Errorf("create keys: %w", err)
+			return fmt.Errorf("create keys: %w", errors.Join(err, uerr))
 		}
 	}
 	return nil
@@ -184,15 +192,27 @@ func (s *Store) ImportKeys(ctx context.Context, recs []keys.Record) error {
 
 // deleteKeys undoes created keys: each partition that holds a key of
 // recs created by this call is removed (a key that existed before, the
-// reason a creation failed, is left alone: its id differs).
-func (s *Store) deleteKeys(ctx context.Context, recs []keys.Record) {
+// reason a creation failed, is left alone: its id differs). It tries every
+// key and returns an error naming those that may remain.
+func (s *Store) deleteKeys(ctx context.Context, recs []keys.Record) error {
+	var errs []error
 	for _, r := range recs {
 		var it keyItem
-		if err := s.t.Get(ctx, dynamo.License(r.ProductID, r.Key), true, &it); err != nil || it.GlobalID != r.GlobalID {
+		err := s.t.Get(ctx, dynamo.License(r.ProductID, r.Key), true, &it)
+		switch {
+		case errors.Is(err, apierr.NotFound), err == nil && it.GlobalID != r.GlobalID:
 			continue
+		case err == nil:
+			err = s.DeleteKey(ctx, r.ProductID, r.Key)
 		}
-		_ = s.DeleteKey(ctx, r.ProductID, r.Key)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("key id %d (global id %d) of product %d: %w", r.ID, r.GlobalID, r.ProductID, err))
+		}
 	}
+	if len(errs) > 0 {
+		return fmt.Errorf("undo: keys of the failed creation may remain, delete them: %w", errors.Join(errs...))
+	}
+	return nil
 }
 
 // DeleteKey implements keys.Store: the key item, its activations and a

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/customers"
 	"github.com/keyturn/keyturn/shared/ddbtest"
+	"github.com/keyturn/keyturn/shared/dynamo"
 	"github.com/keyturn/keyturn/shared/dynamo/stores"
 	"github.com/keyturn/keyturn/shared/users"
 )
@@ -62,13 +62,11 @@ func (r *userRig) customer(t *testing.T, accountID, id int64, allowMultipleUsers
 	}
 }
 
-// customerSK is the sort key of a customer item.
-func customerSK(id int64) string { return fmt.Sprintf("C#%012d", id) }
-
 // userCount is the customer's stored user count.
 func (r *userRig) userCount(t *testing.T, accountID, id int64) string {
 	t.Helper()
-	it := r.rawItem(t, "A#"+strconv.FormatInt(accountID, 10), customerSK(id))
+	k := dynamo.Customer(accountID, id)
+	it := r.rawItem(t, k.PK, k.SK)
 	if n, ok := it["userCount"].(*types.AttributeValueMemberN); ok {
 		return n.Value
 	}
@@ -478,7 +476,7 @@ func TestUserCustomerSlots(t *testing.T) {
 	if _, err := r.st.Users.GetUser(ctx, 1, "ghost"); !errors.Is(err, apierr.NotFound) {
 		t.Errorf("ghost user: %v", err)
 	}
-	if r.rawItem(t, "A#1", customerSK(99)) != nil {
+	if r.rawItem(t, dynamo.Customer(1, 99).PK, dynamo.Customer(1, 99).SK) != nil {
 		t.Error("a refused association created customer 99")
 	}
 
@@ -503,7 +501,7 @@ func TestUserCustomerSlots(t *testing.T) {
 	if k := r.trips(func() { err = r.st.Users.DeleteUser(ctx, 1, name(3), 12) }); err != nil || k != 2 {
 		t.Errorf("delete user of removed customer: %v (%d round trips, want 2)", err, k)
 	}
-	if r.rawItem(t, "A#1", customerSK(12)) != nil {
+	if r.rawItem(t, dynamo.Customer(1, 12).PK, dynamo.Customer(1, 12).SK) != nil {
 		t.Error("giving a slot back re-created removed customer 12")
 	}
 }

@@ -153,7 +153,7 @@ func route(method, path string) (operation, string, []string, error) {
 		return operation{}, "", nil, notFound
 	}
 	rest := parts[4:]
-	byMethod := map[string]operation{}
+	var byMethod map[string]operation
 	number := ""
 	switch {
 	case len(rest) == 0:
