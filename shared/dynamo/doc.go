@@ -32,6 +32,9 @@
 //	A#<account>               P#<product:012>     product                              catalogstore
 //	A#<account>               SIGNKEY#<ver:06>    signing key version (sealed)         catalogstore
 //	T#<token>                 T                   access token (secret hash)           catalogstore; gsi1 A#<account>#TOKENS / <id>; ttl
+//	SES#<idhash>              SES                 peer-API login session (hex SHA-256  catalogstore; ttl
+//	                                              of its id: token id, secret hash,
+//	                                              user, expiry)
 //	A#<account>               TPL#<id:012>        license template                     licensestore
 //	K#<product>#<key>         KEY                 license key                          licensestore (datastore: dataObjectCount);
 //	                                                                                   gsi1 G#<globalid> / KEY;

@@ -76,6 +76,10 @@ const TemplatePrefix = "TPL#"
 // Token is an access token (gsi1: TokensGSI1PK / id).
 func Token(id string) Key { return Key{"T#" + id, "T"} }
 
+// PeerSession is a peer-API login session (Revulytics /auth/login);
+// idHash is the hex SHA-256 of the session id.
+func PeerSession(idHash string) Key { return Key{"SES#" + idHash, "SES"} }
+
 // TokensGSI1PK is the gsi1 partition listing an account's tokens.
 func TokensGSI1PK(accountID int64) string { return AccountPK(accountID) + "#TOKENS" }
 

@@ -22,6 +22,7 @@ var builders = map[string]func() []string{
 	"SigningKey":               func() []string { k := dynamo.SigningKey(5, 2); return []string{k.PK, k.SK} },
 	"Template":                 func() []string { k := dynamo.Template(5, 9); return []string{k.PK, k.SK} },
 	"Token":                    func() []string { k := dynamo.Token("abc123"); return []string{k.PK, k.SK} },
+	"PeerSession":              func() []string { k := dynamo.PeerSession("0f1e"); return []string{k.PK, k.SK} },
 	"License":                  func() []string { k := dynamo.License(7, "AAAA-BBBB"); return []string{k.PK, k.SK} },
 	"NodeSlot":                 func() []string { k := dynamo.NodeSlot(7, "AAAA", 3); return []string{k.PK, k.SK} },
 	"SeatSlot":                 func() []string { k := dynamo.SeatSlot(7, "AAAA", 3); return []string{k.PK, k.SK} },
