@@ -266,7 +266,7 @@ func TestRoutesServeEverySpelling(t *testing.T) {
 	}
 
 	for _, g := range deploy.Groups {
-		if g.Default || g.Admin {
+		if g.Default || g.Admin || !strings.HasPrefix(g.Routes[0], "/api/") {
 			continue
 		}
 		// A method of the group: the first of its sample events.
@@ -297,6 +297,32 @@ func TestRoutesServeEverySpelling(t *testing.T) {
 		}
 	}
 	reach("admin", "/admin/accounts", 401, noAdminSecret)
+
+	// Peer APIs: the spellings their clients send, and odd ones, reach the
+	// peer's function or the $default function (which serves them too)
+	// and are answered in the peer's protocol, never by Web API 3. Every
+	// peer group is listed here.
+	peers := map[string][]string{
+		"revulytics": {"/auth/login", "/auth/logout", "/licenseKeys/listKeys", "/licensekeys/listkeys", "//licenseKeys//listKeys/", "/Auth/Login"},
+	}
+	answers := map[string]struct {
+		status int
+		body   string
+	}{
+		"revulytics": {400, `{"status":"SYNTAX ERROR","reason":"The request body must be a JSON object."}`},
+	}
+	for _, g := range deploy.Groups {
+		if g.Default || g.Admin || strings.HasPrefix(g.Routes[0], "/api/") {
+			continue
+		}
+		paths, listed := peers[g.Name]
+		if !listed {
+			t.Errorf("peer group %s: no paths to check in TestRoutesServeEverySpelling", g.Name)
+		}
+		for _, path := range paths {
+			reach(g.Name, path, answers[g.Name].status, answers[g.Name].body)
+		}
+	}
 
 	// The checks can fail: a method no group has is answered 404 by the
 	// function it reaches, and a group's function does not serve another

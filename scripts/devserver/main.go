@@ -54,7 +54,7 @@ func run(addr string) error {
 	}
 	srv := &http.Server{
 		Addr:              addr,
-		Handler:           app.Router(a.WebAPI(app.Groups(a)...), a.Admin()),
+		Handler:           app.Router(a.WebAPI(app.Groups(a)...), a.Admin(), a.Peers()...),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	errc := make(chan error, 1)

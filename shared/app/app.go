@@ -41,6 +41,7 @@ import (
 	"github.com/keyturn/keyturn/shared/handlers/licensetemplate"
 	"github.com/keyturn/keyturn/shared/handlers/product"
 	"github.com/keyturn/keyturn/shared/handlers/reseller"
+	"github.com/keyturn/keyturn/shared/handlers/revulytics"
 	"github.com/keyturn/keyturn/shared/handlers/userauth"
 	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/license"
@@ -81,7 +82,9 @@ type App struct {
 	Users *users.Service
 	// DataObjects are the data objects (usage counters).
 	DataObjects *dataobj.Service
-	Now         func() time.Time
+	// Sessions are the login sessions of peer APIs (Revulytics).
+	Sessions *auth.Sessions
+	Now      func() time.Time
 }
 
 // Clients are the AWS clients an App uses. Leave a field nil to have New
@@ -131,6 +134,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, clients Cl
 	}
 	products := catalog.NewProductCache(cat, productCacheTTL, now)
 	customerSvc := customers.NewService(cust, lic, now, rand.Reader)
+	tokens := auth.NewService(cat, now, rand.Reader, time.Duration(cfg.TokenCacheSeconds)*time.Second)
 	return &App{
 		Config:        cfg,
 		Logger:        logger,
@@ -143,7 +147,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, clients Cl
 		UserStore:     usr,
 		DataStore:     data,
 		Catalog:       catalog.NewService(cat, now),
-		Tokens:        auth.NewService(cat, now, rand.Reader, time.Duration(cfg.TokenCacheSeconds)*time.Second),
+		Tokens:        tokens,
+		Sessions:      auth.NewSessions(tokens, cat, now, rand.Reader, 0),
 		SigningKeys:   signKeys,
 		Licenses: keys.NewService(lic, now).WithKeyGenerator(func() (string, error) {
 			return keys.GenerateKey(rand.Reader)
@@ -204,14 +209,34 @@ func (a *App) Admin() http.Handler {
 	})
 }
 
-// Router sends /admin/... (any case, any slashes) to admin and everything
-// else to api. Either may be nil (then those paths get a JSON 404).
-func Router(api, adminAPI http.Handler) http.Handler {
+// Peer is an HTTP surface other than Web API 3 (a peer API) that the
+// router sends its own paths to.
+type Peer struct {
+	// Serves reports whether a path (cleaned by webapi.CleanPath, in any
+	// case) is the peer's.
+	Serves  func(path string) bool
+	Handler http.Handler
+}
+
+// Router sends /admin/... (any case, any slashes) to admin, the paths of
+// a peer to that peer and everything else to api. Either of api and
+// adminAPI may be nil (then those paths get a JSON 404). Peers come
+// before api, so a peer path under /api/ (Bytex's /API/Public/...) never
+// reaches Web API 3's /api/<group>/<method> routing.
+func Router(api, adminAPI http.Handler, peers ...Peer) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := strings.ToLower(webapi.CleanPath(r.URL.Path))
+		clean := webapi.CleanPath(r.URL.Path)
+		p := strings.ToLower(clean)
 		h := api
 		if p == "/admin" || strings.HasPrefix(p, "/admin/") {
 			h = adminAPI
+		} else {
+			for _, peer := range peers {
+				if peer.Serves(clean) {
+					h = peer.Handler
+					break
+				}
+			}
 		}
 		if h == nil {
 			w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -251,6 +276,21 @@ func (a *App) KeyDeps() key.Deps {
 func (a *App) CustomerDeps() customer.Deps {
 	return customer.Deps{Customers: a.Customers, Keys: a.LicenseStore, Licenses: a.Assembler, Products: a.Products,
 		PublicURL: a.Config.PublicURL, Now: a.Now}
+}
+
+// Revulytics returns the Revulytics key registry API (POST /auth/login,
+// /auth/logout, /licenseKeys/listKeys).
+func (a *App) Revulytics() http.Handler {
+	return revulytics.New(revulytics.Deps{Sessions: a.Sessions, Products: a.Products, Listing: a.Listing, Editors: a.Tokens,
+		Now: a.Now, Logger: a.Logger, MaxBodyBytes: a.Config.MaxBodyBytes})
+}
+
+// Peers returns every peer API with the paths it serves, for routers that
+// serve them all (the local development server, the $default function).
+func (a *App) Peers() []Peer {
+	return []Peer{
+		{Serves: revulytics.Serves, Handler: a.Revulytics()},
+	}
 }
 
 // Groups returns every Web API group, for servers that serve them all
@@ -294,6 +334,8 @@ func (a *App) Handler(group string) (http.Handler, error) {
 		return a.WebAPI(data.Group(data.Deps{Objects: a.DataObjects})), nil
 	case "userauth":
 		return a.WebAPI(userauth.Group(userauth.Deps{Users: a.Users})), nil
+	case "revulytics":
+		return a.Revulytics(), nil
 	}
 	return nil, fmt.Errorf("unknown group %q", group)
 }

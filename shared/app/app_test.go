@@ -70,7 +70,7 @@ func newEnvWith(t *testing.T, extra map[string]string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(app.Router(a.WebAPI(app.Groups(a)...), a.Admin()))
+	srv := httptest.NewServer(app.Router(a.WebAPI(app.Groups(a)...), a.Admin(), a.Peers()...))
 	t.Cleanup(srv.Close)
 	return &env{t: t, app: a, db: db, table: table, url: srv.URL, http: &http.Client{
 		CheckRedirect: func(*http.Request, []*http.Request) error { return errors.New("redirects are not allowed") },

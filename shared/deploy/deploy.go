@@ -79,6 +79,7 @@ var Groups = []Group{
 	{Name: "licensetemplate", Routes: WebAPI("licensetemplate", "LicenseTemplate"), MemoryMB: 128, TimeoutSeconds: 10},
 	{Name: "product", Routes: WebAPI("product", "Product"), MemoryMB: 128, TimeoutSeconds: 10},
 	{Name: "reseller", Routes: WebAPI("reseller", "Reseller"), Writes: true, MemoryMB: 128, TimeoutSeconds: 10},
+	{Name: "revulytics", Routes: []string{"/auth/login", "/auth/logout", Prefix("/licenseKeys")}, Writes: true, MemoryMB: 128, TimeoutSeconds: 10},
 	{Name: "userauth", Routes: WebAPI("userauth", "UserAuth"), Writes: true, MemoryMB: 1769, TimeoutSeconds: 10},
 }
 

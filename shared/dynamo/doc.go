@@ -63,6 +63,11 @@
 //	DO#<account>#<ref>        N#<name>            referencer's objects with a name (n) datastore
 //	DOI#<account>#<id>        DOI                 data object pointer                  datastore
 //
+// Besides the Web API 3 fields a key item holds licenseType, auto
+// (created by the client application: CreateTrialKey), edited and editedBy
+// (the vendor's last change and the access token id that made it), which
+// peer APIs show (docs/peers/revulytics.md).
+//
 // Indexes (schema.Definition): gsi1, gsi3, gsi4 and gsi5 project keys only;
 // gsi2 projects whole items, because a GetKeys page and a SearchQuery
 // filter read license items from it and license items change only on

@@ -254,6 +254,14 @@ func (l *Listing) Page(ctx context.Context, req ListRequest) (ListResult, error)
 	return l.scan(ctx, req, order, start, n)
 }
 
+// Licenses reads keys of the product with all their activations (at most
+// MaxReadActivations each), skipping keys that no longer exist: for
+// callers that count the activations of listed keys that carried only
+// some of them (Partial).
+func (l *Listing) Licenses(ctx context.Context, productID int64, ks []string) ([]Record, error) {
+	return l.store.Licenses(ctx, productID, ks, MaxReadActivations)
+}
+
 // total returns the product's key count and its holes.
 func (l *Listing) total(ctx context.Context, productID int64) (int64, int64, []int64, error) {
 	last, holes, err := l.store.KeyIDs(ctx, productID)

@@ -41,11 +41,12 @@ func WithRequestID(h http.Handler) http.Handler {
 
 // HandlerFor returns what the function of group (see shared/deploy)
 // serves: the group's handler (app.App.Handler), or for the $default
-// function every Web API group behind one router that normalizes the path
-// spelling (the local development server's router, without the admin API).
+// function every Web API group and peer API behind one router that
+// normalizes the path spelling (the local development server's router,
+// without the admin API).
 func HandlerFor(a *app.App, group string) (http.Handler, error) {
 	if g, ok := deploy.Lookup(group); ok && g.Default {
-		return app.Router(a.WebAPI(app.Groups(a)...), nil), nil
+		return app.Router(a.WebAPI(app.Groups(a)...), nil, a.Peers()...), nil
 	}
 	return a.Handler(group)
 }
