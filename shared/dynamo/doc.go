@@ -57,6 +57,8 @@
 //	A#<account>               R#<id:012>          reseller                             customerstore
 //	A#<account>               USER#<username>     end user (folded username)           userstore; gsi3 CU#<account>#<customer> / <username>
 //	UL#<account>#<username>   W#<window>          login attempts in one window         userstore; ttl
+//	LT#<account>#<hash>       LT                  one-time login token (hex SHA-256;   userstore; ttl
+//	                                              username, expiry)
 //	DO#<account>#<ref>        <id:012>            data object (<ref>: U, P<product>,   datastore; gsi2 DO#<account> / <id:012>
 //	                                              K<globalid>, M<globalid>#<machine>)
 //	DO#<account>#<ref>        C                   referencer's object count (n)        datastore

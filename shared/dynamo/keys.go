@@ -234,6 +234,12 @@ func LoginWindow(accountID int64, userKey string, window int64) Key {
 	return Key{"UL#" + itoa(accountID) + "#" + userKey, "W#" + itoa(window)}
 }
 
+// LoginToken is a one-time login token of an end user; hash is the hex
+// SHA-256 of the token.
+func LoginToken(accountID int64, hash string) Key {
+	return Key{"LT#" + itoa(accountID) + "#" + hash, "LT"}
+}
+
 // CustomerUsersGSI3PK is the gsi3 partition of a customer's users (sort
 // key: the folded username).
 func CustomerUsersGSI3PK(accountID, customerID int64) string {

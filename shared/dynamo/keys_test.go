@@ -36,6 +36,7 @@ var builders = map[string]func() []string{
 	"Device":                   func() []string { k := dynamo.Device(5, 11, "machine"); return []string{k.PK, k.SK} },
 	"User":                     func() []string { k := dynamo.User(5, "alice"); return []string{k.PK, k.SK} },
 	"LoginWindow":              func() []string { k := dynamo.LoginWindow(5, "alice", 99); return []string{k.PK, k.SK} },
+	"LoginToken":               func() []string { k := dynamo.LoginToken(5, "0f1e"); return []string{k.PK, k.SK} },
 	"DataObject":               func() []string { k := dynamo.DataObject(5, "K100", 3); return []string{k.PK, k.SK} },
 	"DataObjectCount":          func() []string { k := dynamo.DataObjectCount(5, "P7"); return []string{k.PK, k.SK} },
 	"DataObjectName":           func() []string { k := dynamo.DataObjectName(5, "U", "n"); return []string{k.PK, k.SK} },

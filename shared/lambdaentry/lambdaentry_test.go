@@ -137,6 +137,8 @@ var expectations = map[string]struct {
 	"userauth/GetUsers.json":                 {200, `{"users":[{"username":"event-user"`},
 	"userauth/GetUsers.error.json":           {200, badInput},
 	"userauth/Login.json":                    {200, `{"licenseKeys":[`},
+	"userauth/CreateLoginToken.json":         {200, `{"loginToken":"`},
+	"userauth/CreateLoginToken.error.json":   {200, `{"result":1,"message":"Unable to authenticate user."}`},
 	"userauth/Login.error.json":              {200, `{"result":1,"message":"Unable to authenticate user."}`},
 	"userauth/Register.json":                 {200, `{"result":0,"message":""}`},
 	"userauth/Register.error.json":           {200, `{"result":1,"message":"No username or password supplied."}`},
