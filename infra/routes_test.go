@@ -304,12 +304,15 @@ func TestRoutesServeEverySpelling(t *testing.T) {
 	// peer group is listed here.
 	peers := map[string][]string{
 		"revulytics": {"/auth/login", "/auth/logout", "/licenseKeys/listKeys", "/licensekeys/listkeys", "//licenseKeys//listKeys/", "/Auth/Login"},
+		"bytex": {"/API/Public/v1/Licenses/r1/GetPublic", "/api/public/v1/licenses/r1/getpublic", "//API//Public/v1/Licenses/r1/GetPublic/",
+			"/API/PUBLIC/V1/ACCOUNTS/R1/GETPRODUCTLICENSES", "/api/Public/v1/Discounts/r1/Create"},
 	}
 	answers := map[string]struct {
 		status int
 		body   string
 	}{
 		"revulytics": {400, `{"status":"SYNTAX ERROR","reason":"The request body must be a JSON object."}`},
+		"bytex":      {401, `{"errors":["The API key is missing or not valid. Send a Keyturn access token as the apiKey parameter, the X-Api-Key header or Authorization: Bearer."],"response":null}`},
 	}
 	for _, g := range deploy.Groups {
 		if g.Default || g.Admin || strings.HasPrefix(g.Routes[0], "/api/") {

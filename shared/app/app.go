@@ -35,6 +35,7 @@ import (
 	"github.com/keyturn/keyturn/shared/dynamo/stores"
 	"github.com/keyturn/keyturn/shared/dynamo/userstore"
 	"github.com/keyturn/keyturn/shared/handlers/admin"
+	"github.com/keyturn/keyturn/shared/handlers/bytex"
 	"github.com/keyturn/keyturn/shared/handlers/customer"
 	"github.com/keyturn/keyturn/shared/handlers/data"
 	"github.com/keyturn/keyturn/shared/handlers/key"
@@ -285,11 +286,46 @@ func (a *App) Revulytics() http.Handler {
 		Now: a.Now, Logger: a.Logger, MaxBodyBytes: a.Config.MaxBodyBytes})
 }
 
+// Bytex returns the Bytex vendor API (/API/Public/v1/...).
+func (a *App) Bytex() http.Handler { return bytex.New(a.BytexDeps()) }
+
+// BytexDeps returns the Bytex API's dependencies. Discounts is nil, so
+// Discounts/r1/Create answers 501, until the payment domain's discounts
+// service is wired in here.
+func (a *App) BytexDeps() bytex.Deps {
+	return bytex.Deps{Tokens: a.Tokens, Products: bytexProducts{a}, Keys: a.Licenses, Customers: bytexCustomers{a},
+		Users: a.Users, Now: a.Now, Logger: a.Logger, MaxBodyBytes: a.Config.MaxBodyBytes}
+}
+
+// bytexProducts reads products through the cache and lists them from the
+// store.
+type bytexProducts struct{ a *App }
+
+func (p bytexProducts) GetProduct(ctx context.Context, accountID, productID int64) (catalog.Product, error) {
+	return p.a.Products.GetProduct(ctx, accountID, productID)
+}
+
+func (p bytexProducts) ListProducts(ctx context.Context, accountID int64) ([]catalog.Product, error) {
+	return p.a.CatalogStore.ListProducts(ctx, accountID)
+}
+
+// bytexCustomers reads customers and their licenses.
+type bytexCustomers struct{ a *App }
+
+func (c bytexCustomers) Customer(ctx context.Context, accountID, id int64) (customers.Customer, error) {
+	return c.a.Customers.Customer(ctx, accountID, id)
+}
+
+func (c bytexCustomers) CustomerKeys(ctx context.Context, accountID, customerID int64) ([]keys.Record, error) {
+	return c.a.LicenseStore.CustomerKeys(ctx, accountID, customerID, false)
+}
+
 // Peers returns every peer API with the paths it serves, for routers that
 // serve them all (the local development server, the $default function).
 func (a *App) Peers() []Peer {
 	return []Peer{
 		{Serves: revulytics.Serves, Handler: a.Revulytics()},
+		{Serves: bytex.Serves, Handler: a.Bytex()},
 	}
 }
 
@@ -336,6 +372,8 @@ func (a *App) Handler(group string) (http.Handler, error) {
 		return a.WebAPI(userauth.Group(userauth.Deps{Users: a.Users})), nil
 	case "revulytics":
 		return a.Revulytics(), nil
+	case "bytex":
+		return a.Bytex(), nil
 	}
 	return nil, fmt.Errorf("unknown group %q", group)
 }

@@ -28,6 +28,8 @@ var permissions = []string{
 	"RegisterEvent", "GetEvents", "GetObjectLog", "GetWebAPILog",
 	"CreateMessage", "GetMessages", "RemoveMessage",
 	"CreateSession", "RecordUsage",
+	// discount codes (Keyturn's own: the Bytex vendor API's Discounts/r1/Create)
+	"CreateDiscount",
 	// resellers (one permission for every reseller method, as the reference says)
 	"Reseller",
 }

@@ -72,6 +72,7 @@ func Prefix(p string) string { return strings.TrimSuffix(p, "/") + "/{proxy+}" }
 var Groups = []Group{
 	{Name: "admin", Routes: []string{Prefix("/admin")}, Writes: true, Admin: true, MemoryMB: 1024, TimeoutSeconds: 30},
 	{Name: "auth", Routes: WebAPI("auth", "Auth"), Writes: true, MemoryMB: 128, TimeoutSeconds: 10},
+	{Name: "bytex", Routes: []string{Prefix("/API/Public/v1")}, Writes: true, MemoryMB: 128, TimeoutSeconds: 10},
 	{Name: "customer", Routes: WebAPI("customer", "Customer"), Writes: true, MemoryMB: 128, TimeoutSeconds: 10},
 	{Name: "data", Routes: WebAPI("data", "Data"), Writes: true, MemoryMB: 128, TimeoutSeconds: 10},
 	{Name: "fallback", Default: true, Writes: true, Signs: true, MemoryMB: 512, TimeoutSeconds: 10},

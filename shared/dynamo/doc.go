@@ -67,8 +67,9 @@
 //
 // Besides the Web API 3 fields a key item holds licenseType, auto
 // (created by the client application: CreateTrialKey), edited and editedBy
-// (the vendor's last change and the access token id that made it), which
-// peer APIs show (docs/peers/revulytics.md).
+// (the vendor's last change and the access token id that made it) and
+// orderRef (the order that sold it), which peer APIs show
+// (docs/peers/revulytics.md, docs/peers/bytex.md).
 //
 // Indexes (schema.Definition): gsi1, gsi3, gsi4 and gsi5 project keys only;
 // gsi2 projects whole items, because a GetKeys page and a SearchQuery

@@ -43,6 +43,8 @@ type Spec struct {
 	// creates itself (no editor is recorded for them).
 	CreatedBy     string
 	AutoCollected bool
+	// OrderRef is the order the keys are sold in ("" for none).
+	OrderRef string
 }
 
 // Validate checks the spec against the reference's limits.
@@ -135,7 +137,7 @@ func (s *Service) Create(ctx context.Context, accountID, productID int64, spec S
 			Features: spec.Features, Notes: spec.Notes, Block: spec.Block, TrialActivation: spec.TrialActivation,
 			MaxNoOfMachines: spec.MaxNoOfMachines, AllowedMachines: spec.AllowedMachines,
 			CustomerID: spec.CustomerID, ResellerID: spec.ResellerID,
-			LicenseType: spec.LicenseType, AutoCollected: spec.AutoCollected,
+			LicenseType: spec.LicenseType, AutoCollected: spec.AutoCollected, OrderRef: spec.OrderRef,
 		}
 		if !spec.AutoCollected {
 			recs[i].Edited, recs[i].EditedBy = now, spec.CreatedBy

@@ -79,6 +79,11 @@ type Record struct {
 	// EditedBy the access token id that did it ("" when unknown).
 	Edited   time.Time
 	EditedBy string
+	// OrderRef identifies the order that sold the license ("" for none):
+	// set by whatever creates keys from a purchase, and kept by imports
+	// from another service (peer APIs show it, e.g. Bytex
+	// orderIdentifier).
+	OrderRef string
 	// Nodes are the node-locked activations by machine code.
 	Nodes map[string]Machine
 	// Seats are the floating activations (live or expired), in storage

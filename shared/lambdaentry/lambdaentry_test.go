@@ -22,6 +22,7 @@ import (
 	"github.com/keyturn/keyturn/shared/customers"
 	"github.com/keyturn/keyturn/shared/dataobj"
 	"github.com/keyturn/keyturn/shared/ddbtest"
+	"github.com/keyturn/keyturn/shared/handlers/bytex"
 	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/lambdaentry"
 	"github.com/keyturn/keyturn/shared/users"
@@ -147,6 +148,19 @@ var expectations = map[string]struct {
 	"userauth/ResetPasswordToken.json":       {200, `{"passwordResetToken":"`},
 	"userauth/ResetPasswordToken.error.json": {200, `{"result":1,"message":"Could not generate the password reset token."}`},
 
+	"bytex/GetProductLicenses.json":       {200, `{"errors":[],"response":{"licenses":[{"internalUserIdentifier":"K`},
+	"bytex/GetProductLicenses.error.json": {400, `{"errors":["The parameter internalUserIdentifier is required."],"response":null}`},
+	"bytex/GetTokenValidity.json":         {200, `{"errors":[],"response":{"authenticatedIdentity":{"identifier":null,`},
+	"bytex/GetTokenValidity.error.json":   {404, `{"errors":["The token is not valid: it is unknown, expired or was already used."],"response":null}`},
+	"bytex/GetPublic.json":                {200, `{"errors":[],"response":{"exists":true,`},
+	"bytex/GetPublic.error.json":          {401, `{"errors":["The API key is missing or not valid.`},
+	"bytex/Get.json":                      {200, `{"errors":[],"response":{"license":{"productSku":"`},
+	"bytex/Get.error.json":                {404, `{"errors":["No license was found for this license key."],"response":null}`},
+	// Until the payment domain's discounts service is wired in
+	// (app.BytexDeps), the success sample is answered 501.
+	"bytex/Create.json":       {501, `{"errors":["Discounts are not available on this service yet."],"response":null}`},
+	"bytex/Create.error.json": {400, `{"errors":["The parameter percentage must be a number from 0.01 to 100 with at most two decimals."],"response":null}`},
+
 	"revulytics/Login.json":          {200, `{"status":"OK","sessionId":"`},
 	"revulytics/Login.error.json":    {403, `{"status":"AUTH ERROR","reason":"Wrong user name or password.`},
 	"revulytics/Logout.json":         {200, `{"status":"OK"}`},
@@ -255,12 +269,20 @@ func TestEventsThroughLambdaHandler(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			repl := strings.NewReplacer("{{token}}", url.QueryEscape(token), "{{rawtoken}}", token, "{{session}}", session, "{{keylock_token}}", url.QueryEscape(klToken),
+			var loginToken string
+			if strings.Contains(string(raw), "{{logintoken}}") {
+				if loginToken, _, err = a.Users.CreateLoginToken(ctx, acc.ID, "event-user", "event-password"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			repl := strings.NewReplacer("{{token}}", url.QueryEscape(token), "{{rawtoken}}", token, "{{session}}", session,
+				"{{logintoken}}", loginToken, "{{customerident}}", bytex.CustomerIdentifier(cust.ID), "{{keylock_token}}", url.QueryEscape(klToken),
 				"{{product}}", strconv.FormatInt(p.ID, 10), "{{key}}", fresh[0].Key, "{{blocked}}", blocked[0].Key,
 				"{{template}}", strconv.FormatInt(tpl.ID, 10), "{{admin}}", "event-admin",
 				"{{customer}}", strconv.FormatInt(cust.ID, 10), "{{secret}}", url.QueryEscape(cust.Secret), "{{reseller}}", strconv.FormatInt(rsl.ID, 10),
 				"{{dokey}}", doKey[0].Key, "{{dataobject}}", strconv.FormatInt(obj.ID, 10))
 			ev.Body = repl.Replace(ev.Body)
+			ev.RawQueryString = repl.Replace(ev.RawQueryString)
 			for k, v := range ev.Headers {
 				ev.Headers[k] = repl.Replace(v)
 			}

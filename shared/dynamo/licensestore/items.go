@@ -76,6 +76,7 @@ type keyItem struct {
 	AutoCollected   bool    `dynamodbav:"auto,omitempty"`
 	Edited          int64   `dynamodbav:"edited,omitempty"`
 	EditedBy        string  `dynamodbav:"editedBy,omitempty"`
+	OrderRef        string  `dynamodbav:"orderRef,omitempty"`
 }
 
 // nodeItem is a node-locked activation (sort key N#<slot> or m#<mid>).
@@ -122,7 +123,7 @@ func newKeyItem(r keys.Record) keyItem {
 		Notes: r.Notes, Block: r.Block, TrialActivation: r.TrialActivation, TrialStarted: r.TrialStarted,
 		MaxNoOfMachines: r.MaxNoOfMachines, AllowedMachines: r.AllowedMachines,
 		CustomerID: r.CustomerID, ResellerID: r.ResellerID, DataObjectCount: r.DataObjectCount,
-		LicenseType: r.LicenseType, AutoCollected: r.AutoCollected, EditedBy: r.EditedBy,
+		LicenseType: r.LicenseType, AutoCollected: r.AutoCollected, EditedBy: r.EditedBy, OrderRef: r.OrderRef,
 	}
 	if !r.Edited.IsZero() {
 		it.Edited = r.Edited.Unix()
@@ -147,7 +148,7 @@ func (it keyItem) record() keys.Record {
 		Notes:    it.Notes, Block: it.Block, TrialActivation: it.TrialActivation, TrialStarted: it.TrialStarted,
 		MaxNoOfMachines: it.MaxNoOfMachines, AllowedMachines: it.AllowedMachines,
 		CustomerID: it.CustomerID, ResellerID: it.ResellerID, DataObjectCount: it.DataObjectCount,
-		LicenseType: it.LicenseType, AutoCollected: it.AutoCollected, EditedBy: it.EditedBy,
+		LicenseType: it.LicenseType, AutoCollected: it.AutoCollected, EditedBy: it.EditedBy, OrderRef: it.OrderRef,
 		Nodes: map[string]keys.Machine{},
 	}
 	if it.Edited != 0 {

@@ -353,7 +353,7 @@ func TestEditRecord(t *testing.T) {
 	seq := 0
 	r.svc.WithKeyGenerator(func() (string, error) { seq++; return fmt.Sprintf("E%03d", seq), nil })
 	created := r.clock()
-	recs, err := r.svc.Create(ctx, 1, 10, keys.Spec{Period: 5, LicenseType: "purchased", CreatedBy: "tok1", MaxNoOfMachines: 2}, 1)
+	recs, err := r.svc.Create(ctx, 1, 10, keys.Spec{Period: 5, LicenseType: "purchased", CreatedBy: "tok1", MaxNoOfMachines: 2, OrderRef: "B1"}, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,7 +364,8 @@ func TestEditRecord(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.LicenseType != wantType || got.AutoCollected != wantAuto || !got.Edited.Equal(wantEdited) || got.EditedBy != wantBy {
+		if got.LicenseType != wantType || got.AutoCollected != wantAuto || !got.Edited.Equal(wantEdited) || got.EditedBy != wantBy ||
+			got.OrderRef != map[bool]string{false: "B1", true: ""}[wantAuto] {
 			t.Errorf("%s: type %q auto %v edited %v by %q; want %q %v %v %q", what, got.LicenseType, got.AutoCollected,
 				got.Edited, got.EditedBy, wantType, wantAuto, wantEdited, wantBy)
 		}
