@@ -1,4 +1,4 @@
-// Command benchkit measures Keyturn's Web API operations against DynamoDB
+// Command benchkit measures Keyturn's Web API and peer API operations against DynamoDB
 // Local, through each group's real Lambda handler (the event decoded and
 // the response encoded as the Lambda runtime does): for each operation
 // requests/s, p50/p99 latency, DynamoDB calls per request and the
@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -49,8 +50,9 @@ func main() {
 	n := flag.Int("n", 2000, "requests per operation")
 	c := flag.Int("c", 8, "concurrent clients")
 	out := flag.String("out", "", "write the results as JSON to this file")
+	only := flag.String("only", "", "measure only these operations (comma-separated ids) and merge them into -out, keeping its other figures")
 	flag.Parse()
-	if err := run(*endpoint, *n, *c, *out); err != nil {
+	if err := run(*endpoint, *n, *c, *out, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -110,6 +112,17 @@ type scenario struct {
 	params func(i int) url.Values
 }
 
+// peerRequest is the request of a peer API scenario (instead of the Web
+// API form post of params) and what a successful answer looks like.
+type peerRequest struct {
+	method, path string
+	// query and body of request i; contentType of the body.
+	query, body func(i int) string
+	contentType string
+	// ok reports whether an answer is the success the scenario expects.
+	ok func(status int, body string) bool
+}
+
 // logMeter counts what the logger writes.
 type logMeter struct {
 	mu           sync.Mutex
@@ -151,7 +164,7 @@ func (l *logMeter) result() (bytes, lines int, ratio float64) {
 	return l.bytes, l.lines, ratio
 }
 
-func run(endpoint string, n, conc int, outFile string) error {
+func run(endpoint string, n, conc int, outFile, only string) error {
 	if endpoint == "" {
 		return fmt.Errorf("no DynamoDB endpoint (-endpoint)")
 	}
@@ -248,6 +261,12 @@ func run(endpoint string, n, conc int, outFile string) error {
 	if err != nil {
 		return err
 	}
+	// A session of the Revulytics key registry, logged in once as its
+	// scripts do.
+	session, _, err := a.Sessions.Login(ctx, "bench@example.com", token)
+	if err != nil {
+		return err
+	}
 	one := shared[0].Key
 	pid := strconv.FormatInt(p.ID, 10)
 	base := func(k string) url.Values {
@@ -306,6 +325,45 @@ func run(endpoint string, n, conc int, outFile string) error {
 		}},
 		{"getresellers", "GetResellers", "reseller", "reseller/GetResellers", 0, tok()},
 	}
+	// Peer APIs.
+	scenarios = append(scenarios,
+		scenario{id: "revulytics_listkeys", name: "listKeys (10 keys, by addedDate)", group: "revulytics", method: "revulytics/listKeys"},
+		scenario{id: "bytex_get", name: "Licenses/r1/Get", group: "bytex", method: "bytex/Licenses/r1/Get"},
+	)
+	peers := map[string]*peerRequest{
+		"revulytics_listkeys": {
+			method: "POST", path: "/licenseKeys/listKeys", contentType: "application/json",
+			body: func(i int) string {
+				return `{"user":"bench@example.com","sessionId":"` + session + `","productId":` + pid +
+					`,"sorting":{"field":"addedDate","order":"descending"},"paging":{"startAt":` + strconv.Itoa(i%100*10) + `,"limit":10}}`
+			},
+			ok: func(status int, body string) bool {
+				return status == 200 && strings.Contains(body, `"returnedKeysCount":10,`)
+			},
+		},
+		"bytex_get": {
+			method: "GET", path: "/API/Public/v1/Licenses/r1/Get",
+			query: func(i int) string {
+				return url.Values{"apiKey": {token}, "key": {owned[i%len(owned)].Key}, "productSku": {pid}}.Encode()
+			},
+			ok: func(status int, body string) bool {
+				return status == 200 && strings.HasPrefix(body, `{"errors":[],"response":{"license":`)
+			},
+		},
+	}
+	if only != "" {
+		ids := strings.Split(only, ",")
+		var keep []scenario
+		for _, s := range scenarios {
+			if slices.Contains(ids, s.id) {
+				keep = append(keep, s)
+			}
+		}
+		if len(keep) != len(ids) {
+			return fmt.Errorf("-only %s: unknown operation ids", only)
+		}
+		scenarios = keep
+	}
 	results := Results{Measured: time.Now().UTC().Format("2006-01-02"), Requests: n, Clients: conc,
 		Host: Host{Go: runtime.Version(), Arch: runtime.GOARCH, CPU: cpuModel()}}
 	fmt.Printf("%d requests per operation (Login %d), %d concurrent clients, DynamoDB Local %s, %s\n\n", n, min(n, 100), conc, endpoint, results.Host.CPU)
@@ -321,7 +379,7 @@ func run(endpoint string, n, conc int, outFile string) error {
 			h = lambdaentry.Handler(hh)
 			handlers[s.group] = h
 		}
-		op, err := measure(h, s, n, conc, m, logs)
+		op, err := measure(h, s, peers[s.id], n, conc, m, logs)
 		if err != nil {
 			return err
 		}
@@ -335,6 +393,11 @@ func run(endpoint string, n, conc int, outFile string) error {
 			strings.Join(calls, ", "), op.RCU, op.WCU, op.BilledWCU, op.CPUMs, op.LogBytes)
 	}
 	if outFile != "" {
+		if only != "" {
+			if results, err = merge(outFile, results); err != nil {
+				return err
+			}
+		}
 		b, err := json.MarshalIndent(results, "", "  ")
 		if err != nil {
 			return err
@@ -350,15 +413,39 @@ func run(endpoint string, n, conc int, outFile string) error {
 	return nil
 }
 
+// merge puts the operations of fresh into the results stored in file
+// (replacing those with the same id, appending new ones) and keeps the
+// file's other figures, date and host: for measuring a few operations
+// without re-measuring the rest.
+func merge(file string, fresh Results) (Results, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return Results{}, err
+	}
+	var old Results
+	if err := json.Unmarshal(b, &old); err != nil {
+		return Results{}, fmt.Errorf("%s: %w", file, err)
+	}
+	for _, op := range fresh.Operations {
+		i := slices.IndexFunc(old.Operations, func(o Operation) bool { return o.ID == op.ID })
+		if i >= 0 {
+			old.Operations[i] = op
+		} else {
+			old.Operations = append(old.Operations, op)
+		}
+	}
+	return old, nil
+}
+
 // measure runs one scenario: a warm-up request (token, product and
 // signing-key caches filled, as in a warm function), then the measured
 // requests from conc clients.
 func measure(h func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error),
-	s scenario, n, conc int, m *metered, logs *logMeter) (Operation, error) {
+	s scenario, peer *peerRequest, n, conc int, m *metered, logs *logMeter) (Operation, error) {
 	if s.n > 0 {
 		n = s.n
 	}
-	if _, err := invoke(h, s, n); err != nil {
+	if _, err := invoke(h, s, peer, n); err != nil {
 		return Operation{}, err
 	}
 	m.reset()
@@ -376,7 +463,7 @@ func measure(h func(context.Context, events.APIGatewayV2HTTPRequest) (events.API
 			defer wg.Done()
 			for i := range next {
 				t0 := time.Now()
-				_, err := invoke(h, s, i)
+				_, err := invoke(h, s, peer, i)
 				lat[i] = time.Since(t0)
 				if err != nil {
 					failMu.Lock()
@@ -412,11 +499,24 @@ func measure(h func(context.Context, events.APIGatewayV2HTTPRequest) (events.API
 
 // invoke sends request i of s through the Lambda handler as the runtime
 // does: the event arrives as JSON and the response leaves as JSON.
-func invoke(h func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error), s scenario, i int) (string, error) {
+func invoke(h func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error), s scenario, peer *peerRequest, i int) (string, error) {
 	path := "/api/" + s.method
 	ev := events.APIGatewayV2HTTPRequest{Version: "2.0", RouteKey: "ANY /api/" + s.group + "/{proxy+}", RawPath: path,
-		Headers: map[string]string{"content-type": "application/x-www-form-urlencoded", "user-agent": "bench"}, Body: s.params(i).Encode()}
+		Headers: map[string]string{"content-type": "application/x-www-form-urlencoded", "user-agent": "bench"}}
 	ev.RequestContext.HTTP.Method = "POST"
+	if p := peer; p != nil {
+		path = p.path
+		ev.RouteKey, ev.RawPath, ev.RequestContext.HTTP.Method = "ANY "+path, path, p.method
+		ev.Headers = map[string]string{"user-agent": "bench"}
+		if p.query != nil {
+			ev.RawQueryString = p.query(i)
+		}
+		if p.body != nil {
+			ev.Body, ev.Headers["content-type"] = p.body(i), p.contentType
+		}
+	} else {
+		ev.Body = s.params(i).Encode()
+	}
 	ev.RequestContext.HTTP.Path = path
 	ev.RequestContext.HTTP.SourceIP = "192.0.2.1"
 	ev.RequestContext.RequestID = "bench-" + strconv.Itoa(i)
@@ -435,8 +535,12 @@ func invoke(h func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIG
 	if _, err := json.Marshal(res); err != nil {
 		return "", err
 	}
-	if res.StatusCode != 200 || !strings.Contains(res.Body, `"result":0`) {
-		return "", fmt.Errorf("%s: %d %s", s.name, res.StatusCode, res.Body)
+	ok := res.StatusCode == 200 && strings.Contains(res.Body, `"result":0`)
+	if peer != nil {
+		ok = peer.ok(res.StatusCode, res.Body)
+	}
+	if !ok {
+		return "", fmt.Errorf("%s: %d %.300s", s.name, res.StatusCode, res.Body)
 	}
 	return res.Body, nil
 }
