@@ -22,8 +22,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/keyturn/keyturn/shared/app"
 	"github.com/keyturn/keyturn/shared/auth"
 	"github.com/keyturn/keyturn/shared/config"
+	"github.com/keyturn/keyturn/shared/ddbtest"
 	"github.com/keyturn/keyturn/shared/handlers/revulytics"
 	"github.com/keyturn/keyturn/shared/keys"
 )
@@ -733,5 +735,70 @@ func TestRevulyticsNeverFails(t *testing.T) {
 		flipped := append([]byte{}, raw...)
 		flipped[i] ^= 0x20
 		check(fmt.Sprintf("byte %d flipped", i), string(flipped))
+	}
+}
+
+// TestRevulyticsPageCost: listKeys costs what its page costs, whatever
+// the product's size and the page's position, as GetKeys does: sorted by
+// addedDate (the id index) a page of 10 is the session read, the product's
+// key counter, one index read and one read per key; a licenseKey
+// stringArray filter reads only the keys it names.
+func TestRevulyticsPageCost(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	f := e.setup("cost", "GetKeys")
+	counter := ddbtest.NewCounter(e.db)
+	a, err := app.New(ctx, e.app.Config, nil, app.Clients{DynamoDB: counter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []keys.Record
+	for i := 1; i <= 400; i++ {
+		recs = append(recs, keys.Record{AccountID: f.account, ProductID: f.product, ID: int64(i), GlobalID: 500000 + int64(i),
+			Key: fmt.Sprintf("COST-%04d", i), Created: time.Now().UTC(), Expires: time.Now().UTC(), MaxNoOfMachines: 1,
+			Nodes: machines(i%3, time.Now().UTC())})
+	}
+	if err := a.LicenseStore.ImportKeys(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Revulytics())
+	defer srv.Close()
+	session := func() string {
+		status, body, _ := rev(t, srv.URL, "/auth/login", map[string]any{"user": "u", "password": f.token})
+		var out struct{ SessionID string }
+		if err := json.Unmarshal([]byte(body), &out); err != nil || status != 200 {
+			t.Fatalf("login: %d %s", status, body)
+		}
+		return out.SessionID
+	}()
+	list := func(extra map[string]any) (int64, revList) {
+		t.Helper()
+		body := map[string]any{"user": "u", "sessionId": session, "productId": f.product}
+		for k, v := range extra {
+			body[k] = v
+		}
+		counter.Reset()
+		status, raw, _ := rev(t, srv.URL, "/licenseKeys/listKeys", body)
+		var out revList
+		if err := json.Unmarshal([]byte(raw), &out); err != nil || status != 200 {
+			t.Fatalf("listKeys: %d %s", status, raw)
+		}
+		return counter.Total(), out
+	}
+	list(nil) // the product and the token are cached from here on, as in a warm function
+	for _, start := range []int{0, 200, 390} {
+		calls, out := list(map[string]any{"sorting": map[string]any{"field": "addedDate", "order": "descending"},
+			"paging": map[string]any{"startAt": start, "limit": 10}})
+		if out.ReturnedKeysCount != 10 || out.MatchingKeysCount != 400 || out.Results[0].LicenseKey != fmt.Sprintf("COST-%04d", 400-start) {
+			t.Errorf("page at %d: %+v", start, out)
+		}
+		if want := int64(1 + 1 + 1 + 10); calls != want {
+			t.Errorf("page at %d: %d DynamoDB calls, want %d (session, counter, index, one per key)", start, calls, want)
+		}
+	}
+	calls, out := list(map[string]any{"filters": map[string]any{"licenseKey": map[string]any{"type": "stringArray",
+		"value": []string{"COST-0007", "COST-0300", "NOPE"}}}})
+	if out.MatchingKeysCount != 2 || calls != 1+3 {
+		t.Errorf("named keys: %d calls, %+v; want 4 calls (session, one per name) and 2 keys", calls, out)
 	}
 }
