@@ -223,6 +223,9 @@ func TestRevulyticsGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock := func() time.Time { return at("2017-07-25T09:00:00") }
+	// The filters read every key's activations (10,000 machines); the
+	// budget bounds production calls, not this test's slow -race run.
+	e.app.Listing.Budget = 2 * time.Minute
 	h := revulytics.New(revulytics.Deps{Sessions: auth.NewSessions(e.app.Tokens, e.app.CatalogStore, time.Now, &fixedReader{id}, 0),
 		Products: e.app.Products, Listing: e.app.Listing, Editors: e.app.Tokens, Now: clock})
 	srv := httptest.NewServer(h)
