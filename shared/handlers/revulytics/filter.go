@@ -66,7 +66,8 @@ type filters struct {
 	status                  []statusFilter // ORed; nil: no filter
 }
 
-// exactFields are the request's members, by lower-cased name.
+// members returns the members of a JSON object, by lower-cased name
+// (SYNTAX ERROR naming what when raw is not an object).
 func members(raw json.RawMessage, what string) (map[string]json.RawMessage, error) {
 	var m map[string]json.RawMessage
 	d := json.NewDecoder(bytes.NewReader(raw))

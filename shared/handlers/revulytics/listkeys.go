@@ -297,10 +297,18 @@ func (v viewer) view(r keys.Record) keyView {
 	if kv.licenseType == "" {
 		kv.licenseType = "unknown"
 	}
-	meta := license.StatusOf(r, v.fd, v.now)
-	kv.timeLimited = meta.LicenseStatus.TimeLimited
+	kv.timeLimited = license.TimeLimited(r.Features, v.fd)
 	if !v.hide.machines {
-		kv.count = meta.ActivatedMachines + meta.UsedFloatingMachines
+		// As Activate's metadata counts them: every node-locked machine
+		// (activatedMachines) and the floating seats in use
+		// (usedFloatingMachines); counted here without building the
+		// license, since sorts look at a key many times.
+		kv.count = int64(len(r.Nodes))
+		for _, s := range r.Seats {
+			if s.Expires.After(v.now) {
+				kv.count++
+			}
+		}
 	}
 	switch {
 	case v.hide.quota:
