@@ -177,6 +177,17 @@ var peers = map[string]struct {
 			`<infos><info id="AuthenticationException" type="ERROR">Authentication failed: send HTTP Basic credentials with the user apiKey ` +
 			`and a Keyturn access token as the password</info></infos><items/></netlicensing>`,
 	},
+	"revulytics": {
+		paths:  []string{"/auth/login", "/auth/logout", "/licenseKeys/listKeys", "/licensekeys/listkeys", "//licenseKeys//listKeys/", "/Auth/Login"},
+		status: 400,
+		body:   `{"status":"SYNTAX ERROR","reason":"The request body must be a JSON object."}`,
+	},
+	"bytex": {
+		paths: []string{"/API/Public/v1/Licenses/r1/GetPublic", "/api/public/v1/licenses/r1/getpublic", "//API//Public/v1/Licenses/r1/GetPublic/",
+			"/API/PUBLIC/V1/ACCOUNTS/R1/GETPRODUCTLICENSES", "/api/Public/v1/Discounts/r1/Create"},
+		status: 401,
+		body:   `{"errors":["The API key is missing or not valid. Send a Keyturn access token as the apiKey parameter, the X-Api-Key header or Authorization: Bearer."],"response":null}`,
+	},
 }
 
 // wireCompat are the spellings WIRE-COMPAT section 1 lists verbatim.
@@ -294,6 +305,10 @@ func TestRoutesServeEverySpelling(t *testing.T) {
 			for _, path := range p.paths {
 				reach(g.Name, path, p.status, p.body)
 			}
+			continue
+		}
+		if !strings.HasPrefix(g.Routes[0], "/api/") {
+			t.Errorf("group %s is not Web API 3: list paths of it in peers", g.Name)
 			continue
 		}
 		// A method of the group: the first of its sample events.

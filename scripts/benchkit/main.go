@@ -1,5 +1,5 @@
-// Command benchkit measures Keyturn's Web API (and peer API) operations
-// against DynamoDB Local, through each group's real Lambda handler (the event decoded and
+// Command benchkit measures Keyturn's Web API and peer API operations against DynamoDB
+// Local, through each group's real Lambda handler (the event decoded and
 // the response encoded as the Lambda runtime does): for each operation
 // requests/s, p50/p99 latency, DynamoDB calls per request and the
 // capacity units they consumed (ReturnConsumedCapacity), the process CPU
@@ -22,6 +22,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -122,15 +123,19 @@ type scenario struct {
 	// n overrides -n (CPU-heavy operations).
 	n      int
 	params func(i int) url.Values
-	// request, when set, builds request i of an API group that is not Web
-	// API 3 (a peer API), answered with a 2xx status.
-	request func(i int) peerRequest
 }
 
-// peerRequest is one request of a peer API.
+// peerRequest is the request of a peer API scenario (instead of the Web
+// API form post of params) and what a successful answer looks like.
 type peerRequest struct {
-	method, path, body string
-	headers            map[string]string
+	method, path string
+	// query and body of request i; contentType of the body; headers
+	// added to every request.
+	query, body func(i int) string
+	contentType string
+	headers     map[string]string
+	// ok reports whether an answer is the success the scenario expects.
+	ok func(status int, body string) bool
 }
 
 // logMeter counts what the logger writes.
@@ -298,6 +303,12 @@ func run(endpoint string, n, conc int, outFile, only string) error {
 	if _, err := a.Metering.Link(ctx, acc.ID, p.ID, shared[0].Key, item); err != nil {
 		return err
 	}
+	// A session of the Revulytics key registry, logged in once as its
+	// scripts do.
+	session, _, err := a.Sessions.Login(ctx, "bench@example.com", token)
+	if err != nil {
+		return err
+	}
 	one := shared[0].Key
 	pid := strconv.FormatInt(p.ID, 10)
 	// A NetLicensing licensee: a customer of the product with one key.
@@ -327,67 +338,96 @@ func run(endpoint string, n, conc int, outFile, only string) error {
 			v := base(fresh[i].Key)
 			v.Set("MachineCode", "new-"+strconv.Itoa(i))
 			return v
-		}, nil},
+		}},
 		{"activate_repeat", "Activate (repeated machine)", "key", "key/Activate", 0, func(i int) url.Values {
 			v := base(fresh[0].Key)
 			v.Set("MachineCode", "new-0")
 			return v
-		}, nil},
+		}},
 		{"activate_floating", "Activate (floating)", "key", "key/Activate", 0, func(i int) url.Values {
 			v := base(one)
 			v.Set("MachineCode", "float-"+strconv.Itoa(i%50))
 			v.Set("FloatingTimeInterval", "300")
 			return v
-		}, nil},
+		}},
 		{"activate_customer", "Activate (customer, limit)", "key", "key/Activate", 0, func(i int) url.Values {
 			v := base(owned[i].Key)
 			v.Set("MachineCode", "cust-"+strconv.Itoa(i))
 			return v
-		}, nil},
-		{"getkey", "GetKey (signed)", "key", "key/GetKey", 0, func(i int) url.Values { return base(fresh[i%len(fresh)].Key) }, nil},
-		{"getkey_related", "GetKey (customer+reseller)", "key", "key/GetKey", 0, func(i int) url.Values { return base(owned[i%len(owned)].Key) }, nil},
+		}},
+		{"getkey", "GetKey (signed)", "key", "key/GetKey", 0, func(i int) url.Values { return base(fresh[i%len(fresh)].Key) }},
+		{"getkey_related", "GetKey (customer+reseller)", "key", "key/GetKey", 0, func(i int) url.Values { return base(owned[i%len(owned)].Key) }},
 		{"getkey_unsigned", "GetKey (unsigned)", "key", "key/GetKey", 0, func(i int) url.Values {
 			v := base(fresh[i%len(fresh)].Key)
 			v.Set("Sign", "false")
 			return v
-		}, nil},
+		}},
 		{"keylock", "KeyLock", "auth", "auth/KeyLock", 0, func(i int) url.Values {
 			return url.Values{"token": {klToken}, "ProductId": {pid}, "Key": {fresh[i].Key}}
-		}, nil},
-		{"data_increment", "IncrementIntValue", "data", "data/IncrementIntValue", 0, tok("Id", strconv.FormatInt(counter.ID, 10), "IntValue", "1"), nil},
+		}},
+		{"data_increment", "IncrementIntValue", "data", "data/IncrementIntValue", 0, tok("Id", strconv.FormatInt(counter.ID, 10), "IntValue", "1")},
 		{"login", "Login (argon2id)", "userauth", "userauth/Login", min(n, 100), func(i int) url.Values {
 			return tok("Username", "bench"+strconv.Itoa(i%loginUsers), "Password", "benchmark password")(i)
-		}, nil},
-		{"getproducts", "GetProducts", "product", "product/GetProducts", 0, tok(), nil},
-		{"gettemplates", "GetLicenseTemplates", "licensetemplate", "licensetemplate/GetLicenseTemplates", 0, tok(), nil},
+		}},
+		{"getproducts", "GetProducts", "product", "product/GetProducts", 0, tok()},
+		{"gettemplates", "GetLicenseTemplates", "licensetemplate", "licensetemplate/GetLicenseTemplates", 0, tok()},
 		{"addcustomer", "AddCustomer", "customer", "customer/AddCustomer", 0, func(i int) url.Values {
 			return tok("Name", "c"+strconv.Itoa(i), "Email", "c"+strconv.Itoa(i)+"@example.com", "CompanyName", "Bench AB")(i)
-		}, nil},
-		{"getresellers", "GetResellers", "reseller", "reseller/GetResellers", 0, tok(), nil},
-		{"netlicensing_validate", "NetLicensing validate", "netlicensing", "netlicensing/licensee/validate", 0, nil, func(int) peerRequest {
-			return peerRequest{method: "POST", path: "/core/v2/rest/licensee/" + lic.Number + "/validate", body: "productNumber=" + pid,
-				headers: map[string]string{"authorization": apiKey, "accept": "application/json", "content-type": "application/x-www-form-urlencoded"}}
 		}},
+		{"getresellers", "GetResellers", "reseller", "reseller/GetResellers", 0, tok()},
 		// An app asking for what is new in its channel since it last
 		// asked: a page of benchMessages messages.
-		{"getmessages", "GetMessages (channel, since)", "message", "message/GetMessages", 0, tok("Channel", "stable", "Time", "1"), nil},
+		{"getmessages", "GetMessages (channel, since)", "message", "message/GetMessages", 0, tok("Channel", "stable", "Time", "1")},
 		{"createsession", "CreateSession", "paymentform", "paymentform/CreateSession", 0,
-			tok("PaymentFormId", strconv.FormatInt(form.ID, 10), "Currency", "USD", "Expires", "3600"), nil},
+			tok("PaymentFormId", strconv.FormatInt(form.ID, 10), "Currency", "USD", "Expires", "3600")},
 		{"recordusage", "RecordUsage (Stripe: stripefake)", "subscription", "subscription/RecordUsage", 0,
-			tok("ProductId", pid, "Key", one, "Amount", "1"), nil},
+			tok("ProductId", pid, "Key", one, "Amount", "1")},
+	}
+	// Peer APIs.
+	scenarios = append(scenarios,
+		scenario{id: "revulytics_listkeys", name: "listKeys (10 keys, by addedDate)", group: "revulytics", method: "revulytics/listKeys"},
+		scenario{id: "bytex_get", name: "Licenses/r1/Get", group: "bytex", method: "bytex/Licenses/r1/Get"},
+		scenario{id: "netlicensing_validate", name: "NetLicensing validate", group: "netlicensing", method: "netlicensing/licensee/validate"},
+	)
+	peers := map[string]*peerRequest{
+		"netlicensing_validate": {
+			method: "POST", path: "/core/v2/rest/licensee/" + lic.Number + "/validate", contentType: "application/x-www-form-urlencoded",
+			headers: map[string]string{"authorization": apiKey, "accept": "application/json"},
+			body:    func(int) string { return "productNumber=" + pid },
+			ok:      func(status int, body string) bool { return status == 200 },
+		},
+		"revulytics_listkeys": {
+			method: "POST", path: "/licenseKeys/listKeys", contentType: "application/json",
+			body: func(i int) string {
+				return `{"user":"bench@example.com","sessionId":"` + session + `","productId":` + pid +
+					`,"sorting":{"field":"addedDate","order":"descending"},"paging":{"startAt":` + strconv.Itoa(i%100*10) + `,"limit":10}}`
+			},
+			ok: func(status int, body string) bool {
+				return status == 200 && strings.Contains(body, `"returnedKeysCount":10,`)
+			},
+		},
+		"bytex_get": {
+			method: "GET", path: "/API/Public/v1/Licenses/r1/Get",
+			query: func(i int) string {
+				return url.Values{"apiKey": {token}, "key": {owned[i%len(owned)].Key}, "productSku": {pid}}.Encode()
+			},
+			ok: func(status int, body string) bool {
+				return status == 200 && strings.HasPrefix(body, `{"errors":[],"response":{"license":`)
+			},
+		},
 	}
 	if only != "" {
 		ids := strings.Split(only, ",")
-		var picked []scenario
+		var keep []scenario
 		for _, s := range scenarios {
 			if slices.Contains(ids, s.id) {
-				picked = append(picked, s)
+				keep = append(keep, s)
 			}
 		}
-		if len(picked) != len(ids) {
-			return fmt.Errorf("-only %s: unknown operation id", only)
+		if len(keep) != len(ids) {
+			return fmt.Errorf("-only %s: unknown operation ids", only)
 		}
-		scenarios = picked
+		scenarios = keep
 	}
 	results := Results{Measured: time.Now().UTC().Format("2006-01-02"), Requests: n, Clients: conc,
 		Host: Host{Go: runtime.Version(), Arch: runtime.GOARCH, CPU: cpuModel()}}
@@ -404,7 +444,7 @@ func run(endpoint string, n, conc int, outFile, only string) error {
 			h = lambdaentry.Handler(hh)
 			handlers[s.group] = h
 		}
-		op, err := measure(h, s, n, conc, m, logs)
+		op, err := measure(h, s, peers[s.id], n, conc, m, logs)
 		if err != nil {
 			return err
 		}
@@ -423,6 +463,11 @@ func run(endpoint string, n, conc int, outFile, only string) error {
 		}
 	}
 	if outFile != "" {
+		if only != "" {
+			if results, err = merge(outFile, results); err != nil {
+				return err
+			}
+		}
 		b, err := json.MarshalIndent(results, "", "  ")
 		if err != nil {
 			return err
@@ -438,9 +483,10 @@ func run(endpoint string, n, conc int, outFile, only string) error {
 	return nil
 }
 
-// merge returns the results in file with the operations of fresh replacing
-// those with the same id (new ones appended): a run with -only updates the
-// operations it measured and keeps the others and the file's header.
+// merge puts the operations of fresh into the results stored in file
+// (replacing those with the same id, appending new ones) and keeps the
+// file's other figures, date and host: for measuring a few operations
+// without re-measuring the rest.
 func merge(file string, fresh Results) (Results, error) {
 	b, err := os.ReadFile(file)
 	if errors.Is(err, os.ErrNotExist) {
@@ -468,11 +514,11 @@ func merge(file string, fresh Results) (Results, error) {
 // signing-key caches filled, as in a warm function), then the measured
 // requests from conc clients.
 func measure(h func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error),
-	s scenario, n, conc int, m *metered, logs *logMeter) (Operation, error) {
+	s scenario, peer *peerRequest, n, conc int, m *metered, logs *logMeter) (Operation, error) {
 	if s.n > 0 {
 		n = s.n
 	}
-	if _, err := invoke(h, s, n); err != nil {
+	if _, err := invoke(h, s, peer, n); err != nil {
 		return Operation{}, err
 	}
 	m.reset()
@@ -490,7 +536,7 @@ func measure(h func(context.Context, events.APIGatewayV2HTTPRequest) (events.API
 			defer wg.Done()
 			for i := range next {
 				t0 := time.Now()
-				_, err := invoke(h, s, i)
+				_, err := invoke(h, s, peer, i)
 				lat[i] = time.Since(t0)
 				if err != nil {
 					failMu.Lock()
@@ -526,19 +572,22 @@ func measure(h func(context.Context, events.APIGatewayV2HTTPRequest) (events.API
 
 // invoke sends request i of s through the Lambda handler as the runtime
 // does: the event arrives as JSON and the response leaves as JSON.
-func invoke(h func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error), s scenario, i int) (string, error) {
+func invoke(h func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error), s scenario, peer *peerRequest, i int) (string, error) {
 	path := "/api/" + s.method
 	ev := events.APIGatewayV2HTTPRequest{Version: "2.0", RouteKey: "ANY /api/" + s.group + "/{proxy+}", RawPath: path,
 		Headers: map[string]string{"content-type": "application/x-www-form-urlencoded", "user-agent": "bench"}}
 	ev.RequestContext.HTTP.Method = "POST"
-	if s.request != nil {
-		r := s.request(i)
-		path = r.path
-		ev.RouteKey, ev.RawPath, ev.Body, ev.Headers = "ANY "+path, path, r.body, map[string]string{"user-agent": "bench"}
-		for k, v := range r.headers {
-			ev.Headers[k] = v
+	if p := peer; p != nil {
+		path = p.path
+		ev.RouteKey, ev.RawPath, ev.RequestContext.HTTP.Method = "ANY "+path, path, p.method
+		ev.Headers = map[string]string{"user-agent": "bench"}
+		if p.query != nil {
+			ev.RawQueryString = p.query(i)
 		}
-		ev.RequestContext.HTTP.Method = r.method
+		if p.body != nil {
+			ev.Body, ev.Headers["content-type"] = p.body(i), p.contentType
+		}
+		maps.Copy(ev.Headers, p.headers)
 	} else {
 		ev.Body = s.params(i).Encode()
 	}
@@ -560,8 +609,12 @@ func invoke(h func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIG
 	if _, err := json.Marshal(res); err != nil {
 		return "", err
 	}
-	if s.request != nil && res.StatusCode/100 != 2 || s.request == nil && (res.StatusCode != 200 || !strings.Contains(res.Body, `"result":0`)) {
-		return "", fmt.Errorf("%s: %d %s", s.name, res.StatusCode, res.Body)
+	ok := res.StatusCode == 200 && strings.Contains(res.Body, `"result":0`)
+	if peer != nil {
+		ok = peer.ok(res.StatusCode, res.Body)
+	}
+	if !ok {
+		return "", fmt.Errorf("%s: %d %.300s", s.name, res.StatusCode, res.Body)
 	}
 	return res.Body, nil
 }

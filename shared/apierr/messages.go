@@ -104,3 +104,44 @@ var (
 	SubscriptionItemNotFound = New("The subscription item id could not be found.")
 	UsageNotIncremented      = New("Could not increment the usage counter.")
 )
+
+// Bytex vendor API (/API/Public/v1/...). The reference shows the
+// {"errors":[...],"response":...} envelope but documents no error texts;
+// these are Keyturn's own. Texts about one parameter are built by the
+// handler with Newf and name it.
+var (
+	BytexNoAPIKey          = New("The API key is missing or not valid. Send a Keyturn access token as the apiKey parameter, the X-Api-Key header or Authorization: Bearer.")
+	BytexAccessDenied      = New("The API key does not allow this request.")
+	BytexUnknownEndpoint   = New("Unknown endpoint.")
+	BytexMethod            = New("Use GET or POST.")
+	BytexProductNotFound   = New("The product was not found.")
+	BytexAccountNotFound   = New("The account was not found.")
+	BytexLicenseNotFound   = New("No license was found for this license key.")
+	BytexTokenInvalid      = New("The token is not valid: it is unknown, expired or was already used.")
+	BytexDiscountsOff      = New("Discounts are not available on this service yet.")
+	BytexDiscountCodeTaken = New("A discount with this code exists already.")
+	BytexInternal          = New("An internal error occurred. Please try again later.")
+	BytexDiscountPercent   = New("percentOff must be a whole percentage from 1 to 99 (100 to 9900).")
+	BytexDiscountValidFrom = New("Discount codes work from their creation: a validFrom in the future is not supported.")
+)
+
+// Revulytics key registry (POST /auth/login, /auth/logout,
+// /licenseKeys/listKeys). The reference documents the statuses (OK,
+// SYNTAX ERROR, AUTH ERROR) but no reasons; these reasons are Keyturn's
+// own. Reasons about one request member are built by the handler with
+// Newf and name the member.
+var (
+	RevBadJSON        = New("The request body must be a JSON object.")
+	RevLoginMissing   = New("Both user and password are required.")
+	RevLoginFailed    = New("Wrong user name or password. The password is a Keyturn access token.")
+	RevNotLoggedIn    = New("Not logged in: send user and sessionId from POST /auth/login, or its session cookie.")
+	RevSessionInvalid = New("The session is not valid or has expired. Please log in again.")
+	RevNoPermission   = New("The access token of this session does not allow listing license keys (it needs the GetKeys permission).")
+	RevProductDenied  = New("The product does not exist or this user cannot access it.")
+	RevProductID      = New("productId must be a positive integer.")
+	RevSearchTooBroad = New("The filters or the sorting match too many keys to be answered in one request. Please narrow them (for example with an addedDate or expiryDate range) and try again.")
+	RevUsePOST        = New("This request must be a POST.")
+	RevUnknownRequest = New("Unknown request.")
+	RevInternal       = New("An internal error occurred. Please try again later.")
+	RevHiddenByLock   = New("The access token of this session may not see the field this filter or sorting uses (its feature lock hides it).")
+)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
+	"github.com/keyturn/keyturn/shared/auth"
 	"github.com/keyturn/keyturn/shared/catalog"
 	"github.com/keyturn/keyturn/shared/config"
 	"github.com/keyturn/keyturn/shared/customers"
@@ -75,6 +76,8 @@ type App struct {
 	Metering       *payments.Metering
 	// Licensees is the NetLicensing licensee view of customers and keys.
 	Licensees *licensees.Service
+	// Sessions are the login sessions of peer APIs (Revulytics).
+	Sessions *auth.Sessions
 }
 
 // Clients are AWS clients to use instead of building them from the
@@ -119,7 +122,7 @@ func fromCore(c *wiring.Core, kmsClient *kms.Client) (*App, error) {
 		Listing: wiring.NewListing(c), Assembler: wiring.NewAssembler(c), Customers: cust,
 		Users: wiring.NewUsers(c), DataObjects: wiring.NewDataObjects(c), Messages: wiring.NewMessages(c),
 		PaymentStore: pay.Store, Payments: pay.Payments, StripeSettings: pay.Settings, Discounts: pay.Discounts, Metering: pay.Metering,
-		Licensees: wiring.NewLicensees(c, lic, cust),
+		Licensees: wiring.NewLicensees(c, lic, cust), Sessions: wiring.NewSessions(c),
 	}, nil
 }
 

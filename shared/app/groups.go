@@ -8,7 +8,9 @@ import (
 
 	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/deploy"
+	"github.com/keyturn/keyturn/shared/handlers/bytex"
 	"github.com/keyturn/keyturn/shared/handlers/netlicensing"
+	"github.com/keyturn/keyturn/shared/handlers/revulytics"
 	"github.com/keyturn/keyturn/shared/webapi"
 	"github.com/keyturn/keyturn/shared/wiring"
 	"github.com/keyturn/keyturn/shared/wiring/payment"
@@ -24,17 +26,39 @@ func FallbackFunction(c *wiring.Core) (http.Handler, error) {
 	return a.Pages(Router(a.WebAPI(Groups(a)...), nil, Peers(a)...)), nil
 }
 
-// Peer is an API group that is not Web API 3 (a peer API such as
-// NetLicensing's), served under its own path prefix.
+// Peer is an HTTP surface other than Web API 3 (a peer API) that the
+// router sends its own paths to.
 type Peer struct {
-	// Prefix is the lower-case path prefix, e.g. "/core/v2/rest".
-	Prefix  string
+	// Serves reports whether a path (cleaned by webapi.CleanPath, in any
+	// case) is the peer's.
+	Serves  func(path string) bool
 	Handler http.Handler
 }
 
-// Peers returns the peer API groups, for servers that serve them all.
+// Peers returns every peer API with the paths it serves, for routers that
+// serve them all (the local development server, the $default function).
 func Peers(a *App) []Peer {
-	return []Peer{{Prefix: netlicensing.Prefix, Handler: a.NetLicensing()}}
+	return []Peer{
+		{Serves: underPrefix(netlicensing.Prefix), Handler: a.NetLicensing()},
+		{Serves: revulytics.Serves, Handler: a.Revulytics()},
+		{Serves: bytex.Serves, Handler: a.Bytex()},
+	}
+}
+
+// underPrefix serves the paths at or under the lower-case prefix p.
+func underPrefix(p string) func(string) bool {
+	return func(path string) bool {
+		path = strings.ToLower(path)
+		return path == p || strings.HasPrefix(path, p+"/")
+	}
+}
+
+// Revulytics returns the Revulytics key registry API handler.
+func (a *App) Revulytics() http.Handler { return wiring.Revulytics(a.Core, a.Sessions, a.Listing) }
+
+// Bytex returns the Bytex vendor API handler.
+func (a *App) Bytex() http.Handler {
+	return wiring.Bytex(a.Core, a.Licenses, a.Customers, a.Listing, a.Users, a.Discounts)
 }
 
 // NetLicensing returns the NetLicensing licensee API handler.
@@ -86,6 +110,10 @@ func (a *App) Handler(group string) (http.Handler, error) {
 		return a.Pages(Router(a.WebAPI(Groups(a)...), nil, Peers(a)...)), nil
 	case "netlicensing":
 		return a.NetLicensing(), nil
+	case "revulytics":
+		return a.Revulytics(), nil
+	case "bytex":
+		return a.Bytex(), nil
 	}
 	for _, g := range Groups(a) {
 		if g.Name == group && group == "paymentform" {
@@ -99,7 +127,9 @@ func (a *App) Handler(group string) (http.Handler, error) {
 }
 
 // Router sends /admin/... (any case, any slashes) to admin, the paths of
-// each peer under its prefix to the peer, and everything else to api. api
+// each peer to the peer, and everything else to api. Peers come first, so
+// a peer path under /api/ (Bytex's /API/Public/...) never reaches Web API
+// 3's /api/<group>/<method> routing. api
 // and adminAPI may be nil. A Web API path without api gets the Web API's
 // answer to an unknown method: HTTP 200 with {"result":1,"message":"The
 // method could not be found."}, like every API-level error, so that
@@ -109,9 +139,10 @@ func (a *App) Handler(group string) (http.Handler, error) {
 // do not mistake it for a success.
 func Router(api, adminAPI http.Handler, peers ...Peer) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := strings.ToLower(webapi.CleanPath(r.URL.Path))
+		clean := webapi.CleanPath(r.URL.Path)
+		p := strings.ToLower(clean)
 		for _, peer := range peers {
-			if p == peer.Prefix || strings.HasPrefix(p, peer.Prefix+"/") {
+			if peer.Serves(clean) {
 				peer.Handler.ServeHTTP(w, r)
 				return
 			}

@@ -63,7 +63,7 @@ func TestTenantIsolation(t *testing.T) {
 
 // partitionOwner matches partition keys that start with the id of their
 // account (A#, UL#, DO#, LE#, ...) or product (K#, TRIAL#).
-var partitionOwner = regexp.MustCompile(`^(A|CS|CE|C|R|DO|DOI|CD|UL|CU|K|TRIAL|LE|LC|LN|MSG|MSGI)#([0-9]+)(#|$)`)
+var partitionOwner = regexp.MustCompile(`^(A|CS|CE|C|R|DO|DOI|CD|UL|CU|LT|K|TRIAL|LE|LC|LN|MSG|MSGI)#([0-9]+)(#|$)`)
 
 // owns reports whether an item (JSON) belongs to the world's account: by
 // its accountId or by a partition key under its account or products.

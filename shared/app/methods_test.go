@@ -14,10 +14,11 @@ import (
 
 // selfAuthorized are the methods whose handler authorizes the call itself
 // (no single permission): auth/KeyLock (enabled by a negative key lock),
-// userauth/Login and ChangePassword (UserAuthNormal or UserAuthAdmin),
+// userauth/Login, CreateLoginToken and ChangePassword (UserAuthNormal or
+// UserAuthAdmin),
 // data/UploadValuesToKey (UploadValuesToKey, or IncrementIntValue /
 // DecrementIntValue for the entries of the log).
-var selfAuthorized = map[string]bool{"auth/KeyLock": true, "userauth/Login": true, "userauth/ChangePassword": true,
+var selfAuthorized = map[string]bool{"auth/KeyLock": true, "userauth/Login": true, "userauth/CreateLoginToken": true, "userauth/ChangePassword": true,
 	"data/UploadValuesToKey": true}
 
 // TestEveryMethodPermissionAndEvents: every registered Web API method

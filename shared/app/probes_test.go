@@ -215,6 +215,8 @@ func probes(x target) map[string][]probe {
 		"reseller/GetResellerCustomers":        one("ResellerId", itoa(x.reseller)),
 		"reseller/RemoveReseller":              one("ResellerId", itoa(x.reseller)),
 		"userauth/Login":                       one("Username", x.username, "Password", x.password),
+		"userauth/CreateLoginToken": {{params: []string{"Username", x.username, "Password", x.password}},
+			{label: "admin", params: []string{"Username", x.username, "AdminMode", "true"}}},
 		"userauth/ChangePassword": {{params: []string{"Username", x.username, "OldPassword", x.password, "NewPassword", "probe-password"}},
 			{label: "admin", params: []string{"Username", x.username, "NewPassword", "probe-password", "AdminMode", "true"}}},
 		"userauth/Register":           one("Username", "probe-user", "Password", "probe-password", "CustomerId", itoa(x.customer)),

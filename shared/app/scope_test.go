@@ -315,9 +315,10 @@ func TestScopeMethodPermission(t *testing.T) {
 		accepts []string // any one of these permissions
 		keyLock int64    // the key lock the accepting token needs
 	}{
-		"auth/KeyLock":            {nil, -1}, // no permission: a key lock of -1 or less
-		"userauth/Login":          {[]string{"UserAuthNormal", "UserAuthAdmin"}, 0},
-		"userauth/ChangePassword": {[]string{"UserAuthNormal", "UserAuthAdmin"}, 0},
+		"auth/KeyLock":              {nil, -1}, // no permission: a key lock of -1 or less
+		"userauth/Login":            {[]string{"UserAuthNormal", "UserAuthAdmin"}, 0},
+		"userauth/ChangePassword":   {[]string{"UserAuthNormal", "UserAuthAdmin"}, 0},
+		"userauth/CreateLoginToken": {[]string{"UserAuthNormal", "UserAuthAdmin"}, 0},
 		// IncrementIntValue lets in a log of increments (the probe's);
 		// DecrementIntValue one of decrements.
 		"data/UploadValuesToKey": {[]string{"UploadValuesToKey", "IncrementIntValue"}, 0},
@@ -420,6 +421,7 @@ var filteredListings = map[string]bool{
 	"customer/GetCustomerLicensesBySecret#detailed": true,
 	"userauth/Login":                                true,
 	"userauth/ChangePassword":                       true, // with the old password (not AdminMode)
+	"userauth/CreateLoginToken":                     true, // with the password (not AdminMode)
 	"data/ListDataObjects#show all":                 true,
 	// Messages are broadcast to every user of the account's products:
 	// apps read them with the tokens they carry, locked or not.
@@ -580,7 +582,7 @@ var featureLockIgnored = []string{
 	"customer/AddCustomer", "customer/EditCustomer", "customer/GetCustomers", "customer/RemoveCustomer",
 	"reseller/AddReseller", "reseller/EditReseller", "reseller/GetResellers", "reseller/GetResellerCustomers", "reseller/RemoveReseller",
 	"userauth/ChangePassword", "userauth/Register", "userauth/Associate", "userauth/Dissociate", "userauth/GetUsers",
-	"userauth/ResetPasswordToken", "userauth/RemoveUser",
+	"userauth/ResetPasswordToken", "userauth/RemoveUser", "userauth/CreateLoginToken",
 	"data/AddDataObject", "data/AddDataObjectToKey", "data/AddDataObjectToMachineCode",
 	"data/ListDataObjects", "data/ListDataObjectsToKey", "data/ListDataObjectsToMachineCode",
 	"data/SetStringValue", "data/SetStringValueToKey", "data/SetStringValueToMachineCode",

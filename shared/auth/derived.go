@@ -99,6 +99,13 @@ func (s *Service) authenticateDerived(ctx context.Context, id, secret string, d 
 	if !hmac.Equal([]byte(secret), []byte(derivedSecret(parent.SecretHash, id))) {
 		return Principal{}, apierr.Unauthenticated
 	}
+	return s.derivedPrincipal(parent, id, d)
+}
+
+// derivedPrincipal is the caller a derived token id names under its
+// (verified) parent. Errors: apierr.Unauthenticated when it or its parent
+// expired or the parent no longer derives tokens for the product.
+func (s *Service) derivedPrincipal(parent Token, id string, d derived) (Principal, error) {
 	now := s.now()
 	if !now.Before(d.expires) || parent.expired(now) {
 		return Principal{}, apierr.Unauthenticated

@@ -30,6 +30,8 @@ var permissions = []string{
 	"RegisterEvent", "GetEvents", "GetObjectLog", "GetWebAPILog",
 	"EditMessages", "GetMessages",
 	"CreateSession", "RecordUsage",
+	// discount codes (Keyturn's own: the Bytex vendor API's Discounts/r1/Create)
+	"CreateDiscount",
 	// resellers (one permission for every reseller method, as the reference says)
 	"Reseller",
 	// NetLicensing licensee API (/core/v2/rest/licensee...): NetLicensing's

@@ -69,7 +69,9 @@ func Prefix(p string) string { return strings.TrimSuffix(p, "/") + "/{proxy+}" }
 // Groups is every deployed function. Memory follows the rule and the
 // measurements in infra/README.md ("Function memory", from ./scripts/cost):
 // the I/O-bound groups spend under a millisecond of CPU per request and
-// take the smallest size; key signs every response (RSA-2048); userauth
+// take the smallest size; key signs every response (RSA-2048);
+// revulytics reads a page of licenses with their activations (a call per
+// key) and renders them; userauth
 // verifies argon2id hashes (CPU-bound: one full vCPU); the fallback serves
 // mostly mis-spelled key calls and is sized like key; admin (operators
 // only) generates RSA keys. paymentform also serves the hosted payment
@@ -79,6 +81,7 @@ func Prefix(p string) string { return strings.TrimSuffix(p, "/") + "/{proxy+}" }
 var Groups = []Group{
 	{Name: "admin", Routes: []string{Prefix("/admin")}, Writes: true, Admin: true, MemoryMB: 1024, TimeoutSeconds: 30},
 	{Name: "auth", Routes: WebAPI("auth", "Auth"), Writes: true, MemoryMB: 128, TimeoutSeconds: 10},
+	{Name: "bytex", Routes: []string{Prefix("/API/Public/v1")}, Writes: true, MemoryMB: 128, TimeoutSeconds: 10},
 	{Name: "customer", Routes: WebAPI("customer", "Customer"), Writes: true, MemoryMB: 128, TimeoutSeconds: 10},
 	{Name: "data", Routes: WebAPI("data", "Data"), Writes: true, MemoryMB: 128, TimeoutSeconds: 10},
 	{Name: "fallback", Default: true, Writes: true, Signs: true, Secrets: true, MemoryMB: 512, TimeoutSeconds: 10},
@@ -90,6 +93,7 @@ var Groups = []Group{
 		MemoryMB: 128, TimeoutSeconds: 15, FailureMetric: "PaymentWebhookFailures"},
 	{Name: "product", Routes: WebAPI("product", "Product"), MemoryMB: 128, TimeoutSeconds: 10},
 	{Name: "reseller", Routes: WebAPI("reseller", "Reseller"), Writes: true, MemoryMB: 128, TimeoutSeconds: 10},
+	{Name: "revulytics", Routes: []string{"/auth/login", "/auth/logout", Prefix("/licenseKeys")}, Writes: true, MemoryMB: 512, TimeoutSeconds: 10},
 	{Name: "subscription", Routes: WebAPI("subscription", "Subscription"), Secrets: true, MemoryMB: 128, TimeoutSeconds: 10},
 	{Name: "userauth", Routes: WebAPI("userauth", "UserAuth"), Writes: true, MemoryMB: 1769, TimeoutSeconds: 10},
 }

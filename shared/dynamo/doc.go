@@ -37,6 +37,9 @@
 //	A#<account>               P#<product:012>     product                              catalogstore
 //	A#<account>               SIGNKEY#<ver:06>    signing key version (sealed)         catalogstore
 //	T#<token>                 T                   access token (secret hash)           catalogstore; gsi1 A#<account>#TOKENS / <id>; ttl
+//	SES#<idhash>              SES                 peer-API login session (hex SHA-256  catalogstore; ttl
+//	                                              of its id: token id, secret hash,
+//	                                              user, expiry)
 //	A#<account>               TPL#<id:012>        license template                     licensestore
 //	K#<product>#<key>         KEY                 license key                          licensestore (datastore: dataObjectCount);
 //	                                                                                   gsi1 G#<globalid> / KEY;
@@ -59,6 +62,8 @@
 //	A#<account>               R#<id:012>          reseller                             customerstore
 //	A#<account>               USER#<username>     end user (folded username)           userstore; gsi3 CU#<account>#<customer> / <username>
 //	UL#<account>#<username>   W#<window>          login attempts in one window         userstore; ttl
+//	LT#<account>#<hash>       LT                  one-time login token (hex SHA-256;   userstore; ttl
+//	                                              username, expiry)
 //	DO#<account>#<ref>        <id:012>            data object (<ref>: U, P<product>,   datastore; gsi2 DO#<account> / <id:012>
 //	                                              K<globalid>, M<globalid>#<machine>)
 //	DO#<account>#<ref>        C                   referencer's object count (n)        datastore
@@ -81,6 +86,12 @@
 //	                                              count (c)
 //	LN#<account>              P#<product:012>     product's licensee positions (n) and licenseestore
 //	                                              count (c)
+//
+// Besides the Web API 3 fields a key item holds licenseType, auto
+// (created by the client application: CreateTrialKey), edited and editedBy
+// (the vendor's last change and the access token id that made it) and
+// orderRef (the order that sold it), which peer APIs show
+// (shared/docs/peers/revulytics.md, shared/docs/peers/bytex.md).
 //
 // Indexes (schema.Definition): gsi1, gsi3, gsi4 and gsi5 project keys only;
 // gsi2 projects whole items, because a GetKeys page and a SearchQuery

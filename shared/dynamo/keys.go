@@ -76,6 +76,10 @@ const TemplatePrefix = "TPL#"
 // Token is an access token (gsi1: TokensGSI1PK / id).
 func Token(id string) Key { return Key{"T#" + id, "T"} }
 
+// PeerSession is a peer-API login session (Revulytics /auth/login);
+// idHash is the hex SHA-256 of the session id.
+func PeerSession(idHash string) Key { return Key{"SES#" + idHash, "SES"} }
+
 // TokensGSI1PK is the gsi1 partition listing an account's tokens.
 func TokensGSI1PK(accountID int64) string { return AccountPK(accountID) + "#TOKENS" }
 
@@ -228,6 +232,12 @@ const UserPrefix = "USER#"
 // LoginWindow counts the login attempts of a username in one window.
 func LoginWindow(accountID int64, userKey string, window int64) Key {
 	return Key{"UL#" + itoa(accountID) + "#" + userKey, "W#" + itoa(window)}
+}
+
+// LoginToken is a one-time login token of an end user; hash is the hex
+// SHA-256 of the token.
+func LoginToken(accountID int64, hash string) Key {
+	return Key{"LT#" + itoa(accountID) + "#" + hash, "LT"}
 }
 
 // CustomerUsersGSI3PK is the gsi3 partition of a customer's users (sort

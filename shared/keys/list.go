@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -25,8 +26,10 @@ type ListStore interface {
 	// keys. Reads the skipped index entries (keys only).
 	KeysByExpiry(ctx context.Context, productID int64, skip, limit int, desc bool) ([]string, error)
 	// ScanKeys reads the keys of the product with ids in [lo, hi] whose
-	// stored fields satisfy filter (nil: every key), without activations,
-	// calling fn with each page read. It stops at the first error of fn.
+	// stored fields satisfy filter (nil: every key; fields are StoredField
+	// names, FieldLicenseType and FieldAutoCollected), without
+	// activations, calling fn with each page read. It stops at the first
+	// error of fn.
 	ScanKeys(ctx context.Context, productID, lo, hi int64, filter *keyquery.Cond, fn func([]Record) error) error
 	// Licenses reads keys of the product with their activations (at most
 	// maxActivations each; Partial set beyond), in the order given,
@@ -98,6 +101,123 @@ type ListRequest struct {
 	// KeyID, when set, restricts the listing to the product's key with
 	// that id (a key-locked caller).
 	KeyID int64
+	// Offset and Limit, when Limit > 0, select the keys at the 0-based
+	// ranks Offset .. Offset+Limit-1 instead of Page (PageSize keys a page).
+	Offset, Limit int64
+	// Filter, when set, restricts the listing further (see Filter).
+	Filter *Filter
+	// Sort, when set, orders the listing instead of OrderField and Desc.
+	Sort *Sort
+	// MaxActivations bounds the activations each listed key carries (0:
+	// MaxListedActivations; Partial is set on keys that have more).
+	MaxActivations int
+}
+
+// Filter is a condition on keys that a peer API builds in Go (the search
+// query language cannot express it). It applies together with Query.
+type Filter struct {
+	// Keys, when not nil, restricts the listing to the product's keys with
+	// these strings. They are read directly (one Query each), so such a
+	// listing costs what it returns whatever the product's size. At most
+	// MaxFilterKeys distinct strings (apierr.SearchTooBroad beyond).
+	Keys []string
+	// Stored, when set, is a condition on stored key fields (StoredField
+	// names, FieldLicenseType, FieldAutoCollected) that every key Match
+	// accepts satisfies. Storage evaluates it while reading the product's
+	// keys, so fewer of them are read into memory; it is an optimization
+	// only, Match decides (Stored without Match is a programming error).
+	Stored *keyquery.Cond
+	// Match decides on each key (nil: every key). With Activations the
+	// key carries its activations (at most MaxReadActivations).
+	Match       func(r Record) bool
+	Activations bool
+}
+
+// Sort orders a listing by what OrderField cannot name (a peer API's
+// fields).
+type Sort struct {
+	// Compare orders two keys ascending; ties are ordered by id.
+	Compare func(a, b Record) int
+	// Desc reverses the order (ties included).
+	Desc bool
+	// Index, when "ID" or "Expires", states that Compare orders keys as
+	// that index does (by id; by expiry, then id), so that a listing
+	// without conditions reads only its page through the index.
+	Index string
+	// Activations is set when Compare reads activations.
+	Activations bool
+}
+
+// MaxFilterKeys bounds Filter.Keys.
+const MaxFilterKeys = 1000
+
+// Stored key fields that Filter.Stored may name besides the keyquery
+// fields (see StoredField).
+const (
+	FieldLicenseType   = "LicenseType"
+	FieldAutoCollected = "AutoCollected"
+)
+
+// empty reports whether f restricts nothing.
+func (f *Filter) empty() bool {
+	return f == nil || f.Keys == nil && f.Stored == nil && f.Match == nil
+}
+
+// match reports whether f admits r (membership in Keys is the caller's).
+func (f *Filter) match(r Record) bool { return f == nil || f.Match == nil || f.Match(r) }
+
+// window returns the first rank and the number of keys a request asks for.
+func (req ListRequest) window() (start, n int64, err error) {
+	if req.Limit > 0 {
+		if req.Offset < 0 {
+			return 0, 0, apierr.BadInput
+		}
+		return req.Offset, req.Limit, nil
+	}
+	if req.Page < 1 {
+		return 0, 0, apierr.BadInput
+	}
+	return (req.Page - 1) * PageSize, PageSize, nil
+}
+
+// desc reports whether the listing is in descending order.
+func (req ListRequest) desc() bool {
+	if req.Sort != nil {
+		return req.Sort.Desc
+	}
+	return req.Desc
+}
+
+// index names the index whose order is the listing's ("" for none).
+func (req ListRequest) index(order string) string {
+	if req.Sort != nil {
+		if req.Sort.Index == "ID" || req.Sort.Index == "Expires" {
+			return req.Sort.Index
+		}
+		return ""
+	}
+	switch order {
+	case "ID", "Created":
+		return "ID"
+	case "Expires":
+		return "Expires"
+	}
+	return ""
+}
+
+// maxActivations is how many activations each listed key carries.
+func (req ListRequest) maxActivations() int {
+	if req.MaxActivations > 0 {
+		return req.MaxActivations
+	}
+	return MaxListedActivations
+}
+
+// needsActivations reports whether matching or ordering reads
+// activations.
+func (req ListRequest) needsActivations(order string) bool {
+	return queryUses(req.Query, "ActivatedMachines") || req.Sort == nil && order == "ActivatedMachines" ||
+		req.Filter != nil && req.Filter.Activations || req.Sort != nil && req.Sort.Activations
 }
 
 // ListResult is one page.
@@ -109,28 +229,44 @@ type ListResult struct {
 	Total int64
 }
 
-// Page returns one page of a product's keys. Without a search query, the
-// orders by ID, Created (ids grow with creation) and Expires read about
-// one page through an index, whatever the product's size; other orders
-// and searches read the product's keys (filtered in DynamoDB where the
-// query allows it, in parallel id ranges) within Budget and MaxScan, and
-// answer apierr.SearchTooBroad beyond.
+// Page returns one page of a product's keys. Without a search query or
+// filter, the orders by ID, Created (ids grow with creation) and Expires
+// (and a Sort naming their index) read about one page through an index,
+// whatever the product's size; a filter naming its keys reads those keys;
+// other orders and searches read the product's keys (filtered in DynamoDB
+// where the query and filter allow it, in parallel id ranges) within
+// Budget and MaxScan, and answer apierr.SearchTooBroad beyond (so does an
+// Expires page more than MaxIndexSkip entries from both ends of the expiry
+// index).
 func (l *Listing) Page(ctx context.Context, req ListRequest) (ListResult, error) {
-	if req.Page < 1 {
-		return ListResult{}, apierr.BadInput
+	start, n, err := req.window()
+	if err != nil {
+		return ListResult{}, err
 	}
-	empty := req.Query.IsEmpty()
 	order := req.OrderField
 	if order == "" {
 		order = "ID"
 	}
 	if req.GlobalID > 0 || req.KeyID > 0 {
-		return l.one(ctx, req, order)
+		return l.one(ctx, req, order, start, n)
 	}
-	if empty && (order == "ID" || order == "Created" || order == "Expires") {
-		return l.indexed(ctx, req, order)
+	if req.Filter != nil && req.Filter.Keys != nil {
+		return l.listed(ctx, req, order, start, n)
 	}
-	return l.scan(ctx, req, order)
+	if req.Query.IsEmpty() && req.Filter.empty() {
+		if idx := req.index(order); idx != "" {
+			return l.indexed(ctx, req, idx, start, n)
+		}
+	}
+	return l.scan(ctx, req, order, start, n)
+}
+
+// Licenses reads keys of the product with all their activations (at most
+// MaxReadActivations each), skipping keys that no longer exist: for
+// callers that count the activations of listed keys that carried only
+// some of them (Partial).
+func (l *Listing) Licenses(ctx context.Context, productID int64, ks []string) ([]Record, error) {
+	return l.store.Licenses(ctx, productID, ks, MaxReadActivations)
 }
 
 // total returns the product's key count and its holes.
@@ -156,43 +292,44 @@ func idAtRank(r int64, holes []int64) int64 {
 	return id
 }
 
-func (l *Listing) indexed(ctx context.Context, req ListRequest, order string) (ListResult, error) {
+func (l *Listing) indexed(ctx context.Context, req ListRequest, idx string, start, n int64) (ListResult, error) {
 	total, _, holes, err := l.total(ctx, req.ProductID)
 	if err != nil {
 		return ListResult{}, err
 	}
 	res := ListResult{Total: total}
-	rank := (req.Page - 1) * PageSize
-	if rank >= total {
+	if start >= total {
 		return res, nil
 	}
+	n = min(n, total-start)
+	desc := req.desc()
 	var ks []string
-	if order == "Expires" {
+	if idx == "Expires" {
 		// The expiry index is read from the nearer end; the entries
 		// before the page are read too (keys only, about 100 bytes each).
-		end := min(rank+PageSize, total)
-		skip, desc, reverse := rank, req.Desc, false
-		if rank > total/2 {
-			skip, desc, reverse = total-end, !req.Desc, true
+		end := start + n
+		skip, d, reverse := start, desc, false
+		if start > total/2 {
+			skip, d, reverse = total-end, !desc, true
 		}
 		if skip > MaxIndexSkip {
 			return ListResult{}, apierr.SearchTooBroad
 		}
-		ks, err = l.store.KeysByExpiry(ctx, req.ProductID, int(skip), int(end-rank), desc)
+		ks, err = l.store.KeysByExpiry(ctx, req.ProductID, int(skip), int(n), d)
 		if reverse {
 			slices.Reverse(ks)
 		}
 	} else {
-		r := rank
-		if req.Desc {
-			r = total - 1 - rank
+		r := start
+		if desc {
+			r = total - 1 - start
 		}
-		ks, err = l.store.KeysByID(ctx, req.ProductID, idAtRank(r, holes), req.Desc, PageSize)
+		ks, err = l.store.KeysByID(ctx, req.ProductID, idAtRank(r, holes), desc, int(n))
 	}
 	if err != nil {
 		return ListResult{}, err
 	}
-	res.Records, err = l.store.Licenses(ctx, req.ProductID, ks, MaxListedActivations)
+	res.Records, err = l.store.Licenses(ctx, req.ProductID, ks, req.maxActivations())
 	return res, err
 }
 
@@ -218,7 +355,7 @@ func StoredField(name string) bool { return storedFields[name] }
 // scanSegments is how many id ranges a scan reads in parallel.
 const scanSegments = 8
 
-func (l *Listing) scan(parent context.Context, req ListRequest, order string) (ListResult, error) {
+func (l *Listing) scan(parent context.Context, req ListRequest, order string, start, n int64) (ListResult, error) {
 	ctx, cancel := context.WithTimeout(parent, l.Budget)
 	defer cancel()
 	// Work cut short by the budget is the documented refusal.
@@ -233,6 +370,13 @@ func (l *Listing) scan(parent context.Context, req ListRequest, order string) (L
 		return ListResult{}, bounded(err)
 	}
 	filter := req.Query.Prefilter(req.Now, StoredField)
+	if req.Filter != nil && req.Filter.Stored != nil {
+		if filter == nil {
+			filter = req.Filter.Stored
+		} else {
+			filter = &keyquery.Cond{Op: keyquery.CondAnd, Args: []keyquery.Cond{*filter, *req.Filter.Stored}}
+		}
+	}
 	var mu sync.Mutex
 	var all []Record
 	tooMany := errors.New("too many")
@@ -268,8 +412,7 @@ func (l *Listing) scan(parent context.Context, req ListRequest, order string) (L
 			return ListResult{}, bounded(e)
 		}
 	}
-	usesMachines := queryUses(req.Query, "ActivatedMachines") || order == "ActivatedMachines"
-	if usesMachines {
+	if req.needsActivations(order) {
 		ks := make([]string, len(all))
 		for i, r := range all {
 			ks[i] = r.Key
@@ -278,35 +421,13 @@ func (l *Listing) scan(parent context.Context, req ListRequest, order string) (L
 			return ListResult{}, bounded(err)
 		}
 	}
-	custs, err := l.customerInfo(ctx, req, order, all)
+	matched, err := l.matching(ctx, req, order, all)
 	if err != nil {
 		return ListResult{}, bounded(err)
 	}
-	matched := all[:0]
-	for _, r := range all {
-		if r.AccountID != req.AccountID {
-			continue
-		}
-		ok, err := req.Query.Match(scanRecord{r, custs[r.CustomerID]}, req.Now)
-		if err != nil {
-			return ListResult{}, err
-		}
-		if ok {
-			matched = append(matched, r)
-		}
-	}
-	sort.SliceStable(matched, func(i, j int) bool {
-		a, _ := QueryField(matched[i], custs[matched[i].CustomerID], order)
-		b, _ := QueryField(matched[j], custs[matched[j].CustomerID], order)
-		c := keyquery.Compare(a, b)
-		if c == 0 {
-			c = keyquery.Compare(keyquery.IntValue(matched[i].ID), keyquery.IntValue(matched[j].ID))
-		}
-		return (c < 0) != req.Desc
-	})
 	res := ListResult{Total: int64(len(matched))}
-	start := min((req.Page-1)*PageSize, res.Total)
-	page := matched[start:min(start+PageSize, res.Total)]
+	from := min(start, res.Total)
+	page := matched[from:min(from+n, res.Total)]
 	if len(page) == 0 {
 		return res, nil
 	}
@@ -314,8 +435,86 @@ func (l *Listing) scan(parent context.Context, req ListRequest, order string) (L
 	for i, r := range page {
 		ks[i] = r.Key
 	}
-	res.Records, err = l.store.Licenses(parent, req.ProductID, ks, MaxListedActivations)
+	res.Records, err = l.store.Licenses(parent, req.ProductID, ks, req.maxActivations())
 	return res, err
+}
+
+// matching returns the records of the account that satisfy the request's
+// query and filter, in the listing's order.
+func (l *Listing) matching(ctx context.Context, req ListRequest, order string, recs []Record) ([]Record, error) {
+	custs, err := l.customerInfo(ctx, req, order, recs)
+	if err != nil {
+		return nil, err
+	}
+	matched := make([]Record, 0, len(recs))
+	for _, r := range recs {
+		if r.AccountID != req.AccountID || r.ProductID != req.ProductID {
+			continue
+		}
+		ok, err := req.Query.Match(scanRecord{r, custs[r.CustomerID]}, req.Now)
+		if err != nil {
+			return nil, err
+		}
+		if ok && req.Filter.match(r) {
+			matched = append(matched, r)
+		}
+	}
+	compare := req.compare(order, custs)
+	desc := req.desc()
+	sort.SliceStable(matched, func(i, j int) bool { return (compare(matched[i], matched[j]) < 0) != desc })
+	return matched, nil
+}
+
+// compare orders two keys ascending by the listing's order, then by id.
+func (req ListRequest) compare(order string, custs map[int64]*CustomerInfo) func(a, b Record) int {
+	return func(a, b Record) int {
+		var c int
+		if req.Sort != nil {
+			c = req.Sort.Compare(a, b)
+		} else {
+			x, _ := QueryField(a, custs[a.CustomerID], order)
+			y, _ := QueryField(b, custs[b.CustomerID], order)
+			c = keyquery.Compare(x, y)
+		}
+		if c == 0 {
+			c = cmp.Compare(a.ID, b.ID)
+		}
+		return c
+	}
+}
+
+// listed answers a request whose filter names its keys: those keys are
+// read (with their activations) and matched, whatever the product's size.
+func (l *Listing) listed(ctx context.Context, req ListRequest, order string, start, n int64) (ListResult, error) {
+	seen := make(map[string]bool, len(req.Filter.Keys))
+	var ks []string
+	for _, k := range req.Filter.Keys {
+		if !seen[k] {
+			seen[k] = true
+			ks = append(ks, k)
+		}
+	}
+	if len(ks) > MaxFilterKeys {
+		return ListResult{}, apierr.SearchTooBroad
+	}
+	acts := req.maxActivations()
+	if req.needsActivations(order) {
+		acts = MaxReadActivations
+	}
+	recs, err := l.store.Licenses(ctx, req.ProductID, ks, acts)
+	if err != nil {
+		return ListResult{}, err
+	}
+	matched, err := l.matching(ctx, req, order, recs)
+	if err != nil {
+		return ListResult{}, err
+	}
+	res := ListResult{Total: int64(len(matched))}
+	from := min(start, res.Total)
+	if page := matched[from:min(from+n, res.Total)]; len(page) > 0 {
+		res.Records = page
+	}
+	return res, nil
 }
 
 // customerInfo resolves the customers of the scanned keys when the query
@@ -358,17 +557,21 @@ func queryUses(q *keyquery.Query, field string) bool {
 
 // one answers a request for one key, by global id or by key id: a page
 // with the key if it is the account's product's, has the key id asked
-// for, and satisfies the query.
-func (l *Listing) one(ctx context.Context, req ListRequest, order string) (ListResult, error) {
+// for, and satisfies the query and the filter.
+func (l *Listing) one(ctx context.Context, req ListRequest, order string, start, n int64) (ListResult, error) {
 	var r Record
 	var err error
 	if req.GlobalID > 0 {
 		r, err = l.store.KeyByGlobalID(ctx, req.GlobalID)
 	} else {
+		acts := req.maxActivations()
+		if req.needsActivations(order) {
+			acts = MaxReadActivations
+		}
 		var ks []string
 		if ks, err = l.store.KeysByID(ctx, req.ProductID, req.KeyID, false, 1); err == nil {
 			var recs []Record
-			if recs, err = l.store.Licenses(ctx, req.ProductID, ks, MaxListedActivations); err == nil && len(recs) == 0 {
+			if recs, err = l.store.Licenses(ctx, req.ProductID, ks, acts); err == nil && len(recs) == 0 {
 				err = apierr.NotFound
 			} else if err == nil {
 				r = recs[0]
@@ -382,17 +585,16 @@ func (l *Listing) one(ctx context.Context, req ListRequest, order string) (ListR
 	if err != nil {
 		return ListResult{}, err
 	}
-	custs, err := l.customerInfo(ctx, req, order, []Record{r})
-	if err != nil {
-		return ListResult{}, err
+	if req.Filter != nil && req.Filter.Keys != nil && !slices.Contains(req.Filter.Keys, r.Key) {
+		return ListResult{}, nil
 	}
-	ok, err := req.Query.Match(scanRecord{r, custs[r.CustomerID]}, req.Now)
-	if err != nil || !ok {
+	matched, err := l.matching(ctx, req, order, []Record{r})
+	if err != nil || len(matched) == 0 {
 		return ListResult{}, err
 	}
 	res := ListResult{Total: 1}
-	if req.Page == 1 {
-		res.Records = []Record{r}
+	if start == 0 && n > 0 {
+		res.Records = matched
 	}
 	return res, nil
 }

@@ -30,6 +30,16 @@ type Spec struct {
 	AllowedMachines *string
 	CustomerID      int64
 	ResellerID      int64
+	// LicenseType is the keys' license type ("" for none; see
+	// ValidLicenseType).
+	LicenseType string
+	// CreatedBy is the access token id creating the keys (recorded as
+	// their editor); AutoCollected marks keys the client application
+	// creates itself (no editor is recorded for them).
+	CreatedBy     string
+	AutoCollected bool
+	// OrderRef is the order the keys are sold in ("" for none).
+	OrderRef string
 }
 
 // Validate checks the spec against the reference's limits.
@@ -40,7 +50,32 @@ func (sp Spec) Validate() error {
 	if sp.Period < 0 || sp.MaxNoOfMachines < 0 || sp.Period > 365*1000 {
 		return apierr.BadInput
 	}
+	if sp.LicenseType != "" && !ValidLicenseType(sp.LicenseType) {
+		return BadLicenseType
+	}
 	return nil
+}
+
+// MaxLicenseType is the longest license type.
+const MaxLicenseType = 32
+
+// BadLicenseType answers a license type that ValidLicenseType refuses.
+var BadLicenseType = apierr.New("The license type must be 1 to 32 lower-case letters, digits, '-' or '_'.")
+
+// ValidLicenseType reports whether t can be stored as a license type: 1 to
+// MaxLicenseType lower-case ASCII letters, digits, '-' or '_' (callers
+// lower-case what clients send).
+func ValidLicenseType(t string) bool {
+	if t == "" || len(t) > MaxLicenseType {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // KeyGenerator returns a new random key string.
@@ -100,6 +135,10 @@ func (s *Service) Create(ctx context.Context, accountID, productID int64, spec S
 			Features: spec.Features, Notes: spec.Notes, Block: spec.Block, TrialActivation: spec.TrialActivation,
 			MaxNoOfMachines: spec.MaxNoOfMachines, AllowedMachines: spec.AllowedMachines,
 			CustomerID: spec.CustomerID, ResellerID: spec.ResellerID,
+			LicenseType: spec.LicenseType, AutoCollected: spec.AutoCollected, OrderRef: spec.OrderRef,
+		}
+		if !spec.AutoCollected {
+			recs[i].Edited, recs[i].EditedBy = now, spec.CreatedBy
 		}
 	}
 	for attempt := 0; attempt < 3; attempt++ {
@@ -129,11 +168,13 @@ func (s *Service) Create(ctx context.Context, accountID, productID int64, spec S
 	return recs, nil
 }
 
-// Change applies c to a key of the account. A license that changes
-// customer takes its machines along: they stop counting toward the old
-// customer's MaxNoOfDevices and count toward the new one's (a read before
-// the write, and the device writes after it). Errors: apierr.KeyNotFound.
+// Change applies c to a key of the account and records the edit (Edited
+// now, EditedBy c.EditedBy). A license that changes customer takes its
+// machines along: they stop counting toward the old customer's
+// MaxNoOfDevices and count toward the new one's (a read before the write,
+// and the device writes after it). Errors: apierr.KeyNotFound.
 func (s *Service) Change(ctx context.Context, accountID, productID int64, key string, c Change) (Record, error) {
+	c.Edited = s.now().UTC().Truncate(time.Second)
 	moving := c.CustomerID != nil && s.devices != nil
 	var before Record
 	if moving {
@@ -207,6 +248,12 @@ func (s *Service) moveDevices(ctx context.Context, before, after Record) error {
 // of expiry and Period conditional on the expiry it read (retried if it
 // moved). Errors: apierr.KeyNotFound.
 func (s *Service) Extend(ctx context.Context, accountID, productID int64, key string, days int64) (Record, error) {
+	return s.ExtendAs(ctx, accountID, productID, key, days, "")
+}
+
+// ExtendAs is Extend recording editedBy (an access token id) as the key's
+// editor.
+func (s *Service) ExtendAs(ctx context.Context, accountID, productID int64, key string, days int64, editedBy string) (Record, error) {
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		r, err := s.Get(ctx, accountID, productID, key)
 		if err != nil {
@@ -221,7 +268,8 @@ func (s *Service) Extend(ctx context.Context, accountID, productID int64, key st
 		exp := base.Add(time.Duration(days) * 24 * time.Hour)
 		period := int64(exp.Sub(called) / (24 * time.Hour))
 		old := r.Expires
-		out, err := s.store.Update(ctx, accountID, productID, key, Change{Expires: &exp, Period: &period, KeyID: r.ID, IfExpires: &old})
+		out, err := s.store.Update(ctx, accountID, productID, key, Change{Expires: &exp, KeyID: r.ID, Period: &period, IfExpires: &old,
+			Edited: now, EditedBy: editedBy})
 		if errors.Is(err, apierr.Conflict) {
 			continue
 		}

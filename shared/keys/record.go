@@ -67,6 +67,23 @@ type Record struct {
 	// the data-object store in the same transaction as each add/remove), so
 	// rendering a license reads them only when there are some.
 	DataObjectCount int64
+	// LicenseType classifies the license for the vendor (a lower-case word
+	// such as "purchased" or "evaluation", see ValidLicenseType); "" when
+	// none was set. Peer APIs show it (Revulytics licenseType).
+	LicenseType string
+	// AutoCollected is set on keys the client application created itself
+	// (CreateTrialKey) rather than the vendor.
+	AutoCollected bool
+	// Edited is when the vendor last created or changed the key (zero:
+	// never recorded, e.g. an auto-collected key never edited), and
+	// EditedBy the access token id that did it ("" when unknown).
+	Edited   time.Time
+	EditedBy string
+	// OrderRef identifies the order that sold the license ("" for none):
+	// set by whatever creates keys from a purchase, and kept by imports
+	// from another service (peer APIs show it, e.g. Bytex
+	// orderIdentifier).
+	OrderRef string
 	// Nodes are the node-locked activations by machine code.
 	Nodes map[string]Machine
 	// Seats are the floating activations (live or expired), in storage
@@ -183,6 +200,10 @@ type Change struct {
 	Feature    *FeatureChange
 	CustomerID *int64
 	ResellerID *int64
+	// Edited, when set, records the change as the vendor's edit at that
+	// instant by EditedBy (an access token id, "" when unknown).
+	Edited   time.Time
+	EditedBy string
 }
 
 // FeatureChange sets one feature flag (Index 0..7).

@@ -13,6 +13,9 @@ import (
 // not set one.
 const DefaultTrialDays = 15
 
+// TrialLicenseType is the license type of the keys CreateTrial creates.
+const TrialLicenseType = "evaluation"
+
 // MaxTrialMachineCode is the documented machine code limit of
 // CreateTrialKey.
 const MaxTrialMachineCode = 128
@@ -31,7 +34,8 @@ type TrialInput struct {
 // CreateTrial returns the machine's existing trial key if it is still a
 // trial (a trial-type feature set) and not blocked; otherwise it creates a
 // key that is time-limited (Days), has the product's time-limited and trial
-// features set, allows one machine and is activated on MachineCode. When
+// features set, allows one machine and is activated on MachineCode. Such
+// a key is AutoCollected with license type TrialLicenseType. When
 // two calls race for one machine, one key wins and the other is removed.
 // Errors: apierr.BadInput.
 func (s *Service) CreateTrial(ctx context.Context, in TrialInput) (Record, error) {
@@ -64,6 +68,8 @@ func (s *Service) CreateTrial(ctx context.Context, in TrialInput) (Record, error
 	var spec Spec
 	spec.Period = in.Days
 	spec.MaxNoOfMachines = 1
+	// The client application creates the key, not the vendor.
+	spec.AutoCollected, spec.LicenseType = true, TrialLicenseType
 	for i, f := range in.Product.Features.Features {
 		if f.Type == catalog.FeatureTimeLimited || f.Type == catalog.FeatureTrial {
 			spec.Features[i] = true

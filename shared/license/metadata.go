@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/keyturn/keyturn/shared/catalog"
+	"github.com/keyturn/keyturn/shared/keys"
 	"github.com/keyturn/keyturn/shared/signing"
 	"github.com/keyturn/keyturn/shared/wire"
 )
@@ -26,16 +27,10 @@ const (
 // usedFloatingMachines the floating ones whose seat has not expired.
 func ComputeMetadata(l License, fd catalog.FeatureDefinitions, now time.Time) wire.Metadata {
 	var st wire.LicenseStatus
-	st.TimeLimited = fd.AllLicensesTimeLimited
+	st.TimeLimited = TimeLimited(l.Features, fd)
 	for i, f := range fd.Features {
-		if !l.Features[i] {
-			continue
-		}
-		switch f.Type {
-		case catalog.FeatureTrial:
+		if l.Features[i] && f.Type == catalog.FeatureTrial {
 			st.Trial = true
-		case catalog.FeatureTimeLimited:
-			st.TimeLimited = true
 		}
 	}
 	expired := st.TimeLimited && !l.Expires.After(now)
@@ -58,6 +53,29 @@ func ComputeMetadata(l License, fd catalog.FeatureDefinitions, now time.Time) wi
 		}
 	}
 	return m
+}
+
+// TimeLimited reports whether a license with these features is
+// time-limited under the product's feature definitions: all of the
+// product's licenses are, or a time-limited feature is set. Only then does
+// its expiry apply (a license that is not time-limited is permanent).
+func TimeLimited(features [8]bool, fd catalog.FeatureDefinitions) bool {
+	if fd.AllLicensesTimeLimited {
+		return true
+	}
+	for i, f := range fd.Features {
+		if features[i] && f.Type == catalog.FeatureTimeLimited {
+			return true
+		}
+	}
+	return false
+}
+
+// StatusOf is a stored key's metadata at now (validity, time limit,
+// activated node-locked machines and used floating seats), as Activate and
+// GetKey compute it.
+func StatusOf(r keys.Record, fd catalog.FeatureDefinitions, now time.Time) wire.Metadata {
+	return ComputeMetadata(FromRecord(r, now, 3, ""), fd, now)
 }
 
 // MaskMetadata empties the metadata fields hidden by fields.

@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/ddbtest"
@@ -122,5 +126,75 @@ func TestLoginEqualWorkDynamoDB(t *testing.T) {
 		if trips != 3 {
 			t.Errorf("%s: %d DynamoDB calls, want 3 (GetItem user || UpdateItem reserve, then UpdateItem attempt)", tt.name, trips)
 		}
+	}
+}
+
+// TestLoginTokensDynamoDB: a one-time login token is issued after the
+// password is verified (or to an admin by name), is stored only as its
+// hash, belongs to its account, and is used up by its first validation:
+// of 20 parallel validations exactly one succeeds; it expires.
+func TestLoginTokensDynamoDB(t *testing.T) {
+	ctx := context.Background()
+	raw, table := ddbtest.NewTable(t)
+	st := stores.New(raw, table)
+	now := time.Date(2026, 4, 1, 8, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	svc := users.NewService(st.Users, st.UserCustomers(), clock, rand.Reader).WithParams(users.TestParams).WithLoginTokenTTL(time.Minute)
+	if _, err := svc.Register(ctx, 1, users.Registration{Username: "Alice", Password: "pw"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.CreateLoginToken(ctx, 1, "alice", "wrong"); !errors.Is(err, apierr.UserAuthFailed) {
+		t.Errorf("wrong password: %v, want UserAuthFailed", err)
+	}
+	if _, _, err := svc.LoginTokenFor(ctx, 1, "nobody"); !errors.Is(err, apierr.UserNotFound) {
+		t.Errorf("admin token for an unknown user: %v, want UserNotFound", err)
+	}
+	tok, exp, err := svc.CreateLoginToken(ctx, 1, "alice", "pw")
+	if err != nil || len(tok) != 43 || !exp.Equal(now.Add(time.Minute)) {
+		t.Fatalf("CreateLoginToken = %q %v %v", tok, exp, err)
+	}
+	items, err := raw.Scan(ctx, &dynamodb.ScanInput{TableName: &table})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items.Items {
+		if b, _ := json.Marshal(it); strings.Contains(string(b), tok) {
+			t.Errorf("the token is stored: %s", b)
+		}
+	}
+	if _, err := svc.RedeemLoginToken(ctx, 2, tok); !errors.Is(err, apierr.NotFound) {
+		t.Errorf("another account's validation: %v, want NotFound", err)
+	}
+	var wins, losses atomic.Int64
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			u, err := svc.RedeemLoginToken(ctx, 1, tok)
+			switch {
+			case err == nil && u.Username == "Alice":
+				wins.Add(1)
+			case errors.Is(err, apierr.NotFound):
+				losses.Add(1)
+			default:
+				t.Errorf("redeem: %+v %v", u, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins.Load() != 1 || losses.Load() != 19 {
+		t.Errorf("20 parallel validations: %d succeeded, %d refused; want 1 and 19", wins.Load(), losses.Load())
+	}
+	tok, _, err = svc.LoginTokenFor(ctx, 1, "ALICE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	now = now.Add(time.Minute)
+	mu.Unlock()
+	if _, err := svc.RedeemLoginToken(ctx, 1, tok); !errors.Is(err, apierr.NotFound) {
+		t.Errorf("expired token: %v, want NotFound", err)
 	}
 }

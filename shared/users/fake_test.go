@@ -273,3 +273,29 @@ func customersOf(byID map[int64][]keys.Record) fakeCustomers {
 		},
 	}
 }
+
+// loginTokens of memStore, by account and hash.
+var memLoginTokens sync.Map
+
+func (m *memStore) PutLoginToken(_ context.Context, t LoginToken) error {
+	if err := m.failure("PutLoginToken"); err != nil {
+		return err
+	}
+	memLoginTokens.Store(strconv.FormatInt(t.AccountID, 10)+"/"+string(t.Hash), t)
+	return nil
+}
+
+func (m *memStore) TakeLoginToken(_ context.Context, accountID int64, hash []byte, now time.Time) (LoginToken, error) {
+	if err := m.failure("TakeLoginToken"); err != nil {
+		return LoginToken{}, err
+	}
+	k := strconv.FormatInt(accountID, 10) + "/" + string(hash)
+	v, ok := memLoginTokens.Load(k)
+	if !ok || !now.Before(v.(LoginToken).Expires) {
+		return LoginToken{}, apierr.NotFound
+	}
+	if _, taken := memLoginTokens.LoadAndDelete(k); !taken {
+		return LoginToken{}, apierr.NotFound
+	}
+	return v.(LoginToken), nil
+}

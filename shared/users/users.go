@@ -155,6 +155,14 @@ type Store interface {
 	// EndLoginAttempt records how an attempt in the window ended (see
 	// AttemptOutcome).
 	EndLoginAttempt(ctx context.Context, accountID int64, username string, window int64, o AttemptOutcome) error
+	// PutLoginToken stores a one-time login token (by its hash; the store
+	// may remove it after Expires).
+	PutLoginToken(ctx context.Context, t LoginToken) error
+	// TakeLoginToken removes the account's login token with the hash and
+	// returns it, if it has not expired at now: of concurrent takes of one
+	// token exactly one gets it. apierr.NotFound otherwise (unknown,
+	// already taken, expired, or another account's).
+	TakeLoginToken(ctx context.Context, accountID int64, hash []byte, now time.Time) (LoginToken, error)
 }
 
 // AttemptOutcome is how a login attempt ended.
@@ -229,6 +237,9 @@ type Service struct {
 	loginWait   time.Duration
 	sleep       func(ctx context.Context, d time.Duration) error
 	log         *slog.Logger
+	// loginTokenTTL is the lifetime of one-time login tokens (0: the
+	// default).
+	loginTokenTTL time.Duration
 }
 
 // NewService returns a Service with DefaultParams, DefaultMaxAttempts per

@@ -22,3 +22,10 @@ type GetUsersResult struct {
 type ResetPasswordTokenResult struct {
 	PasswordResetToken string `json:"passwordResetToken"`
 }
+
+// LoginTokenResult is userauth/CreateLoginToken's result.
+type LoginTokenResult struct {
+	LoginToken string `json:"loginToken"`
+	// Expires is when the token stops working (unix seconds).
+	Expires int64 `json:"expires"`
+}

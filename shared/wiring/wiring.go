@@ -37,6 +37,7 @@ import (
 	"github.com/keyturn/keyturn/shared/license"
 	"github.com/keyturn/keyturn/shared/licensees"
 	"github.com/keyturn/keyturn/shared/messages"
+	"github.com/keyturn/keyturn/shared/payments"
 	"github.com/keyturn/keyturn/shared/users"
 	"github.com/keyturn/keyturn/shared/webapi"
 )
@@ -266,4 +267,20 @@ func NewMessages(c *Core) *messages.Service { return messages.NewService(c.Store
 // the key and customer services given.
 func NewLicensees(c *Core, lic *keys.Service, cust *customers.Service) *licensees.Service {
 	return licensees.NewService(c.Stores.Licensees, c.Stores.Licenses, lic, cust, c.Products, c.Now, rand.Reader)
+}
+
+// NewSessions are the login sessions of peer APIs (Revulytics), on the
+// Core's token service.
+func NewSessions(c *Core) *auth.Sessions {
+	return auth.NewSessions(c.Tokens, c.Stores.Catalog, c.Now, rand.Reader, 0)
+}
+
+// NewDiscounts is the discount code service (payment forms honour the
+// codes; the Bytex API creates them).
+func NewDiscounts(c *Core) *payments.Discounts {
+	cat := c.Stores.Catalog
+	return payments.NewDiscounts(c.Stores.Payments, func(ctx context.Context, accountID, productID int64) error {
+		_, err := cat.GetProduct(ctx, accountID, productID)
+		return err
+	}, c.Now, rand.Reader)
 }

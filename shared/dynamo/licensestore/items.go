@@ -72,6 +72,11 @@ type keyItem struct {
 	CustomerID      int64   `dynamodbav:"customerId"`
 	ResellerID      int64   `dynamodbav:"resellerId"`
 	DataObjectCount int64   `dynamodbav:"dataObjectCount"`
+	LicenseType     string  `dynamodbav:"licenseType,omitempty"`
+	AutoCollected   bool    `dynamodbav:"auto,omitempty"`
+	Edited          int64   `dynamodbav:"edited,omitempty"`
+	EditedBy        string  `dynamodbav:"editedBy,omitempty"`
+	OrderRef        string  `dynamodbav:"orderRef,omitempty"`
 }
 
 // nodeItem is a node-locked activation (sort key N#<slot> or m#<mid>).
@@ -118,6 +123,10 @@ func newKeyItem(r keys.Record) keyItem {
 		Notes: r.Notes, Block: r.Block, TrialActivation: r.TrialActivation, TrialStarted: r.TrialStarted,
 		MaxNoOfMachines: r.MaxNoOfMachines, AllowedMachines: r.AllowedMachines,
 		CustomerID: r.CustomerID, ResellerID: r.ResellerID, DataObjectCount: r.DataObjectCount,
+		LicenseType: r.LicenseType, AutoCollected: r.AutoCollected, EditedBy: r.EditedBy, OrderRef: r.OrderRef,
+	}
+	if !r.Edited.IsZero() {
+		it.Edited = r.Edited.Unix()
 	}
 	if r.CustomerID != 0 {
 		it.GSI3PK, it.GSI3SK = dynamo.CustomerLicensesGSI3PK(r.AccountID, r.CustomerID), it.PK
@@ -132,15 +141,20 @@ func unixTime(s int64) time.Time { return time.Unix(s, 0).UTC() }
 
 // record converts a key item (without activations).
 func (it keyItem) record() keys.Record {
-	return keys.Record{
+	r := keys.Record{
 		AccountID: it.AccountID, ProductID: it.ProductID, ID: it.ID, GlobalID: it.GlobalID, Key: it.Key,
 		Created: unixTime(it.Created), Expires: unixTime(it.Expires), Period: it.Period,
 		Features: [8]bool{it.F1, it.F2, it.F3, it.F4, it.F5, it.F6, it.F7, it.F8},
 		Notes:    it.Notes, Block: it.Block, TrialActivation: it.TrialActivation, TrialStarted: it.TrialStarted,
 		MaxNoOfMachines: it.MaxNoOfMachines, AllowedMachines: it.AllowedMachines,
 		CustomerID: it.CustomerID, ResellerID: it.ResellerID, DataObjectCount: it.DataObjectCount,
+		LicenseType: it.LicenseType, AutoCollected: it.AutoCollected, EditedBy: it.EditedBy, OrderRef: it.OrderRef,
 		Nodes: map[string]keys.Machine{},
 	}
+	if it.Edited != 0 {
+		r.Edited = unixTime(it.Edited)
+	}
+	return r
 }
 
 // nodeKey is the item key of a node-locked activation.

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/keyturn/keyturn/shared/apierr"
+	"github.com/keyturn/keyturn/shared/catalog"
 	"github.com/keyturn/keyturn/shared/clocktest"
 	"github.com/keyturn/keyturn/shared/ddbtest"
 	"github.com/keyturn/keyturn/shared/dynamo"
@@ -384,4 +385,71 @@ func TestExtendSetsPeriod(t *testing.T) {
 	if got, _ := r.st.GetKey(ctx, 10, "EXT", true); got.Period != 30 || !got.Expires.Equal(rec.Expires) {
 		t.Errorf("after the refused update: period %d, expires %v; want 30, %v", got.Period, got.Expires, rec.Expires)
 	}
+}
+
+// TestEditRecord: keys remember their license type, whether the client
+// created them, and who last edited them when; every vendor edit
+// (Change, Extend) moves the record, activations and edits without an
+// editor do not name one.
+func TestEditRecord(t *testing.T) {
+	ctx := context.Background()
+	r := newKeyRig(t)
+	seq := 0
+	r.svc.WithKeyGenerator(func() (string, error) { seq++; return fmt.Sprintf("E%03d", seq), nil })
+	created := r.clock.Now()
+	recs, err := r.svc.Create(ctx, 1, 10, keys.Spec{Period: 5, LicenseType: "purchased", CreatedBy: "tok1", MaxNoOfMachines: 2, OrderRef: "B1"}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := recs[0].Key
+	check := func(what string, wantType string, wantAuto bool, wantEdited time.Time, wantBy string) {
+		t.Helper()
+		got, err := r.st.GetKey(ctx, 10, k, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.LicenseType != wantType || got.AutoCollected != wantAuto || !got.Edited.Equal(wantEdited) || got.EditedBy != wantBy ||
+			got.OrderRef != map[bool]string{false: "B1", true: ""}[wantAuto] {
+			t.Errorf("%s: type %q auto %v edited %v by %q; want %q %v %v %q", what, got.LicenseType, got.AutoCollected,
+				got.Edited, got.EditedBy, wantType, wantAuto, wantEdited, wantBy)
+		}
+	}
+	check("created", "purchased", false, created, "tok1")
+
+	r.clock.Advance(time.Hour)
+	if _, err := r.svc.Activate(ctx, keys.ActivateInput{AccountID: 1, ProductID: 10, Key: k, MachineCode: "m1"}); err != nil {
+		t.Fatal(err)
+	}
+	check("after an activation", "purchased", false, created, "tok1")
+
+	notes := "edited"
+	np := &notes
+	if _, err := r.svc.Change(ctx, 1, 10, k, keys.Change{Notes: &np, EditedBy: "tok2"}); err != nil {
+		t.Fatal(err)
+	}
+	check("after ChangeNotes", "purchased", false, created.Add(time.Hour), "tok2")
+
+	r.clock.Advance(time.Hour)
+	if _, err := r.svc.ExtendAs(ctx, 1, 10, k, 3, "tok3"); err != nil {
+		t.Fatal(err)
+	}
+	check("after ExtendLicense", "purchased", false, created.Add(2*time.Hour), "tok3")
+
+	r.clock.Advance(time.Hour)
+	if _, err := r.svc.Extend(ctx, 1, 10, k, 3); err != nil {
+		t.Fatal(err)
+	}
+	check("after an edit without an editor", "purchased", false, created.Add(3*time.Hour), "")
+
+	if _, err := r.svc.Create(ctx, 1, 10, keys.Spec{LicenseType: "Not Valid"}, 1); !errors.Is(err, keys.BadLicenseType) {
+		t.Errorf("license type with spaces: %v, want BadLicenseType", err)
+	}
+
+	// A trial key is the client's: auto-collected, evaluation, no editor.
+	trial, err := r.svc.CreateTrial(ctx, keys.TrialInput{AccountID: 1, Product: catalog.Product{ID: 10, AccountID: 1}, MachineCode: "tm", Days: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k = trial.Key
+	check("trial", keys.TrialLicenseType, true, time.Time{}, "")
 }

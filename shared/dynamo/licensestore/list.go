@@ -189,6 +189,7 @@ var attrs = map[string]string{
 	"Notes": "notes", "Block": "block", "GlobalId": "globalId", "MaxNoOfMachines": "maxNoOfMachines",
 	"TrialActivation": "trialActivation", "AllowedMachines": "allowedMachines", "CustomerId": "customerId",
 	"Customer.Id": "customerId", "ResellerId": "resellerId",
+	keys.FieldLicenseType: "licenseType", keys.FieldAutoCollected: "auto",
 }
 
 // filterBuilder translates a keyquery.Cond into a filter expression.

@@ -324,6 +324,14 @@ func (s *Store) Update(ctx context.Context, accountID, productID int64, k string
 		}
 		link(*c.ResellerID, "resellerId", "gsi4pk", "gsi4sk", dynamo.ResellerLicensesGSI4PK(accountID, *c.ResellerID))
 	}
+	if !c.Edited.IsZero() {
+		set("edited", dynamo.N(c.Edited.Unix()))
+		if c.EditedBy != "" {
+			set("editedBy", dynamo.S(c.EditedBy))
+		} else {
+			removes = append(removes, "editedBy")
+		}
+	}
 	if len(sets) == 0 {
 		return keys.Record{}, errors.New("update key: empty change")
 	}

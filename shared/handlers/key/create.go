@@ -48,6 +48,15 @@ func spec(c *webapi.Call) (keys.Spec, error) {
 		v = strings.ReplaceAll(v, "\r\n", "\n")
 		sp.AllowedMachines = &v
 	}
+	// Keyturn's own parameter (Cryptolens clients never send it): the
+	// license type peer APIs show (Revulytics licenseType).
+	if v, ok := c.Params.String("LicenseType"); ok {
+		sp.LicenseType = strings.ToLower(strings.TrimSpace(v))
+		if sp.LicenseType == "" {
+			return sp, keys.BadLicenseType
+		}
+	}
+	sp.CreatedBy = c.Principal.TokenID
 	return sp, sp.Validate()
 }
 
@@ -213,7 +222,9 @@ func (h handlers) createKeyFromTemplate(ctx context.Context, c *webapi.Call) (an
 		}
 		return nil, err
 	}
-	recs, err := h.d.Licenses.Create(ctx, c.Principal.AccountID, t.ProductID, t.Spec, 1)
+	sp := t.Spec
+	sp.CreatedBy = c.Principal.TokenID
+	recs, err := h.d.Licenses.Create(ctx, c.Principal.AccountID, t.ProductID, sp, 1)
 	if err != nil {
 		return nil, err
 	}

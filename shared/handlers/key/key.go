@@ -95,6 +95,7 @@ func (h handlers) change(ctx context.Context, c *webapi.Call, ch keys.Change) (a
 	if err != nil {
 		return nil, err
 	}
+	ch.EditedBy = c.Principal.TokenID
 	_, err = h.d.Licenses.Change(ctx, c.Principal.AccountID, p.ID, k, ch)
 	return nil, err
 }
@@ -124,7 +125,7 @@ func (h handlers) extend(ctx context.Context, c *webapi.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, err = h.d.Licenses.Extend(ctx, c.Principal.AccountID, p.ID, k, days)
+	_, err = h.d.Licenses.ExtendAs(ctx, c.Principal.AccountID, p.ID, k, days, c.Principal.TokenID)
 	return nil, err
 }
 

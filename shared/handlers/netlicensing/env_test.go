@@ -60,7 +60,9 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(app.Router(a.WebAPI(app.Groups(a)...), nil, app.Peer{Prefix: "/core/v2/rest", Handler: h}))
+	srv := httptest.NewServer(app.Router(a.WebAPI(app.Groups(a)...), nil, app.Peer{Serves: func(p string) bool {
+		return strings.HasPrefix(strings.ToLower(p)+"/", "/core/v2/rest/")
+	}, Handler: h}))
 	t.Cleanup(srv.Close)
 	e := &env{t: t, a: a, trips: trips, url: srv.URL, http: &http.Client{
 		CheckRedirect: func(*http.Request, []*http.Request) error { return errors.New("redirects are not allowed") },

@@ -3,11 +3,11 @@
 // obtain their licenses. Handlers bind parameters, check permissions, call
 // the users domain service and return the wire model.
 //
-// Permissions: Login and ChangePassword (with an old password or a reset
-// token) accept a token with UserAuthNormal or UserAuthAdmin; they are
-// registered without a webapi permission and check either one themselves.
-// Every other method, and ChangePassword with AdminMode=true, needs
-// UserAuthAdmin. Those administer the account's users, which belong to no
+// Permissions: Login, CreateLoginToken and ChangePassword (with an old
+// password or a reset token) accept a token with UserAuthNormal or
+// UserAuthAdmin; they are registered without a webapi permission and check
+// either one themselves. Every other method, and ChangePassword and
+// CreateLoginToken with AdminMode=true, needs UserAuthAdmin. Those administer the account's users, which belong to no
 // product or key, so a token with a product or key lock is refused by them.
 //
 // Parameters follow the protocol's rules (package webapi): the literals
@@ -18,6 +18,7 @@ package userauth
 
 import (
 	"context"
+	"time"
 
 	"github.com/keyturn/keyturn/shared/apierr"
 	"github.com/keyturn/keyturn/shared/auth"
@@ -48,6 +49,8 @@ func Group(d Deps) webapi.Group {
 		// handler; see userOrAdmin).
 		{Name: "Login", Handle: h.login},
 		{Name: "ChangePassword", Handle: h.changePassword},
+		// Keyturn's own: a one-time login token (checked like Login).
+		{Name: "CreateLoginToken", Handle: h.createLoginToken},
 		{Name: "Register", Permission: PermAdmin, Handle: accountWide(h.register)},
 		{Name: "Associate", Permission: PermAdmin, Handle: accountWide(h.associate)},
 		{Name: "Dissociate", Permission: PermAdmin, Handle: accountWide(h.dissociate)},
@@ -174,6 +177,39 @@ func (h handlers) changePassword(ctx context.Context, c *webapi.Call) (any, erro
 		Username: text(c, "Username"), NewPassword: text(c, "NewPassword"), OldPassword: text(c, "OldPassword"),
 		ResetToken: text(c, "PasswordResetToken"), AdminMode: admin,
 	})
+}
+
+// createLoginToken implements CreateLoginToken, Keyturn's own method (the
+// reference has none): a one-time login token for an end user, which the
+// vendor's service validates once with its own access token (Bytex
+// Authentication/r1/GetTokenValidity). With Username and Password the user
+// is authenticated exactly as Login does (UserAuthNormal or
+// UserAuthAdmin, the same attempt limit and answers); with AdminMode=true
+// no password is checked, which needs UserAuthAdmin and a token without
+// product or key lock (as ChangePassword's AdminMode). The token lasts 5
+// minutes and is used up by its first validation.
+func (h handlers) createLoginToken(ctx context.Context, c *webapi.Call) (any, error) {
+	if err := userOrAdmin(c.Principal.Scope); err != nil {
+		return nil, err
+	}
+	admin, err := c.Params.Bool("AdminMode", false)
+	if err != nil {
+		return nil, apierr.BadInput
+	}
+	var tok string
+	var exp time.Time
+	if admin {
+		if !c.Principal.Scope.Allows(PermAdmin) || c.Principal.Scope.RequireAccountWide() != nil {
+			return nil, apierr.AccessDenied
+		}
+		tok, exp, err = h.d.Users.LoginTokenFor(ctx, c.Principal.AccountID, text(c, "Username"))
+	} else {
+		tok, exp, err = h.d.Users.CreateLoginToken(ctx, c.Principal.AccountID, text(c, "Username"), text(c, "Password"))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return wire.LoginTokenResult{LoginToken: tok, Expires: exp.Unix()}, nil
 }
 
 // resetPasswordToken implements ResetPasswordToken.

@@ -6,7 +6,6 @@
 package payment
 
 import (
-	"context"
 	"crypto/rand"
 	"net/http"
 	"strings"
@@ -61,18 +60,14 @@ func New(c *wiring.Core, kmsClient *kms.Client, lic *keys.Service, cust *custome
 	st := c.Stores.Payments
 	settings := payments.NewSettings(st, sealer, c.Now, stripeKeysTTL)
 	processor := stripepay.New(stripepay.Config{URL: c.Config.StripeEndpoint, Timeout: stripeTimeout, MaxNetworkRetries: 1})
-	cat := c.Stores.Catalog
 	return &Services{
 		Store:    st,
 		Settings: settings,
 		Payments: payments.NewService(payments.Deps{Forms: st, Sessions: st, Discounts: st, Settings: settings,
 			Processor: processor, Templates: wiring.NewTemplates(c), Keys: lic, Customers: cust, Notifier: payments.HTTPNotifier{},
 			Now: c.Now, Random: rand.Reader, NewKey: func() (string, error) { return keys.GenerateKey(rand.Reader) }}),
-		Discounts: payments.NewDiscounts(st, func(ctx context.Context, accountID, productID int64) error {
-			_, err := cat.GetProduct(ctx, accountID, productID)
-			return err
-		}, c.Now, rand.Reader),
-		Metering: payments.NewMetering(st, settings, processor, c.Now),
+		Discounts: wiring.NewDiscounts(c),
+		Metering:  payments.NewMetering(st, settings, processor, c.Now),
 	}, nil
 }
 
